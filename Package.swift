@@ -1,0 +1,49 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings shared by every target: Swift 6 language mode (strict concurrency) everywhere.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "sglang-swift",
+    products: [
+        .executable(name: "sglang", targets: ["SGLangCLI"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Jinja", targets: ["Jinja"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // A small ordered JSON value type with a fast parser and a Python-compatible writer.
+        .target(name: "JSON", swiftSettings: swiftSettings),
+        // The Jinja template interpreter used for Hugging Face chat templates.
+        .target(name: "Jinja", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        // GGUF file format: header, metadata, tensor directory.
+        .target(name: "GGUF", swiftSettings: swiftSettings),
+        // tokenizer.json / GGUF vocabularies, BPE/WordPiece/Unigram, chat templates.
+        .target(name: "Tokenizers", dependencies: ["JSON", "Jinja", "GGUF"], swiftSettings: swiftSettings),
+        // The `sglang` command-line tool: argument parsing only, no logic of its own.
+        .executableTarget(
+            name: "SGLangCLI",
+            dependencies: [
+                "Tokenizers", "Jinja", "JSON", "GGUF",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "JinjaTests", dependencies: ["Jinja", "JSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TokenizersTests",
+            dependencies: ["Tokenizers", "JSON", "GGUF"],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

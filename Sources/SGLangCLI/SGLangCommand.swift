@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `sglang` command-line tool.
+@main
+struct SGLangCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sglang",
+        abstract: "SGLang for Swift: structured generation language and serving runtime.",
+        subcommands: []
+    )
+}
