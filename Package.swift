@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Jinja", targets: ["Jinja"]),
         .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "Models", targets: ["Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,6 +27,8 @@ let package = Package(
         .target(name: "GGUF", swiftSettings: swiftSettings),
         // tokenizer.json / GGUF vocabularies, BPE/WordPiece/Unigram, chat templates.
         .target(name: "Tokenizers", dependencies: ["JSON", "Jinja", "GGUF"], swiftSettings: swiftSettings),
+        // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
+        .target(name: "Models", dependencies: ["JSON", "GGUF"], swiftSettings: swiftSettings),
         // The `sglang` command-line tool: argument parsing only, no logic of its own.
         .executableTarget(
             name: "SGLangCLI",
@@ -38,6 +41,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "JSON", "GGUF"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TokenizersTests",
             dependencies: ["Tokenizers", "JSON", "GGUF"],
