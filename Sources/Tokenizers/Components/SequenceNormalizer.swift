@@ -1,0 +1,10 @@
+import JSON
+
+/// tokenizer.json `normalizer` component (being implemented).
+struct SequenceNormalizer: Normalizer {
+    init(json: JSONValue) throws {
+        _ = try ComponentFields(kind: "normalizer", json: json)
+    }
+
+    func normalize(_ text: String) -> String { text }
+}

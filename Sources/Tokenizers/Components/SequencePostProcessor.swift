@@ -1,0 +1,10 @@
+import JSON
+
+/// tokenizer.json `post_processor` component (being implemented).
+struct SequencePostProcessor: PostProcessor {
+    init(json: JSONValue) throws {
+        _ = try ComponentFields(kind: "post_processor", json: json)
+    }
+
+    func process(_ ids: [Int], addSpecialTokens: Bool) -> [Int] { ids }
+}

@@ -1,0 +1,10 @@
+import JSON
+
+/// tokenizer.json `pre_tokenizer` component (being implemented).
+struct SplitPreTokenizer: PreTokenizer {
+    init(json: JSONValue) throws {
+        _ = try ComponentFields(kind: "pre_tokenizer", json: json)
+    }
+
+    func preTokenize(_ pieces: [PreToken]) -> [PreToken] { pieces }
+}
