@@ -1,0 +1,149 @@
+import JSON
+
+/// tokenizer.json `BPE` model: byte-level BPE (GPT-2, Llama-3, Qwen2, SmolLM) and SentencePiece-style BPE
+/// with `byte_fallback` (Llama-2, Mistral). Merges are applied on ids by rank (`BPEMergeTable`).
+struct BPEModel: TokenizerModel {
+    /// Token string → id.
+    let vocab: [String: Int]
+    /// Id → token string (nil for ids the vocab skips).
+    let vocabReverse: [String?]
+    let merges: BPEMergeTable
+    let unkToken: String?
+    let unkId: Int32?
+    let fuseUnk: Bool
+    let byteFallback: Bool
+    let ignoreMerges: Bool
+    let continuingSubwordPrefix: String
+    let endOfWordSuffix: String
+    /// The ids of `<0x00>`...`<0xFF>` when byte_fallback is on (-1 where missing).
+    private let byteFallbackIds: [Int32]
+
+    init(json: JSONValue) throws {
+        func fail(_ reason: String) -> TokenizerError { .invalidComponent(kind: "model", reason: "BPE: " + reason) }
+        guard let vocabObject = json["vocab"]?.objectValue else { throw fail("missing object field 'vocab'") }
+        var vocab: [String: Int] = [:]
+        vocab.reserveCapacity(vocabObject.count)
+        var maxId = -1
+        for (token, value) in vocabObject {
+            guard let id = value.intValue, id >= 0, id < Int(Int32.max) else {
+                throw fail("vocab entry '\(token)' has no valid id")
+            }
+            vocab[token] = id
+            maxId = max(maxId, id)
+        }
+        var reverse = [String?](repeating: nil, count: maxId + 1)
+        for (token, id) in vocab { reverse[id] = token }
+        self.vocab = vocab
+        vocabReverse = reverse
+
+        func optionalString(_ key: String) throws -> String? {
+            guard let v = json[key], !v.isNull else { return nil }
+            guard let s = v.stringValue else { throw fail("field '\(key)' must be a string") }
+            return s
+        }
+        unkToken = try optionalString("unk_token")
+        continuingSubwordPrefix = try optionalString("continuing_subword_prefix") ?? ""
+        endOfWordSuffix = try optionalString("end_of_word_suffix") ?? ""
+        fuseUnk = json["fuse_unk"]?.boolValue ?? false
+        byteFallback = json["byte_fallback"]?.boolValue ?? false
+        ignoreMerges = json["ignore_merges"]?.boolValue ?? false
+        // `dropout` is a training-time regularizer; inference uses the deterministic merges.
+        if let unk = unkToken, let id = vocab[unk] { unkId = Int32(id) } else { unkId = nil }
+
+        var fallback = [Int32](repeating: -1, count: 256)
+        if byteFallback {
+            for b in 0..<256 {
+                if let id = vocab[BPEModel.byteFallbackToken(UInt8(b))] { fallback[b] = Int32(id) }
+            }
+        }
+        byteFallbackIds = fallback
+
+        let mergeList = json["merges"]?.arrayValue ?? []
+        var table = BPEMergeTable(capacity: mergeList.count)
+        let prefixCount = continuingSubwordPrefix.count
+        for (rank, entry) in mergeList.enumerated() {
+            let a: String
+            let b: String
+            if let s = entry.stringValue {
+                // Legacy "a b": split on the first space (tokens never contain a space there).
+                let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2 else { throw fail("merge \(rank) '\(s)' is not two tokens separated by a space") }
+                a = String(parts[0])
+                b = String(parts[1])
+            } else if let pair = entry.arrayValue, pair.count == 2, let x = pair[0].stringValue, let y = pair[1].stringValue {
+                a = x
+                b = y
+            } else {
+                throw fail("merge \(rank) is neither \"a b\" nor [a, b]")
+            }
+            guard let ia = vocab[a] else { throw fail("merge \(rank) uses '\(a)', which is not in the vocab") }
+            guard let ib = vocab[b] else { throw fail("merge \(rank) uses '\(b)', which is not in the vocab") }
+            let merged = prefixCount > 0 && b.hasPrefix(continuingSubwordPrefix) ? a + b.dropFirst(prefixCount) : a + b
+            guard let im = vocab[merged] else { throw fail("merge \(rank) makes '\(merged)', which is not in the vocab") }
+            table.insert(Int32(ia), Int32(ib), rank: rank, merged: Int32(im))
+        }
+        merges = table
+    }
+
+    /// `<0xNN>` with upper-case hex, the byte-fallback token of a byte.
+    static func byteFallbackToken(_ b: UInt8) -> String {
+        let hex = Array("0123456789ABCDEF")
+        return "<0x\(hex[Int(b >> 4)])\(hex[Int(b & 15)])>"
+    }
+
+    var vocabSize: Int { vocab.count }
+
+    func tokenToId(_ token: String) -> Int? { vocab[token] }
+
+    func idToToken(_ id: Int) -> String? {
+        guard id >= 0, id < vocabReverse.count else { return nil }
+        return vocabReverse[id]
+    }
+
+    func tokenize(_ word: String, into ids: inout [Int]) {
+        var scratch = BPEMergeScratch()
+        tokenize(word, into: &ids, scratch: &scratch)
+    }
+
+    /// HF `BPE::tokenize` without dropout: whole-word shortcut under `ignore_merges`, then the initial
+    /// symbols (`merge_word`: per character, byte fallback, fused unknowns) and the merges.
+    func tokenize(_ word: String, into ids: inout [Int], scratch: inout BPEMergeScratch) {
+        if word.isEmpty { return }
+        if ignoreMerges, let id = vocab[word] {
+            ids.append(id)
+            return
+        }
+        var symbols: [Int32] = []
+        symbols.reserveCapacity(word.utf8.count)
+        var pendingUnk: Int32? = nil
+        let scalars = Array(word.unicodeScalars)
+        for (i, scalar) in scalars.enumerated() {
+            var s = String(scalar)
+            if i > 0 && !continuingSubwordPrefix.isEmpty { s = continuingSubwordPrefix + s }
+            if i == scalars.count - 1 && !endOfWordSuffix.isEmpty { s += endOfWordSuffix }
+            if let id = vocab[s] {
+                if let unk = pendingUnk {
+                    symbols.append(unk)
+                    pendingUnk = nil
+                }
+                symbols.append(Int32(id))
+                continue
+            }
+            if byteFallback {
+                let fallback = s.utf8.map { byteFallbackIds[Int($0)] }
+                if !fallback.contains(-1) {
+                    // HF adds byte tokens without flushing a pending unknown first; keep its order.
+                    symbols.append(contentsOf: fallback)
+                    continue
+                }
+            }
+            if let unkId {
+                if let unk = pendingUnk, !fuseUnk { symbols.append(unk) }
+                pendingUnk = unkId
+            }
+        }
+        if let unk = pendingUnk { symbols.append(unk) }
+        merges.mergeAll(&symbols, scratch: &scratch)
+        for s in symbols { ids.append(Int(s)) }
+    }
+}
