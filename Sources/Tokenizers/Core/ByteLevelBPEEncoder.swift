@@ -9,8 +9,11 @@ final class ByteLevelBPEEncoder: Sendable {
     let scanner: PatternScanner
     let addPrefixSpace: Bool
     let model: BPEModel
-    /// The id of each byte's single-character token.
+    /// The id of each byte's single-character token; -1 for a byte the vocabulary lacks, which HF drops
+    /// (the model has no unk token then, or the fast path is not used).
     private let byteIds: [Int32]
+    /// Whether some byte has no token (so symbols must be filtered).
+    private let hasMissingBytes: Bool
     /// Raw-bytes vocabulary for `ignore_merges` (nil when merges are never skipped).
     private let vocabBytes: ByteSequenceTable?
     /// Word caches handed to concurrent encoders one each, so no cache is shared between threads.
@@ -49,9 +52,13 @@ final class ByteLevelBPEEncoder: Sendable {
         }
         var ids = [Int32](repeating: -1, count: 256)
         for b in 0..<256 {
-            guard let id = model.tokenToId(String(ByteLevelAlphabet.byteToScalar[b])) else { return nil }
-            ids[b] = Int32(id)
+            if let id = model.tokenToId(String(ByteLevelAlphabet.byteToScalar[b])) {
+                ids[b] = Int32(id)
+            } else if model.unkToken != nil {
+                return nil
+            }
         }
+        hasMissingBytes = ids.contains(-1)
         if model.ignoreMerges {
             var table = ByteSequenceTable(initialCapacity: model.vocab.count)
             for (token, id) in model.vocab {
@@ -95,7 +102,8 @@ final class ByteLevelBPEEncoder: Sendable {
         byteIds.withUnsafeBufferPointer { byteIds in
             scanner.split(s) { start, end in
                 if end - start == 1 {
-                    ids.append(Int(byteIds[Int(s[start])]))
+                    let id = byteIds[Int(s[start])]
+                    if id >= 0 { ids.append(Int(id)) }
                     return
                 }
                 let piece = UnsafeBufferPointer(rebasing: s[start..<end])
@@ -109,7 +117,11 @@ final class ByteLevelBPEEncoder: Sendable {
                 }
                 if hit { return }
                 state.symbols.removeAll(keepingCapacity: true)
-                for b in piece { state.symbols.append(byteIds[Int(b)]) }
+                if hasMissingBytes {
+                    for b in piece where byteIds[Int(b)] >= 0 { state.symbols.append(byteIds[Int(b)]) }
+                } else {
+                    for b in piece { state.symbols.append(byteIds[Int(b)]) }
+                }
                 model.merges.mergeAll(&state.symbols, scratch: &state.scratch)
                 for id in state.symbols { ids.append(Int(id)) }
                 state.symbols.withUnsafeBufferPointer { state.cache.insert(piece, hash: h, values: $0) }
