@@ -41,7 +41,12 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "JSON", "GGUF"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModelsTests",
+            dependencies: ["Models", "JSON", "GGUF"],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TokenizersTests",
             dependencies: ["Tokenizers", "JSON", "GGUF"],
