@@ -12,6 +12,8 @@ Outputs (all small):
   dtypes/                F16/BF16/F32/I64 tensors (with special values) and an unaligned file, plus
                          the exact float32 bit patterns torch converts them to
   sharded/               a micro llama checkpoint in two shards with model.safetensors.index.json
+  weight_layouts.json    tensor names and shapes that transformers' save_pretrained writes for
+                         variants with no tiny fixture (Gemma, Phi-3, biases, dense MoE layers)
 """
 import argparse
 import copy
@@ -19,12 +21,13 @@ import importlib
 import json
 import os
 import struct
+import tempfile
 
 import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
-from transformers import CONFIG_MAPPING
+from transformers import CONFIG_MAPPING, AutoModelForCausalLM
 from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -260,6 +263,41 @@ def sharded_checkpoint():
               open(os.path.join(d, "expected.json"), "w"))
 
 
+def weight_layouts():
+    base = {"vocab_size": 64, "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "bos_token_id": 1, "eos_token_id": 2,
+            "pad_token_id": 0}
+    moe = {"num_experts": 3, "num_experts_per_tok": 2, "moe_intermediate_size": 16}
+    variants = [
+        ("gemma", {"model_type": "gemma", "head_dim": 8}),
+        ("phi3", {"model_type": "phi3"}),
+        ("llama-biases", {"model_type": "llama", "attention_bias": True, "mlp_bias": True}),
+        ("qwen3-attention-bias", {"model_type": "qwen3", "head_dim": 16, "attention_bias": True}),
+        ("qwen2_moe-mlp-only-layer", {"model_type": "qwen2_moe", **moe, "shared_expert_intermediate_size": 24,
+                                      "mlp_only_layers": [1]}),
+        ("qwen2_moe-sparse-step-2", {"model_type": "qwen2_moe", **moe, "shared_expert_intermediate_size": 24,
+                                     "decoder_sparse_step": 2, "qkv_bias": False}),
+        ("qwen3_moe-mlp-only-layer", {"model_type": "qwen3_moe", **moe, "head_dim": 8, "mlp_only_layers": [0],
+                                      "tie_word_embeddings": True}),
+    ]
+    out = []
+    for name, extra in variants:
+        config = dict(base, **extra)
+        cfg = hf_config(config)
+        torch.manual_seed(0)
+        model = AutoModelForCausalLM.from_config(cfg)
+        tensors = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save_pretrained(tmp)
+            for f in sorted(os.listdir(tmp)):
+                if f.endswith(".safetensors"):
+                    with safe_open(os.path.join(tmp, f), "pt") as s:
+                        for k in s.keys():
+                            tensors[k] = list(s.get_slice(k).get_shape())
+        out.append({"name": name, "config": config, "tensors": dict(sorted(tensors.items()))})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(ROOT), "shared", "fixtures"))
@@ -268,6 +306,7 @@ def main():
     json.dump(rope_cases(args.shared), open(os.path.join(OUT, "rope_cases.json"), "w"), indent=1)
     json.dump(config_expectations(args.shared), open(os.path.join(OUT, "config_expectations.json"), "w"), indent=1)
     json.dump(tensor_samples(args.shared), open(os.path.join(OUT, "tensor_samples.json"), "w"), indent=1)
+    json.dump(weight_layouts(), open(os.path.join(OUT, "weight_layouts.json"), "w"), indent=1)
     dtype_files()
     sharded_checkpoint()
     print("wrote", OUT)
