@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Generates Sources/Tokenizers/Components/HFUnicodeTables.swift.
 
-Hugging Face `tokenizers` classifies characters for BertNormalizer (clean_text), BertPreTokenizer /
-Punctuation and StripAccents with Rust crates that carry *older* Unicode tables than Swift's standard
-library (e.g. U+2E50 is not punctuation for HF). To match HF exactly we probe those components for every
+Hugging Face `tokenizers` classifies characters for BertNormalizer (clean_text, strip_accents),
+BertPreTokenizer / Punctuation and StripAccents with Rust crates that carry *older* Unicode tables than
+Swift's standard library (e.g. U+2E50 is not punctuation for HF). To match HF exactly we probe those components for every
 code point with the installed `tokenizers` package and write the resulting sets as sorted ranges.
 
 Usage: python3 scripts/make_unicode_tables.py > Sources/Tokenizers/Components/HFUnicodeTables.swift
@@ -49,6 +49,13 @@ def probe_combining():
     return [cp for cp in code_points() if strip.normalize_str("a" + chr(cp)) == "a"]
 
 
+def probe_bert_accents():
+    # BertNormalizer's strip_accents removes fewer marks than StripAccents (nonspacing ones only).
+    norm = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
+                                      lowercase=False)
+    return [cp for cp in code_points() if norm.normalize_str("a" + chr(cp)) == "a"]
+
+
 def emit(name, doc, rs):
     lines = [f"    /// {doc}", f"    static let {name}: [ClosedRange<UInt32>] = ["]
     row = []
@@ -77,6 +84,9 @@ def main():
              ranges(probe_control())),
         "",
         emit("combiningMark", "Characters StripAccents deletes.", ranges(probe_combining())),
+        "",
+        emit("bertAccent", "Characters BertNormalizer's strip_accents deletes (after NFD).",
+             ranges(probe_bert_accents())),
         "}",
     ]
     sys.stdout.write("\n".join(parts) + "\n")

@@ -2,7 +2,7 @@ import Foundation
 import JSON
 
 /// `BertNormalizer`: BERT's text cleanup, in HF's order: clean_text (drop control characters, map
-/// whitespace to a space), pad CJK ideographs with spaces, strip accents (NFD + drop marks), lowercase.
+/// whitespace to a space), pad CJK ideographs with spaces, strip accents (NFD + drop nonspacing marks), lowercase.
 struct BertNormalizer: Normalizer {
     let cleanText: Bool
     let handleChineseChars: Bool
@@ -41,7 +41,12 @@ struct BertNormalizer: Normalizer {
             result = String(out)
         }
         if stripAccents && !result.utf8.allSatisfy({ $0 < 0x80 }) {
-            result = StripAccentsNormalizer.stripMarks(result.decomposedStringWithCanonicalMapping)
+            // Only nonspacing marks go (unlike StripAccents, which also drops spacing marks).
+            var out = String.UnicodeScalarView()
+            for s in result.decomposedStringWithCanonicalMapping.unicodeScalars where !CharacterClasses.isBertAccent(s) {
+                out.append(s)
+            }
+            result = String(out)
         }
         if lowercase {
             result = LowercaseNormalizer.lowercase(result)

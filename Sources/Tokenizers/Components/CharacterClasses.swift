@@ -81,6 +81,12 @@ enum CharacterClasses {
         s.value >= 0x300 && contains(HFUnicodeTables.combiningMark, s.value)
     }
 
+    /// BertNormalizer's strip_accents marks (nonspacing marks, HF tables).
+    @inline(__always)
+    static func isBertAccent(_ s: Unicode.Scalar) -> Bool {
+        s.value >= 0x300 && contains(HFUnicodeTables.bertAccent, s.value)
+    }
+
     /// The CJK ideograph blocks BertNormalizer pads with spaces.
     @inline(__always)
     static func isChineseCharacter(_ s: Unicode.Scalar) -> Bool {

@@ -47,7 +47,7 @@ struct MetaspacePreTokenizer: PreTokenizer {
 
     func preTokenize(_ pieces: [PreToken]) -> [PreToken] {
         var output: [PreToken] = []
-        for piece in pieces {
+        for piece in pieces where !piece.text.isEmpty {
             var text = String.UnicodeScalarView()
             for s in piece.text.unicodeScalars {
                 if s == " " { text.append(replacement) } else { text.append(s) }

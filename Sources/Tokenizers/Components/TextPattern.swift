@@ -36,7 +36,7 @@ struct TextPattern: @unchecked Sendable {
 
     private static func compile(_ pattern: String, fields f: ComponentFields) throws -> Regex<AnyRegexOutput> {
         do {
-            return try Regex(pattern).matchingSemantics(.unicodeScalar)
+            return try Regex(OnigurumaPattern.translate(pattern)).matchingSemantics(.unicodeScalar)
         } catch {
             throw f.invalid("cannot compile regex \(pattern.debugDescription): \(error)")
         }
@@ -110,5 +110,62 @@ struct TextPattern: @unchecked Sendable {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// HF compiles tokenizer.json regexes with Oniguruma, whose shorthand classes differ from Swift Regex's:
+/// `\w` is Alphabetic, marks, decimal digits, connector punctuation and (from its Latin-1 table) ¹²³¼½¾;
+/// `\d` is any decimal digit; `.` excludes only `\n`. This rewrites those shorthands into explicit
+/// classes Swift Regex reads the same way; everything else passes through.
+enum OnigurumaPattern {
+    static let wordSet = #"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{B2}\x{B3}\x{B9}\x{BC}-\x{BE}"#
+    static let spaceSet = #"\t-\r\x{85}\p{Z}"#
+
+    static func translate(_ pattern: String) -> String {
+        var out = ""
+        var classDepth = 0
+        var iterator = pattern.unicodeScalars.makeIterator()
+        // Whether the previous scalar opened a class ("[" or "[^"), where "]" is a literal.
+        var atClassStart = false
+        while let c = iterator.next() {
+            let wasClassStart = atClassStart
+            atClassStart = false
+            switch c {
+            case "\\":
+                guard let e = iterator.next() else {
+                    out.unicodeScalars.append(c)
+                    continue
+                }
+                let inClass = classDepth > 0
+                switch e {
+                case "w": out += inClass ? wordSet : "[" + wordSet + "]"
+                case "W": out += "[^" + wordSet + "]"
+                case "s": out += inClass ? spaceSet : "[" + spaceSet + "]"
+                case "S": out += "[^" + spaceSet + "]"
+                case "d": out += #"\p{Nd}"#
+                case "D": out += #"\P{Nd}"#
+                case "h": out += inClass ? "0-9a-fA-F" : "[0-9a-fA-F]"
+                case "H": out += "[^0-9a-fA-F]"
+                default:
+                    out.unicodeScalars.append(c)
+                    out.unicodeScalars.append(e)
+                }
+            case "[":
+                classDepth += 1
+                out.unicodeScalars.append(c)
+                atClassStart = true
+            case "^" where wasClassStart:
+                out.unicodeScalars.append(c)
+                atClassStart = true
+            case "]" where classDepth > 0 && !wasClassStart:
+                classDepth -= 1
+                out.unicodeScalars.append(c)
+            case "." where classDepth == 0:
+                out += #"[^\n]"#
+            default:
+                out.unicodeScalars.append(c)
+            }
+        }
+        return out
     }
 }

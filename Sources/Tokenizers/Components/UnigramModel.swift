@@ -6,7 +6,8 @@ import JSON
 struct UnigramModel: TokenizerModel {
     let pieces: [String]
     let scores: [Double]
-    let pieceToId: [String: Int]
+    /// Keyed by UTF-8 bytes (Swift String keys would merge canonically equivalent pieces).
+    let pieceToId: [[UInt8]: Int]
     let unkId: Int?
     let byteFallback: Bool
     let unkScore: Double
@@ -22,7 +23,7 @@ struct UnigramModel: TokenizerModel {
         let vocab = try f.array("vocab")
         var pieces: [String] = []
         var scores: [Double] = []
-        var pieceToId: [String: Int] = [:]
+        var pieceToId: [[UInt8]: Int] = [:]
         pieces.reserveCapacity(vocab.count)
         scores.reserveCapacity(vocab.count)
         var trie = ByteTrie()
@@ -34,8 +35,9 @@ struct UnigramModel: TokenizerModel {
             }
             pieces.append(piece)
             scores.append(score)
-            pieceToId[piece] = id
-            trie.insert(Array(piece.utf8), id: id)
+            let bytes = Array(piece.utf8)
+            pieceToId[bytes] = id
+            trie.insert(bytes, id: id)
             minScore = min(minScore, score)
         }
         self.pieces = pieces
@@ -48,7 +50,7 @@ struct UnigramModel: TokenizerModel {
         }
         byteFallback = try f.bool("byte_fallback", default: false)
         unkScore = (minScore.isFinite ? minScore : 0) - Self.unknownPenalty
-        byteIds = (0..<256).map { pieceToId["<0x" + hex2(UInt8($0)) + ">"] }
+        byteIds = (0..<256).map { pieceToId[Array(("<0x" + hex2(UInt8($0)) + ">").utf8)] }
     }
 
     func tokenize(_ word: String, into ids: inout [Int]) {
@@ -113,8 +115,7 @@ struct UnigramModel: TokenizerModel {
                 continue
             }
             // An unk span: it may still be a vocabulary piece (e.g. the unk piece's own text).
-            let text = String(decoding: bytes[span.start..<span.end], as: UTF8.self)
-            if let id = pieceToId[text] {
+            if let id = pieceToId[Array(bytes[span.start..<span.end])] {
                 ids.append(id)
             } else if byteFallback, let byteTokens = byteTokens(bytes[span.start..<span.end]) {
                 ids.append(contentsOf: byteTokens)
@@ -134,7 +135,7 @@ struct UnigramModel: TokenizerModel {
         return out
     }
 
-    func tokenToId(_ token: String) -> Int? { pieceToId[token] }
+    func tokenToId(_ token: String) -> Int? { pieceToId[Array(token.utf8)] }
 
     func idToToken(_ id: Int) -> String? { id >= 0 && id < pieces.count ? pieces[id] : nil }
 

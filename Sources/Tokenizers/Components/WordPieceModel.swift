@@ -4,16 +4,18 @@ import JSON
 /// `continuing_subword_prefix` (`##`). A word with an unmatchable part, or longer than
 /// `max_input_chars_per_word` characters, becomes the single `unk_token`.
 struct WordPieceModel: TokenizerModel {
-    let vocab: [String: Int]
+    /// Keyed by UTF-8 bytes: Swift String keys compare by canonical equivalence ("Å" == "A\u{30A}"),
+    /// but HF distinguishes them.
+    let vocab: [[UInt8]: Int]
     let idToTokenTable: [Int: String]
     let unkToken: String
     let unkId: Int?
-    let continuingSubwordPrefix: String
+    let continuingSubwordPrefix: [UInt8]
     let maxInputCharsPerWord: Int
 
     init(json: JSONValue) throws {
         let f = try ComponentFields(kind: "model", json: json)
-        var vocab: [String: Int] = [:]
+        var vocab: [[UInt8]: Int] = [:]
         var reverse: [Int: String] = [:]
         let entries = try f.object("vocab")
         vocab.reserveCapacity(entries.count)
@@ -21,14 +23,14 @@ struct WordPieceModel: TokenizerModel {
             guard let id = value.intValue, id >= 0 else {
                 throw f.invalid("vocab['\(token)'] must be a non-negative integer id, found \(value.typeName)")
             }
-            vocab[token] = id
+            vocab[Array(token.utf8)] = id
             reverse[id] = token
         }
         self.vocab = vocab
         idToTokenTable = reverse
         unkToken = try f.string("unk_token", default: "[UNK]")
-        unkId = vocab[unkToken]
-        continuingSubwordPrefix = try f.string("continuing_subword_prefix", default: "##")
+        unkId = vocab[Array(unkToken.utf8)]
+        continuingSubwordPrefix = Array(try f.string("continuing_subword_prefix", default: "##").utf8)
         maxInputCharsPerWord = try f.int("max_input_chars_per_word", default: 100)
     }
 
@@ -42,12 +44,15 @@ struct WordPieceModel: TokenizerModel {
         }
         let mark = ids.count
         var start = 0
+        var key: [UInt8] = []
+        key.reserveCapacity(bytes.count + continuingSubwordPrefix.count)
         while start < bytes.count {
             var end = bytes.count
             var found: Int?
             while start < end {
-                let piece = String(decoding: bytes[start..<end], as: UTF8.self)
-                let key = start > 0 ? continuingSubwordPrefix + piece : piece
+                key.removeAll(keepingCapacity: true)
+                if start > 0 { key.append(contentsOf: continuingSubwordPrefix) }
+                key.append(contentsOf: bytes[start..<end])
                 if let id = vocab[key] {
                     found = id
                     break
@@ -66,7 +71,7 @@ struct WordPieceModel: TokenizerModel {
         }
     }
 
-    func tokenToId(_ token: String) -> Int? { vocab[token] }
+    func tokenToId(_ token: String) -> Int? { vocab[Array(token.utf8)] }
 
     func idToToken(_ id: Int) -> String? { idToTokenTable[id] }
 
