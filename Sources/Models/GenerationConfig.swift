@@ -5,17 +5,25 @@ import JSON
 /// Sampling values are optional: nil means the file does not set them, so a request's own value or the
 /// server's default applies.
 public struct GenerationConfig: Sendable, Hashable {
+    /// `bos_token_id`.
     public var bosTokenId: Int?
     /// `eos_token_id` as a list (Llama 3.1 lists several end tokens).
     public var eosTokenIds: [Int]
+    /// `pad_token_id`.
     public var padTokenId: Int?
     /// `do_sample`: false means greedy decoding by default.
     public var doSample: Bool?
+    /// Default sampling temperature (`temperature`).
     public var temperature: Double?
+    /// Default nucleus mass (`top_p`).
     public var topP: Double?
+    /// Default top-k cut (`top_k`; 0 disables it, as in transformers).
     public var topK: Int?
+    /// Default min-p cut (`min_p`).
     public var minP: Double?
+    /// Default repetition penalty (`repetition_penalty`; 1 means none).
     public var repetitionPenalty: Double?
+    /// Default generation budget (`max_new_tokens`).
     public var maxNewTokens: Int?
     /// `max_length`: prompt plus generated tokens.
     public var maxLength: Int?

@@ -3,7 +3,9 @@ import JSON
 
 /// Whether a decoder layer attends to every earlier token or only to a recent window.
 public enum AttentionLayerType: String, Sendable, Hashable {
+    /// Causal attention over the whole prefix.
     case full = "full_attention"
+    /// Causal attention over the last `slidingWindow` positions.
     case sliding = "sliding_attention"
 }
 
@@ -22,21 +24,29 @@ public struct ModelConfig: Sendable, Hashable {
     /// The checkpoint's dtype name (`dtype`, or legacy `torch_dtype`), e.g. `bfloat16`.
     public var dtype: String?
 
+    /// Rows of the token embedding (`vocab_size`).
     public var vocabSize: Int
+    /// Width of the residual stream (`hidden_size`).
     public var hiddenSize: Int
     /// Width of the dense MLP (`intermediate_size`).
     public var intermediateSize: Int
+    /// Number of decoder layers (`num_hidden_layers`).
     public var numHiddenLayers: Int
+    /// Query heads per layer (`num_attention_heads`).
     public var numAttentionHeads: Int
+    /// Key/value heads per layer (`num_key_value_heads`; equal to the query heads when absent).
     public var numKeyValueHeads: Int
     /// Per-head size: `head_dim` when given, else the family default, else hidden / heads.
     public var headDim: Int
+    /// The context length the model was configured for (`max_position_embeddings`).
     public var maxPositionEmbeddings: Int
+    /// Epsilon of every RMSNorm (`rms_norm_eps`).
     public var rmsNormEps: Double
     /// The MLP activation.
     public var hiddenActivation: Activation
     /// The output projection shares the token embedding matrix (no `lm_head.weight` is stored).
     public var tieWordEmbeddings: Bool
+    /// Rotary position embedding settings, from either config style.
     public var rope: RopeConfig
 
     /// q/k/v projections have biases (always for Qwen2; `qkv_bias` for Qwen2-MoE; `attention_bias` elsewhere).
@@ -61,9 +71,11 @@ public struct ModelConfig: Sendable, Hashable {
     /// Mixture-of-experts settings; nil for dense families.
     public var moe: MoEConfig?
 
+    /// `bos_token_id`, nil when unset.
     public var bosTokenId: Int?
     /// `eos_token_id` as a list (a single id becomes a one-element list).
     public var eosTokenIds: [Int]
+    /// `pad_token_id`, nil when unset.
     public var padTokenId: Int?
 
     /// The whole config.json, for keys a later architecture needs.

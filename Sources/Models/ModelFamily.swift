@@ -3,15 +3,25 @@
 /// The raw value is the `model_type` string. Each family carries the defaults transformers'
 /// config class uses when a key is absent, and the structural traits the model builder needs.
 public enum ModelFamily: String, Sendable, CaseIterable, Hashable {
+    /// Llama 1/2/3/3.1, SmolLM2 and other Llama-shaped models.
     case llama
+    /// Mistral 7B (sliding-window attention when `sliding_window` is set).
     case mistral
+    /// Qwen2 and Qwen2.5 (q/k/v biases).
     case qwen2
+    /// Qwen3 (per-head q/k RMSNorm, explicit `head_dim`).
     case qwen3
+    /// Gemma 1 (GeGLU, `1 + weight` norms, scaled embeddings).
     case gemma
+    /// Gemma 2 (Gemma 1 plus soft-capping, sandwich norms, alternating sliding windows).
     case gemma2
+    /// Mixtral (top-k routed experts, renormalized).
     case mixtral
+    /// Qwen2-MoE / Qwen1.5-MoE (routed experts plus a sigmoid-gated shared expert).
     case qwen2Moe = "qwen2_moe"
+    /// Qwen3-MoE (routed experts, optional top-k renormalization, q/k norms).
     case qwen3Moe = "qwen3_moe"
+    /// Phi-3 (fused qkv and gate/up projections, LongRoPE).
     case phi3
 
     /// The family for a `model_type` string, or nil when it is not supported.

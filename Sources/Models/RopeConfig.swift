@@ -61,8 +61,11 @@ public enum RopeScaling: Sendable, Hashable {
 
 /// Parameters of `rope_type: "llama3"`.
 public struct Llama3RopeParameters: Sendable, Hashable {
+    /// Divisor of low frequencies (8 for Llama 3.1).
     public var factor: Double
+    /// Wavelengths above `original / lowFreqFactor` are fully scaled.
     public var lowFreqFactor: Double
+    /// Wavelengths below `original / highFreqFactor` are kept.
     public var highFreqFactor: Double
     /// The pre-training context length (8192 for Llama 3.1).
     public var originalMaxPositionEmbeddings: Int
@@ -72,12 +75,17 @@ public struct Llama3RopeParameters: Sendable, Hashable {
 public struct YarnRopeParameters: Sendable, Hashable {
     /// nil means `max_position_embeddings / original_max_position_embeddings`.
     public var factor: Double?
+    /// The pre-training context length.
     public var originalMaxPositionEmbeddings: Int
     /// nil means derived from `factor`, `mscale`, `mscale_all_dim`.
     public var attentionFactor: Double?
+    /// Rotation count where extrapolation ends (nil or 0 → 32).
     public var betaFast: Double?
+    /// Rotation count where interpolation begins (nil or 0 → 1).
     public var betaSlow: Double?
+    /// Numerator scale of the derived attention factor (DeepSeek style), with `mscaleAllDim`.
     public var mscale: Double?
+    /// Denominator scale of the derived attention factor.
     public var mscaleAllDim: Double?
     /// Round the correction range outward to whole dimensions (default true).
     public var truncate: Bool
@@ -85,11 +93,15 @@ public struct YarnRopeParameters: Sendable, Hashable {
 
 /// Parameters of `rope_type: "longrope"`.
 public struct LongRopeParameters: Sendable, Hashable {
+    /// Per-pair divisors used up to the pre-training length.
     public var shortFactor: [Double]
+    /// Per-pair divisors used beyond it.
     public var longFactor: [Double]
     /// nil means `max_position_embeddings / original_max_position_embeddings`.
     public var factor: Double?
+    /// nil means `sqrt(1 + ln(factor) / ln(original))` (1 when factor ≤ 1).
     public var attentionFactor: Double?
+    /// The pre-training context length.
     public var originalMaxPositionEmbeddings: Int
 }
 

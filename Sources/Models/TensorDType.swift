@@ -3,10 +3,15 @@
 /// Covers every safetensors dtype; `block` describes block-quantized formats (GGUF's Q4_0, Q8_0, K-quants...)
 /// so a GGUF-backed `WeightSource` can describe its tensors with the same type.
 public enum TensorDType: Sendable, Hashable, CustomStringConvertible {
+    /// IEEE floats of 64, 32 and 16 bits, and bfloat16.
     case f64, f32, f16, bf16
+    /// Signed integers.
     case i64, i32, i16, i8
+    /// Unsigned integers.
     case u64, u32, u16, u8
+    /// One byte per boolean.
     case bool
+    /// 8-bit floats (FP8 checkpoints).
     case f8E4M3, f8E5M2
     /// `elementsPerBlock` values packed into `bytesPerBlock` bytes.
     case block(name: String, elementsPerBlock: Int, bytesPerBlock: Int)

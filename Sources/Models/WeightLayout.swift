@@ -1,6 +1,8 @@
 /// A tensor a model needs: its Hugging Face checkpoint name and the shape the config implies.
 public struct WeightSpec: Sendable, Hashable {
+    /// The checkpoint name.
     public var name: String
+    /// The shape, outermost dimension first.
     public var shape: [Int]
 }
 

@@ -1,9 +1,13 @@
 /// Name, element type and shape of a stored tensor.
 public struct TensorInfo: Sendable, Hashable {
+    /// The checkpoint name, e.g. `model.layers.0.self_attn.q_proj.weight`.
     public var name: String
+    /// The stored element type.
     public var dtype: TensorDType
+    /// Dimensions, outermost first (row-major, as PyTorch stores them).
     public var shape: [Int]
 
+    /// Creates a tensor description.
     public init(name: String, dtype: TensorDType, shape: [Int]) {
         self.name = name
         self.dtype = dtype
@@ -19,6 +23,7 @@ public struct TensorInfo: Sendable, Hashable {
 /// `bytes` stays valid as long as this value (which keeps its file mapped) is alive.
 public struct TensorData: @unchecked Sendable {
     // @unchecked: `bytes` points into a read-only mapping owned by `owner`, which this value retains.
+    /// Name, dtype and shape.
     public let info: TensorInfo
     /// The raw little-endian bytes.
     public let bytes: UnsafeRawBufferPointer
@@ -31,9 +36,13 @@ public struct TensorData: @unchecked Sendable {
         self.owner = owner
     }
 
+    /// The checkpoint name.
     public var name: String { info.name }
+    /// The stored element type.
     public var dtype: TensorDType { info.dtype }
+    /// Dimensions, outermost first.
     public var shape: [Int] { info.shape }
+    /// Product of the dimensions.
     public var elementCount: Int { info.elementCount }
 
     /// The values as float32 (F32 copied, F16/BF16 widened exactly, F64 rounded).
