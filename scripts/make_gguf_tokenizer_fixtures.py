@@ -12,6 +12,9 @@ Files:
   llama-spm      `tokenizer.ggml.model = llama`: a SentencePiece BPE vocabulary with byte fallback (<0xNN> byte
                  tokens), control tokens (<|im_start|>, <|im_end|>), user-defined tokens, no merges in the file
                  (transformers derives them from the scores), add_bos_token true.
+  phi3-spm       the same vocabulary with `general.architecture = phi3` (Prepend/Replace normalizer variant).
+  gemma-spm      the same vocabulary with `general.architecture = gemma2` (GemmaTokenizer shape: merges derived
+                 from file order, its own default special tokens appended, no add_bos flag in the file).
   gpt2-default   `tokenizer.ggml.model = gpt2`, `pre = default`: byte-level BPE trained with HF tokenizers, with
                  merges, control tokens, user-defined tokens (<think>) and a control token spelled outside the
                  byte alphabet (transformers re-spells it and does not make it special).
@@ -233,24 +236,29 @@ def write_llama_spm(tmp):
         else:
             types.append(TOKEN_NORMAL)
 
-    path = os.path.join(OUT, "llama-spm.gguf")
-    w = gguf.GGUFWriter(path, "llama")
-    add_llama_hparams(w, len(tokens))
-    w.add_tokenizer_model("llama")
-    w.add_tokenizer_pre("default")
-    w.add_token_list(tokens)
-    w.add_token_scores(scores)
-    w.add_token_types(types)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(tokens.index("<|im_end|>"))
-    w.add_unk_token_id(0)
-    w.add_pad_token_id(2)
-    w.add_add_bos_token(True)
-    w.add_add_eos_token(False)
-    w.add_add_space_prefix(True)
-    w.add_chat_template(CHAT_TEMPLATE)
-    finish(w)
-    return path
+    paths = []
+    # The same vocabulary under three architectures: transformers builds a different tokenizer for each.
+    for name, architecture in [("llama-spm", "llama"), ("phi3-spm", "phi3"), ("gemma-spm", "gemma2")]:
+        path = os.path.join(OUT, f"{name}.gguf")
+        w = gguf.GGUFWriter(path, architecture)
+        add_llama_hparams(w, len(tokens))
+        w.add_tokenizer_model("llama")
+        w.add_tokenizer_pre("default")
+        w.add_token_list(tokens)
+        w.add_token_scores(scores)
+        w.add_token_types(types)
+        w.add_bos_token_id(1)
+        w.add_eos_token_id(tokens.index("<|im_end|>"))
+        w.add_unk_token_id(0)
+        w.add_pad_token_id(2)
+        if architecture != "gemma2":  # gemma: no flag, so transformers' default (add BOS) applies
+            w.add_add_bos_token(True)
+            w.add_add_eos_token(False)
+        w.add_add_space_prefix(True)
+        w.add_chat_template(CHAT_TEMPLATE)
+        finish(w)
+        paths.append(path)
+    return paths
 
 
 def write_gpt2(tmp):
@@ -358,7 +366,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     tmp = tempfile.mkdtemp()
     try:
-        paths = [write_llama_spm(tmp)] + write_gpt2(tmp)
+        paths = write_llama_spm(tmp) + write_gpt2(tmp)
     finally:
         shutil.rmtree(tmp)
     for path in paths:

@@ -58,5 +58,5 @@ enum GGUFFixtures {
     }
 
     /// The synthetic GGUF vocabularies made by scripts/make_gguf_tokenizer_fixtures.py.
-    static let syntheticNames = ["llama-spm", "gpt2-default", "gpt2-llama3"]
+    static let syntheticNames = ["llama-spm", "phi3-spm", "gemma-spm", "gpt2-default", "gpt2-llama3"]
 }
