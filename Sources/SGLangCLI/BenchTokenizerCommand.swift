@@ -26,7 +26,8 @@ struct BenchTokenizerCommand: ParsableCommand {
         let tok = try Tokenizer.load(from: tokenizer)
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read --file \(file)") }
         let text = String(decoding: data, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) + "\n" }
+        // Split on the byte 0x0A (not on Characters, where "\r\n" is one) exactly as the Python peer does.
+        let lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) + "\n" }
         let megabytes = Double(text.utf8.count) / 1_000_000
         print("file: \(file) (\(String(format: "%.2f", megabytes)) MB, \(lines.count) lines)")
 

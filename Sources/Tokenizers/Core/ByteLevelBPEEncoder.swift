@@ -9,13 +9,17 @@ final class ByteLevelBPEEncoder: Sendable {
     let scanner: PatternScanner
     let addPrefixSpace: Bool
     let model: BPEModel
+    private let merges: BPEMergeTable
+    /// Stands in for a state's cache while `encode` works on it (copying it only retains).
+    private let placeholderCache = ByteSequenceTable(initialCapacity: 0)
     /// The id of each byte's single-character token; -1 for a byte the vocabulary lacks, which HF drops
     /// (the model has no unk token then, or the fast path is not used).
     private let byteIds: [Int32]
     /// Whether some byte has no token (so symbols must be filtered).
     private let hasMissingBytes: Bool
-    /// Raw-bytes vocabulary for `ignore_merges` (nil when merges are never skipped).
-    private let vocabBytes: ByteSequenceTable?
+    /// Raw-bytes vocabulary for `ignore_merges` (empty and unused when merges are never skipped).
+    private let vocabBytes: ByteSequenceTable
+    private let ignoreMerges: Bool
     /// Word caches handed to concurrent encoders one each, so no cache is shared between threads.
     private let cachePool = Mutex<[EncodeState]>([])
 
@@ -23,6 +27,7 @@ final class ByteLevelBPEEncoder: Sendable {
     struct EncodeState: Sendable {
         var cache = ByteSequenceTable(initialCapacity: 4096, maxEntries: 200_000)
         var symbols: [Int32] = []
+        var ends: [Int] = []
         var scratch = BPEMergeScratch()
     }
 
@@ -65,18 +70,20 @@ final class ByteLevelBPEEncoder: Sendable {
                 guard let raw = ByteLevelAlphabet.decode(token) else { continue }
                 raw.withUnsafeBufferPointer { key in
                     let h = ByteSequenceTable.hash(key)
-                    if table.withValue(for: key, hash: h, { _ in }) { return }
+                    if table.find(key, hash: h) >= 0 { return }
                     var value = Int32(id)
                     withUnsafePointer(to: &value) { table.insert(key, hash: h, values: UnsafeBufferPointer(start: $0, count: 1)) }
                 }
             }
             vocabBytes = table
         } else {
-            vocabBytes = nil
+            vocabBytes = ByteSequenceTable(initialCapacity: 1)
         }
+        ignoreMerges = model.ignoreMerges
         scanner = PatternScanner(pattern)
         addPrefixSpace = prefixSpace
         self.model = model
+        merges = model.merges
         byteIds = ids
     }
 
@@ -98,33 +105,49 @@ final class ByteLevelBPEEncoder: Sendable {
     }
 
     func encode(bytes s: UnsafeBufferPointer<UInt8>, into ids: inout [Int], state: inout EncodeState) {
-        let byteIds = self.byteIds
+        // Scan first, then tokenize the pieces in a plain loop (no closure captures the mutable state).
+        state.ends.removeAll(keepingCapacity: true)
+        scanner.split(s, ends: &state.ends)
+        // Work on locals moved out of `state`: method calls on a struct reached through an inout
+        // capture are made on a copy (retaining every array), which dominated the profile.
+        var cache = placeholderCache
+        swap(&cache, &state.cache)
+        var symbols = state.symbols
+        state.symbols = []
+        let ends = state.ends
+        defer {
+            swap(&cache, &state.cache)
+            state.symbols = symbols
+        }
         byteIds.withUnsafeBufferPointer { byteIds in
-            scanner.split(s) { start, end in
+            var start = 0
+            for end in ends {
+                defer { start = end }
                 if end - start == 1 {
                     let id = byteIds[Int(s[start])]
                     if id >= 0 { ids.append(Int(id)) }
-                    return
+                    continue
                 }
                 let piece = UnsafeBufferPointer(rebasing: s[start..<end])
-                if let vocabBytes, let id = vocabBytes.singleValue(for: piece) {
+                if ignoreMerges, let id = vocabBytes.singleValue(for: piece) {
                     ids.append(Int(id))
-                    return
+                    continue
                 }
                 let h = ByteSequenceTable.hash(piece)
-                let hit = state.cache.withValue(for: piece, hash: h) { cached in
-                    for id in cached { ids.append(Int(id)) }
+                let entry = cache.find(piece, hash: h)
+                if entry >= 0 {
+                    cache.appendValues(of: entry, to: &ids)
+                    continue
                 }
-                if hit { return }
-                state.symbols.removeAll(keepingCapacity: true)
+                symbols.removeAll(keepingCapacity: true)
                 if hasMissingBytes {
-                    for b in piece where byteIds[Int(b)] >= 0 { state.symbols.append(byteIds[Int(b)]) }
+                    for b in piece where byteIds[Int(b)] >= 0 { symbols.append(byteIds[Int(b)]) }
                 } else {
-                    for b in piece { state.symbols.append(byteIds[Int(b)]) }
+                    for b in piece { symbols.append(byteIds[Int(b)]) }
                 }
-                model.merges.mergeAll(&state.symbols, scratch: &state.scratch)
-                for id in state.symbols { ids.append(Int(id)) }
-                state.symbols.withUnsafeBufferPointer { state.cache.insert(piece, hash: h, values: $0) }
+                merges.mergeAll(&symbols, scratch: &state.scratch)
+                for id in symbols { ids.append(Int(id)) }
+                symbols.withUnsafeBufferPointer { cache.insert(piece, hash: h, values: $0) }
             }
         }
     }

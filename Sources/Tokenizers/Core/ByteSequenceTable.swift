@@ -58,37 +58,41 @@ struct ByteSequenceTable: Sendable {
         return h ^ (h >> 32)
     }
 
-    /// Calls `body` with the ids stored for `key` and returns true, or returns false when absent.
+    /// The entry index of `key`, or -1 when absent.
     @inline(__always)
-    func withValue(for key: UnsafeBufferPointer<UInt8>, hash h: UInt64,
-                   _ body: (UnsafeBufferPointer<Int32>) -> Void) -> Bool {
+    func find(_ key: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> Int {
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = Int(slots[i])
-            if e < 0 { return false }
+            if e < 0 { return -1 }
             if hashes[e] == h && Int(keyLengths[e]) == key.count {
                 let start = Int(keyStarts[e])
                 let equal = keyArena.withUnsafeBufferPointer { arena -> Bool in
                     guard let a = arena.baseAddress, let k = key.baseAddress else { return key.isEmpty }
                     return memcmp(a + start, k, key.count) == 0
                 }
-                if equal {
-                    valueArena.withUnsafeBufferPointer { values in
-                        body(UnsafeBufferPointer(rebasing: values[Int(valueStarts[e])..<Int(valueStarts[e] + valueLengths[e])]))
-                    }
-                    return true
-                }
+                if equal { return e }
             }
             i = (i + 1) & mask
+        }
+    }
+
+    /// Appends the ids stored in entry `e` (from `find`) to `ids`.
+    @inline(__always)
+    func appendValues(of e: Int, to ids: inout [Int]) {
+        let start = Int(valueStarts[e])
+        let end = start + Int(valueLengths[e])
+        valueArena.withUnsafeBufferPointer { values in
+            for i in start..<end { ids.append(Int(values[i])) }
         }
     }
 
     /// The single id stored for `key`, if any (vocabulary lookups).
     @inline(__always)
     func singleValue(for key: UnsafeBufferPointer<UInt8>) -> Int32? {
-        var result: Int32? = nil
-        _ = withValue(for: key, hash: ByteSequenceTable.hash(key)) { values in result = values.first }
-        return result
+        let e = find(key, hash: ByteSequenceTable.hash(key))
+        guard e >= 0, valueLengths[e] > 0 else { return nil }
+        return valueArena[Int(valueStarts[e])]
     }
 
     /// Stores `values` for `key` (the caller checked it is absent).

@@ -31,20 +31,10 @@ enum ScannerPattern: String, Sendable, CaseIterable {
 /// checked against HF tokenizers by `ScannerFixtureTests`.
 struct PatternScanner: Sendable {
     let pattern: ScannerPattern
-    private let table = UnicodeClassTable.shared
+    private let table = UnicodeClassTable.pointers
 
     init(_ pattern: ScannerPattern) {
         self.pattern = pattern
-    }
-
-    /// Class raw values of ASCII bytes (0 other, 1 letter, 2 number, 3 space).
-    private static let asciiClass: [UInt8] = (0..<128).map { b -> UInt8 in
-        switch UInt8(b) {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): return 1
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return 2
-        case 0x09...0x0D, 0x20: return 3
-        default: return 0
-        }
     }
 
     /// The class and byte length of the character at `i` (`i < s.count`). Invalid UTF-8 counts as one
@@ -52,7 +42,7 @@ struct PatternScanner: Sendable {
     @inline(__always)
     private func charAt(_ s: UnsafeBufferPointer<UInt8>, _ i: Int) -> (cls: UInt8, len: Int) {
         let b0 = s[i]
-        if b0 < 0x80 { return (PatternScanner.asciiClass[Int(b0)], 1) }
+        if b0 < 0x80 { return (table.ascii[Int(b0)], 1) }
         let n = s.count
         if b0 & 0xE0 == 0xC0, i + 1 < n {
             let cp = UInt32(b0 & 0x1F) << 6 | UInt32(s[i + 1] & 0x3F)
@@ -136,6 +126,11 @@ struct PatternScanner: Sendable {
         case .llama3: splitLlama3(s, maxDigits: 3, emit)
         case .qwen2: splitLlama3(s, maxDigits: 1, emit)
         }
+    }
+
+    /// Appends the end offset of every piece of `s` to `ends` (pieces tile `s`, so starts are implied).
+    func split(_ s: UnsafeBufferPointer<UInt8>, ends: inout [Int]) {
+        split(s) { _, end in ends.append(end) }
     }
 
     /// The piece boundaries of `s` as (start, end) byte offsets.

@@ -9,6 +9,31 @@ enum CharClass: UInt8, Sendable {
 /// A two-level lookup table code point → `CharClass`, built once from the generated transitions in
 /// `UnicodeCategoryData.swift` (256-code-point blocks, identical blocks shared).
 struct UnicodeClassTable: Sendable {
+    /// Raw pointers to the shared tables for the scanners' hot loops: the tables are built once, never
+    /// mutated and never freed, so reading them needs no reference counting or lazy-init checks.
+    struct Pointers: @unchecked Sendable {
+        let ascii: UnsafePointer<UInt8>
+        let stage1: UnsafePointer<UInt16>
+        let stage2: UnsafePointer<UInt8>
+
+        @inline(__always)
+        func rawClass(_ cp: UInt32) -> UInt8 {
+            guard cp < 0x110000 else { return 0 }
+            return stage2[Int(stage1[Int(cp >> 8)]) << 8 | Int(cp & 0xFF)]
+        }
+    }
+
+    static let pointers: Pointers = {
+        let table = shared
+        let ascii = UnsafeMutablePointer<UInt8>.allocate(capacity: 128)
+        for b in 0..<128 { ascii[b] = table.rawClass(UInt32(b)) }
+        let s1 = UnsafeMutablePointer<UInt16>.allocate(capacity: table.stage1.count)
+        s1.initialize(from: table.stage1, count: table.stage1.count)
+        let s2 = UnsafeMutablePointer<UInt8>.allocate(capacity: table.stage2.count)
+        s2.initialize(from: table.stage2, count: table.stage2.count)
+        return Pointers(ascii: ascii, stage1: s1, stage2: s2)
+    }()
+
     static let shared = UnicodeClassTable(transitions: unicodeClassTransitions)
 
     /// Block index per 256 code points (0x1100 blocks cover U+0000...U+10FFFF).
