@@ -102,7 +102,7 @@ struct GGUFTokenizerMetadata {
         return tokens[id]
     }
 
-    /// The ids and strings of the tokens of type `type`, in id order.
+    /// The tokens of type `type`, in id order.
     func tokens(ofType type: TokenType) -> [String] {
         guard let tokenTypes else { return [] }
         var out: [String] = []
