@@ -9,7 +9,7 @@ struct CallArguments: Sendable {
 /// An expression node with the position of its first token.
 struct Expr: Sendable {
     let kind: Kind
-    let location: SourceLocation
+    let location: TemplateLocation
 
     indirect enum Kind: Sendable {
         case literal(Value)
@@ -55,13 +55,13 @@ struct ForStatement: Sendable {
     let body: [Statement]
     let elseBody: [Statement]
     let recursive: Bool
-    let location: SourceLocation
+    let location: TemplateLocation
 }
 
 /// A statement (or literal text) with its position.
 struct Statement: Sendable {
     let kind: Kind
-    let location: SourceLocation
+    let location: TemplateLocation
 
     indirect enum Kind: Sendable {
         case text(String)
@@ -71,7 +71,10 @@ struct Statement: Sendable {
         case set(AssignTarget, Expr)
         /// `{% set x | filters %}body{% endset %}`; the filter chain has a nil operand.
         case setBlock(AssignTarget, filter: Expr?, body: [Statement])
-        case macro(name: String, parameters: [(name: String, defaultValue: Expr?)], body: [Statement])
+        /// `usesVarargs`/`usesKwargs`: the body mentions `varargs`/`kwargs`, so extra arguments are accepted.
+        case macro(
+            name: String, parameters: [(name: String, defaultValue: Expr?)], body: [Statement], usesVarargs: Bool,
+            usesKwargs: Bool)
         /// `{% call(params) macro(args) %}body{% endcall %}`.
         case callBlock(call: Expr, parameters: [(name: String, defaultValue: Expr?)], body: [Statement])
         case filterBlock(Expr, body: [Statement])

@@ -59,6 +59,9 @@ extension Interpreter {
             provided[i] = true
         }
         let extra = Array(args.positional.dropFirst(names.count))
+        if !extra.isEmpty && !m.usesVarargs {
+            throw JinjaError.runtime("macro '\(m.name)' takes not more than \(names.count) argument(s)", nil)
+        }
         var kwargs = ValueDict()
         var caller: Value? = nil
         for (k, v) in args.keyword {
@@ -70,8 +73,10 @@ extension Interpreter {
                 provided[i] = true
             } else if k == "caller" {
                 caller = v
-            } else {
+            } else if m.usesKwargs {
                 kwargs[k] = v
+            } else {
+                throw JinjaError.runtime("macro '\(m.name)' takes no keyword argument '\(k)'", nil)
             }
         }
         let savedFrames = frames

@@ -118,14 +118,15 @@ final class Interpreter {
                 var v = Value.string(try capture { _ = try execute(body) })
                 if let filter { v = try applyFilterChain(filter, input: v) }
                 try assign(target, v)
-            case .macro(let name, let params, let body):
+            case .macro(let name, let params, let body, let usesVarargs, let usesKwargs):
                 let m = Macro(
-                    name: name, parameters: params, body: body, captured: Array(frames.dropFirst()), caller: [])
+                    name: name, parameters: params, body: body, captured: Array(frames.dropFirst()),
+                    usesVarargs: usesVarargs, usesKwargs: usesKwargs)
                 frames[frames.count - 1][name] = .function(Function(kind: .macro(m)))
             case .callBlock(let call, let params, let body):
                 guard case .call(let callee, let args) = call.kind else { break }
                 let caller = Macro(
-                    name: "caller", parameters: params, body: body, captured: Array(frames.dropFirst()), caller: [])
+                    name: "caller", parameters: params, body: body, captured: Array(frames.dropFirst()))
                 var evaluated = try evalArguments(args)
                 evaluated.keyword.append(("caller", .function(Function(kind: .macro(caller)))))
                 try write(try str(try callValue(try eval(callee), evaluated)))

@@ -1,5 +1,5 @@
 /// A line and column (both 1-based) in a template's source.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+public struct TemplateLocation: Sendable, Hashable, CustomStringConvertible {
     /// 1-based line number.
     public var line: Int
     /// 1-based column, counted in Unicode scalars.
@@ -19,15 +19,15 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 /// Every case carries a message and, where known, the position in the template that caused it.
 public enum JinjaError: Error, Sendable, CustomStringConvertible {
     /// The template text is not valid Jinja (lexer or parser error).
-    case syntax(String, SourceLocation?)
+    case syntax(String, TemplateLocation?)
     /// Rendering failed: a type error, an undefined value used where a value is needed, a bad argument.
-    case runtime(String, SourceLocation?)
+    case runtime(String, TemplateLocation?)
     /// The template refused an operation the sandbox forbids (mutating methods, file access, ...).
-    case security(String, SourceLocation?)
+    case security(String, TemplateLocation?)
     /// The template called `raise_exception(message)`; the payload is exactly the template's message.
-    case raised(String, SourceLocation?)
+    case raised(String, TemplateLocation?)
     /// A resource bound (output size, recursion depth, loop iterations) was exceeded.
-    case limitExceeded(String, SourceLocation?)
+    case limitExceeded(String, TemplateLocation?)
 
     /// The message without position information.
     public var message: String {
@@ -39,7 +39,7 @@ public enum JinjaError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Where in the template the error happened, when known.
-    public var location: SourceLocation? {
+    public var location: TemplateLocation? {
         switch self {
         case .syntax(_, let l), .runtime(_, let l), .security(_, let l), .raised(_, let l),
             .limitExceeded(_, let l):
@@ -48,7 +48,7 @@ public enum JinjaError: Error, Sendable, CustomStringConvertible {
     }
 
     /// The same error with `location` filled in when it had none.
-    func located(_ loc: SourceLocation) -> JinjaError {
+    func located(_ loc: TemplateLocation) -> JinjaError {
         guard location == nil else { return self }
         switch self {
         case .syntax(let m, _): return .syntax(m, loc)

@@ -13,7 +13,7 @@ struct Token: Sendable {
     }
 
     let kind: Kind
-    let location: SourceLocation
+    let location: TemplateLocation
 }
 
 /// Splits template source into tokens exactly as jinja2's lexer does with `trim_blocks=True`,
@@ -51,13 +51,13 @@ struct Lexer {
         for (i, u) in src.enumerated() where u == "\n" { lineStarts.append(i + 1) }
     }
 
-    func location(_ offset: Int) -> SourceLocation {
+    func location(_ offset: Int) -> TemplateLocation {
         var lo = 0, hi = lineStarts.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if lineStarts[mid] <= offset { lo = mid } else { hi = mid - 1 }
         }
-        return SourceLocation(line: lo + 1, column: offset - lineStarts[lo] + 1)
+        return TemplateLocation(line: lo + 1, column: offset - lineStarts[lo] + 1)
     }
 
     private func fail(_ message: String, at offset: Int) -> JinjaError {

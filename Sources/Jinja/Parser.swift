@@ -4,6 +4,8 @@ struct Parser {
     private var index = 0
     private var depth = 0
     private var loopDepth = 0
+    /// For each macro being parsed: whether its body mentions `varargs` / `kwargs`.
+    private var macroUsage: [(varargs: Bool, kwargs: Bool)] = []
 
     /// Deepest nesting of expressions and blocks; deeper input is rejected instead of exhausting the stack.
     static let maxDepth = 200
@@ -209,7 +211,7 @@ struct Parser {
         }
     }
 
-    private mutating func parseFor(_ location: SourceLocation) throws -> ForStatement {
+    private mutating func parseFor(_ location: TemplateLocation) throws -> ForStatement {
         let target = try parseAssignTarget(endNames: ["in"], allowNamespace: false)
         guard isName("in") else { throw fail("expected token 'in', got '\(describe(current))'") }
         advance()
@@ -263,7 +265,11 @@ struct Parser {
         let saved = loopDepth
         loopDepth = 0
         defer { loopDepth = saved }
-        return .macro(name: name, parameters: params, body: try parseBody(until: "endmacro"))
+        macroUsage.append((false, false))
+        let body = try parseBody(until: "endmacro")
+        let usage = macroUsage.removeLast()
+        return .macro(
+            name: name, parameters: params, body: body, usesVarargs: usage.varargs, usesKwargs: usage.kwargs)
     }
 
     private mutating func parseCallBlock() throws -> Statement.Kind {
@@ -508,7 +514,13 @@ struct Parser {
             case "true", "True": return Expr(kind: .literal(.bool(true)), location: t.location)
             case "false", "False": return Expr(kind: .literal(.bool(false)), location: t.location)
             case "none", "None": return Expr(kind: .literal(.none), location: t.location)
-            default: return Expr(kind: .name(n), location: t.location)
+            default:
+                if n == "varargs" || n == "kwargs" {
+                    for i in macroUsage.indices {
+                        if n == "varargs" { macroUsage[i].varargs = true } else { macroUsage[i].kwargs = true }
+                    }
+                }
+                return Expr(kind: .name(n), location: t.location)
             }
         case .string(var s):
             advance()
@@ -586,7 +598,7 @@ struct Parser {
                     node = Expr(kind: .item(node, arg), location: t.location)
                 }
             } else if isOp("(") {
-                node = Expr(kind: .call(node, try parseCallArguments()), location: t.location)
+                node = Expr(kind: .call(node, try parseCallArguments()), location: node.location)
             } else {
                 return node
             }
@@ -660,7 +672,7 @@ struct Parser {
             } else if isName("is") {
                 node = try parseTest(node)
             } else if isOp("(") {
-                node = Expr(kind: .call(node, try parseCallArguments()), location: current.location)
+                node = Expr(kind: .call(node, try parseCallArguments()), location: node.location)
             } else {
                 return node
             }

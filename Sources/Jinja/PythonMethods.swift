@@ -22,7 +22,7 @@ enum PythonMethods {
             case "get":
                 let a = try args.bind(["key", "default"], function: "get")
                 guard let key = a[0] else { throw JinjaError.runtime("get expected at least 1 argument, got 0", nil) }
-                return d.get(key) ?? a[1] ?? .none
+                return d.get(key) ?? a[1] ?? Value.none
             default: break
             }
         case .list(let items), .tuple(let items):
@@ -261,7 +261,7 @@ enum PythonMethods {
             let sub = lo <= hi ? string(u[lo..<hi]) : ""
             let candidates: [Value]
             switch a[0] {
-            case .string?: candidates = [a[0] ?? .none]
+            case .string?: candidates = [a[0] ?? Value.none]
             case .tuple(let t)?: candidates = t
             default:
                 throw JinjaError.runtime(

@@ -179,8 +179,10 @@ struct Macro: Sendable {
     /// Enclosing local scopes (innermost last) at definition time, excluding the template's top level,
     /// which is looked up live.
     let captured: [[String: Value]]
-    /// The `caller` macro, when this is invoked from a `{% call %}` block.
-    let caller: [Macro]
+    /// Whether extra positional / keyword arguments are collected into `varargs` / `kwargs`
+    /// (jinja2 accepts them only when the body mentions those names).
+    var usesVarargs = true
+    var usesKwargs = true
 }
 
 /// Hashable projection of a Python dict key: `1`, `1.0` and `True` are the same key.

@@ -67,8 +67,8 @@ public struct ChatTemplate: Sendable {
         for (k, v) in specialTokens { context[k] = .string(v) }
         for (k, v) in extra { context[k] = Value(json: v) }
         context["messages"] = Value(json: messages)
-        context["tools"] = tools.map(Value.init(json:)) ?? .none
-        context["documents"] = documents.map(Value.init(json:)) ?? .none
+        context["tools"] = tools.map(Value.init(json:)) ?? Value.none
+        context["documents"] = documents.map(Value.init(json:)) ?? Value.none
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
         return try template.render(context)
     }
