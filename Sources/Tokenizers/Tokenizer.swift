@@ -101,7 +101,7 @@ public final class Tokenizer: Sendable {
             bosEosTemplate = nil
         }
         if tokenizerJSON["decoder"]?["type"]?.stringValue == "ByteLevel" {
-            byteDecoder = ByteLevelDecodeTable(model: model, added: added)
+            byteDecoder = ByteLevelDecodeTable(model: model, added: addedVocabulary)
         } else {
             byteDecoder = nil
         }
@@ -226,9 +226,9 @@ struct ByteLevelDecodeTable: Sendable {
     private let offsets: [Int32]
     private let bytes: [UInt8]
 
-    init(model: any TokenizerModel, added: [AddedToken]) {
+    init(model: any TokenizerModel, added: AddedVocabulary) {
         var addedById: [Int: String] = [:]
-        for token in added where addedById[token.id] == nil { addedById[token.id] = token.content }
+        for token in added.tokens where addedById[token.id] == nil { addedById[token.id] = added.content(of: token.id) }
         let count = max(model.vocabSize, (addedById.keys.max() ?? -1) + 1, (model as? BPEModel)?.vocabReverse.count ?? 0)
         var offsets: [Int32] = [0]
         var bytes: [UInt8] = []

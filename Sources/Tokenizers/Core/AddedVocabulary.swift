@@ -100,8 +100,9 @@ private struct TokenTrie: Sendable {
 /// the remaining pieces are normalized, and then normalized tokens are split out of those.
 struct AddedVocabulary: Sendable {
     let tokens: [AddedToken]
+    /// Id → token string; for `normalized` tokens the normalized content, as HF reports and decodes it.
     private let idToContent: [Int: String]
-    private let contentToId: [String: Int]
+    private let contentToId: [ExactString: Int]
     let specialIds: Set<Int>
     private let rawTrie: TokenTrie
     private let rawTokens: [AddedToken]
@@ -111,15 +112,16 @@ struct AddedVocabulary: Sendable {
     init(tokens: [AddedToken], normalizer: (any Normalizer)?) {
         self.tokens = tokens
         var idToContent: [Int: String] = [:]
-        var contentToId: [String: Int] = [:]
+        var contentToId: [ExactString: Int] = [:]
         var special = Set<Int>()
         var raw: [AddedToken] = []
         var norm: [AddedToken] = []
         var rawTrie = TokenTrie()
         var normalizedTrie = TokenTrie()
         for token in tokens {
-            idToContent[token.id] = token.content
-            if contentToId[token.content] == nil { contentToId[token.content] = token.id }
+            let normalizedContent = token.normalized ? (normalizer?.normalize(token.content) ?? token.content) : token.content
+            idToContent[token.id] = normalizedContent
+            if contentToId[ExactString(token.content)] == nil { contentToId[ExactString(token.content)] = token.id }
             if token.special { special.insert(token.id) }
             if token.content.isEmpty { continue }
             if token.normalized {
@@ -140,7 +142,7 @@ struct AddedVocabulary: Sendable {
         normalizedTokens = norm
     }
 
-    func id(of content: String) -> Int? { contentToId[content] }
+    func id(of content: String) -> Int? { contentToId[ExactString(content)] }
     func content(of id: Int) -> String? { idToContent[id] }
     var isEmpty: Bool { tokens.isEmpty }
 

@@ -3,8 +3,8 @@ import JSON
 /// tokenizer.json `BPE` model: byte-level BPE (GPT-2, Llama-3, Qwen2, SmolLM) and SentencePiece-style BPE
 /// with `byte_fallback` (Llama-2, Mistral). Merges are applied on ids by rank (`BPEMergeTable`).
 struct BPEModel: TokenizerModel {
-    /// Token string → id.
-    let vocab: [String: Int]
+    /// Token string → id (byte-exact keys: canonically equivalent tokens stay distinct).
+    let vocab: [ExactString: Int]
     /// Id → token string (nil for ids the vocab skips).
     let vocabReverse: [String?]
     let merges: BPEMergeTable
@@ -21,18 +21,18 @@ struct BPEModel: TokenizerModel {
     init(json: JSONValue) throws {
         func fail(_ reason: String) -> TokenizerError { .invalidComponent(kind: "model", reason: "BPE: " + reason) }
         guard let vocabObject = json["vocab"]?.objectValue else { throw fail("missing object field 'vocab'") }
-        var vocab: [String: Int] = [:]
+        var vocab: [ExactString: Int] = [:]
         vocab.reserveCapacity(vocabObject.count)
         var maxId = -1
         for (token, value) in vocabObject {
             guard let id = value.intValue, id >= 0, id < Int(Int32.max) else {
                 throw fail("vocab entry '\(token)' has no valid id")
             }
-            vocab[token] = id
+            vocab[ExactString(token)] = id
             maxId = max(maxId, id)
         }
         var reverse = [String?](repeating: nil, count: maxId + 1)
-        for (token, id) in vocab { reverse[id] = token }
+        for (token, id) in vocab { reverse[id] = token.value }
         self.vocab = vocab
         vocabReverse = reverse
 
@@ -48,19 +48,19 @@ struct BPEModel: TokenizerModel {
         byteFallback = json["byte_fallback"]?.boolValue ?? false
         ignoreMerges = json["ignore_merges"]?.boolValue ?? false
         // `dropout` is a training-time regularizer; inference uses the deterministic merges.
-        if let unk = unkToken, let id = vocab[unk] { unkId = Int32(id) } else { unkId = nil }
+        if let unk = unkToken, let id = vocab[ExactString(unk)] { unkId = Int32(id) } else { unkId = nil }
 
         var fallback = [Int32](repeating: -1, count: 256)
         if byteFallback {
             for b in 0..<256 {
-                if let id = vocab[BPEModel.byteFallbackToken(UInt8(b))] { fallback[b] = Int32(id) }
+                if let id = vocab[ExactString(BPEModel.byteFallbackToken(UInt8(b)))] { fallback[b] = Int32(id) }
             }
         }
         byteFallbackIds = fallback
 
         let mergeList = json["merges"]?.arrayValue ?? []
         var table = BPEMergeTable(capacity: mergeList.count)
-        let prefixCount = continuingSubwordPrefix.count
+        let prefixBytes = continuingSubwordPrefix.utf8.count
         for (rank, entry) in mergeList.enumerated() {
             let a: String
             let b: String
@@ -76,10 +76,12 @@ struct BPEModel: TokenizerModel {
             } else {
                 throw fail("merge \(rank) is neither \"a b\" nor [a, b]")
             }
-            guard let ia = vocab[a] else { throw fail("merge \(rank) uses '\(a)', which is not in the vocab") }
-            guard let ib = vocab[b] else { throw fail("merge \(rank) uses '\(b)', which is not in the vocab") }
-            let merged = prefixCount > 0 && b.hasPrefix(continuingSubwordPrefix) ? a + b.dropFirst(prefixCount) : a + b
-            guard let im = vocab[merged] else { throw fail("merge \(rank) makes '\(merged)', which is not in the vocab") }
+            guard let ia = vocab[ExactString(a)] else { throw fail("merge \(rank) uses '\(a)', which is not in the vocab") }
+            guard let ib = vocab[ExactString(b)] else { throw fail("merge \(rank) uses '\(b)', which is not in the vocab") }
+            // Strip the prefix by bytes: as Characters it could fuse with a following combining mark.
+            let merged = prefixBytes > 0 && b.utf8.starts(with: continuingSubwordPrefix.utf8)
+                ? a + String(decoding: b.utf8.dropFirst(prefixBytes), as: UTF8.self) : a + b
+            guard let im = vocab[ExactString(merged)] else { throw fail("merge \(rank) makes '\(merged)', which is not in the vocab") }
             table.insert(Int32(ia), Int32(ib), rank: rank, merged: Int32(im))
         }
         merges = table
@@ -93,7 +95,7 @@ struct BPEModel: TokenizerModel {
 
     var vocabSize: Int { vocab.count }
 
-    func tokenToId(_ token: String) -> Int? { vocab[token] }
+    func tokenToId(_ token: String) -> Int? { vocab[ExactString(token)] }
 
     func idToToken(_ id: Int) -> String? {
         guard id >= 0, id < vocabReverse.count else { return nil }
@@ -109,7 +111,7 @@ struct BPEModel: TokenizerModel {
     /// symbols (`merge_word`: per character, byte fallback, fused unknowns) and the merges.
     func tokenize(_ word: String, into ids: inout [Int], scratch: inout BPEMergeScratch) {
         if word.isEmpty { return }
-        if ignoreMerges, let id = vocab[word] {
+        if ignoreMerges, let id = vocab[ExactString(word)] {
             ids.append(id)
             return
         }
@@ -121,7 +123,7 @@ struct BPEModel: TokenizerModel {
             var s = String(scalar)
             if i > 0 && !continuingSubwordPrefix.isEmpty { s = continuingSubwordPrefix + s }
             if i == scalars.count - 1 && !endOfWordSuffix.isEmpty { s += endOfWordSuffix }
-            if let id = vocab[s] {
+            if let id = vocab[ExactString(s)] {
                 if let unk = pendingUnk {
                     symbols.append(unk)
                     pendingUnk = nil

@@ -67,7 +67,7 @@ final class ByteLevelBPEEncoder: Sendable {
         if model.ignoreMerges {
             var table = ByteSequenceTable(initialCapacity: model.vocab.count)
             for (token, id) in model.vocab {
-                guard let raw = ByteLevelAlphabet.decode(token) else { continue }
+                guard let raw = ByteLevelAlphabet.decode(token.value) else { continue }
                 raw.withUnsafeBufferPointer { key in
                     let h = ByteSequenceTable.hash(key)
                     if table.find(key, hash: h) >= 0 { return }
