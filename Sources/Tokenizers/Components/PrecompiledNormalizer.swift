@@ -75,19 +75,26 @@ struct PrecompiledNormalizer: Normalizer {
         guard !trie.isEmpty else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
+        var bytes: [UInt8] = []
         for grapheme in text {
-            let bytes = Array(grapheme.utf8)
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: grapheme.utf8)
             if bytes.count < 6, let norm = transform(bytes) {
                 out.append(contentsOf: norm)
                 continue
             }
-            for scalar in grapheme.unicodeScalars {
-                let part = Array(String(scalar).utf8)
+            // Character by character: UTF-8 lead bytes give each scalar's length.
+            var i = 0
+            while i < bytes.count {
+                let lead = bytes[i]
+                let width = lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+                let part = bytes[i..<min(i + width, bytes.count)]
                 if let norm = transform(part) {
                     out.append(contentsOf: norm)
                 } else {
                     out.append(contentsOf: part)
                 }
+                i += width
             }
         }
         return String(decoding: out, as: UTF8.self)

@@ -10,7 +10,8 @@ struct PatternSpan: Sendable, Equatable {
 /// The `pattern` of Split / Replace components: `{"String": literal}` or `{"Regex": pattern}`.
 /// Regexes match Unicode scalars (like Oniguruma on UTF-8), not grapheme clusters.
 struct TextPattern: @unchecked Sendable {
-    // Regex values are immutable after creation and safe to use from several threads.
+    // Regex is not marked Sendable (its output type holds `Any`), but a compiled regex is immutable; `compile`
+    // runs one match so the lazily lowered program exists before the value is shared between threads.
     private enum Storage {
         case literal([UInt8])
         case regex(Regex<AnyRegexOutput>)
@@ -36,7 +37,9 @@ struct TextPattern: @unchecked Sendable {
 
     private static func compile(_ pattern: String, fields f: ComponentFields) throws -> Regex<AnyRegexOutput> {
         do {
-            return try Regex(OnigurumaPattern.translate(pattern)).matchingSemantics(.unicodeScalar)
+            let regex = try Regex(OnigurumaPattern.translate(pattern)).matchingSemantics(.unicodeScalar)
+            _ = try regex.firstMatch(in: "")
+            return regex
         } catch {
             throw f.invalid("cannot compile regex \(pattern.debugDescription): \(error)")
         }
