@@ -49,8 +49,9 @@ enum CharacterClasses {
         }
     }
 
-    /// Oniguruma's Unicode `\w` (used by the Whitespace pre-tokenizer's `\w+|[^\w\s]+`):
-    /// Alphabetic, marks, decimal digits, connector punctuation and join controls.
+    /// The Unicode `\w` of the Whitespace pre-tokenizer's `\w+|[^\w\s]+` (Rust regex, UTS #18): Alphabetic,
+    /// marks, decimal digits, connector punctuation and join controls. HF's tables are Unicode 16, so
+    /// characters assigned later are not word characters there.
     @inline(__always)
     static func isWordCharacter(_ s: Unicode.Scalar) -> Bool {
         let v = s.value
@@ -58,6 +59,7 @@ enum CharacterClasses {
             return (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x5F
         }
         let p = s.properties
+        if let age = p.age, age.major > 16 { return false }
         if p.isAlphabetic || p.isJoinControl { return true }
         switch p.generalCategory {
         case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true

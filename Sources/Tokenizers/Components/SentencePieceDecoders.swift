@@ -96,14 +96,14 @@ struct FuseDecoder: TokenDecoder {
 
 /// `Strip` decoder: removes up to `start` leading and `stop` trailing `content` characters of every token.
 struct StripDecoder: TokenDecoder {
-    let content: Character
+    let content: Unicode.Scalar
     let start: Int
     let stop: Int
 
     init(json: JSONValue) throws {
         let f = try ComponentFields(kind: "decoder", json: json)
         let text = try f.string("content")
-        guard text.count == 1, let c = text.first else {
+        guard text.unicodeScalars.count == 1, let c = text.unicodeScalars.first else {
             throw f.invalid("content must be a single character, found \(text.debugDescription)")
         }
         content = c
@@ -114,7 +114,7 @@ struct StripDecoder: TokenDecoder {
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.map { token in
             let chars = Array(token.unicodeScalars)
-            let c = content.unicodeScalars.first
+            let c = content
             var lo = 0
             while lo < min(start, chars.count) && chars[lo] == c { lo += 1 }
             var hi = chars.count
