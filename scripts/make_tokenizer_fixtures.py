@@ -10,7 +10,9 @@ string with what HF `tokenizers` produces for it:
      skip_special_tokens=True))}
 
 `components.json` holds single-component cases (normalizers, pre-tokenizers, decoders): the component's
-tokenizer.json object, an input and HF's output.
+tokenizer.json object, inputs and HF's outputs. `unicode_classes.json` lists, as code point ranges, the
+characters HF's Whitespace pre-tokenizer treats as word characters, WhitespaceSplit as whitespace and
+Digits as numeric.
 
 Requirements: pip install tokenizers sentencepiece protobuf. Deterministic: the corpus and the test strings
 are built from fixed text and a fixed random seed.
@@ -581,6 +583,33 @@ def component_cases():
     }
 
 
+def unicode_class_ranges():
+    """Per-code-point classes of the Whitespace, WhitespaceSplit and Digits pre-tokenizers, probed from HF for
+    every code point and written as ranges, so the Swift character predicates are checked exhaustively."""
+    whitespace, digits, split = (pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True),
+                                 pre_tokenizers.WhitespaceSplit())
+    classes = {"word": [], "space": [], "numeric": []}
+
+    def add(name, cp):
+        r = classes[name]
+        if r and r[-1][1] == cp - 1:
+            r[-1][1] = cp
+        else:
+            r.append([cp, cp])
+
+    for cp in range(0x110000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c = chr(cp)
+        if len(whitespace.pre_tokenize_str("\x01" + c + "\x01")) == 3:
+            add("word", cp)
+        if len(split.pre_tokenize_str("a" + c + "a")) == 2:
+            add("space", cp)
+        if len(digits.pre_tokenize_str("a" + c + "a")) == 3:
+            add("numeric", cp)
+    return classes
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT
     os.makedirs(out_dir, exist_ok=True)
@@ -594,6 +623,9 @@ def main():
         json.dump({"tokenizers_version": tokenizers.__version__, **component_cases()}, f, ensure_ascii=False,
                   indent=0)
     print("components.json written")
+    with open(os.path.join(out_dir, "unicode_classes.json"), "w", encoding="utf-8") as f:
+        json.dump({"tokenizers_version": tokenizers.__version__, **unicode_class_ranges()}, f)
+    print("unicode_classes.json written")
 
 
 if __name__ == "__main__":

@@ -166,6 +166,33 @@ import Testing
         }
     }
 
+    /// Every code point: HF's word characters (Whitespace), whitespace (WhitespaceSplit) and numerics (Digits)
+    /// against the Swift predicates, which read Swift's (newer) Unicode tables.
+    @Test func characterClassesMatchHFForEveryCodePoint() throws {
+        let classes = try Self.loadJSON(try Self.resource("unicode_classes.json"))
+        let predicates: [(String, (Unicode.Scalar) -> Bool)] = [
+            ("word", CharacterClasses.isWordCharacter), ("space", CharacterClasses.isWhitespace),
+            ("numeric", CharacterClasses.isNumeric),
+        ]
+        for (name, predicate) in predicates {
+            guard let ranges = classes[name]?.arrayValue else {
+                Issue.record("unicode_classes.json has no '\(name)'")
+                continue
+            }
+            var expected = [Bool](repeating: false, count: 0x110000)
+            for r in ranges {
+                guard let lo = r.arrayValue?.first?.intValue, let hi = r.arrayValue?.last?.intValue else { continue }
+                for v in lo...hi { expected[v] = true }
+            }
+            var mismatches: [String] = []
+            for v in 0..<0x110000 {
+                guard let s = Unicode.Scalar(UInt32(v)) else { continue }
+                if predicate(s) != expected[v] { mismatches.append("U+\(String(v, radix: 16, uppercase: true))") }
+            }
+            #expect(mismatches.isEmpty, "\(name): \(mismatches.count) code points differ from HF: \(mismatches.prefix(20))")
+        }
+    }
+
     /// Metaspace `prepend_scheme: first` prepends only to the piece at the very start of the text (a piece
     /// after an added token does not get one), so the flag must survive splitting.
     @Test func metaspaceFirstOnlyAtTextStart() throws {
