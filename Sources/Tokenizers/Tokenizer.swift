@@ -165,8 +165,9 @@ public final class Tokenizer: Sendable {
         var pieces = [PreToken(text: text, atTextStart: atTextStart)]
         if let preTokenizer { pieces = preTokenizer.preTokenize(pieces) }
         if let bpe = model as? BPEModel {
-            var scratch = BPEMergeScratch()
-            for piece in pieces where !piece.text.isEmpty { bpe.tokenize(piece.text, into: &ids, scratch: &scratch) }
+            bpe.statePool.withState { state in
+                for piece in pieces where !piece.text.isEmpty { bpe.tokenize(piece.text, into: &ids, state: &state) }
+            }
         } else {
             for piece in pieces where !piece.text.isEmpty { model.tokenize(piece.text, into: &ids) }
         }

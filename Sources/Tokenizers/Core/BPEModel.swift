@@ -1,4 +1,24 @@
 import JSON
+import Synchronization
+
+/// Per-caller mutable state of `BPEModel.tokenize`: merge scratch and the word cache (word → ids; words
+/// under 256 bytes, cleared past 10,000 entries like HF's cache).
+struct BPEEncodeState: Sendable {
+    var scratch = BPEMergeScratch()
+    var cache: [ExactString: [Int32]] = [:]
+}
+
+/// Hands one `BPEEncodeState` to each concurrent caller, so caches are reused without being shared.
+final class BPEStatePool: Sendable {
+    private let pool = Mutex<[BPEEncodeState]>([])
+
+    func withState<R>(_ body: (inout BPEEncodeState) -> R) -> R {
+        var state = pool.withLock { $0.popLast() } ?? BPEEncodeState()
+        let result = body(&state)
+        pool.withLock { if $0.count < 8 { $0.append(state) } }
+        return result
+    }
+}
 
 /// tokenizer.json `BPE` model: byte-level BPE (GPT-2, Llama-3, Qwen2, SmolLM) and SentencePiece-style BPE
 /// with `byte_fallback` (Llama-2, Mistral). Merges are applied on ids by rank (`BPEMergeTable`).
@@ -17,6 +37,8 @@ struct BPEModel: TokenizerModel {
     let endOfWordSuffix: String
     /// The ids of `<0x00>`...`<0xFF>` when byte_fallback is on (-1 where missing).
     private let byteFallbackIds: [Int32]
+    /// Word caches for the String pipeline (the byte-level fast path has its own).
+    let statePool = BPEStatePool()
 
     init(json: JSONValue) throws {
         func fail(_ reason: String) -> TokenizerError { .invalidComponent(kind: "model", reason: "BPE: " + reason) }
@@ -103,18 +125,32 @@ struct BPEModel: TokenizerModel {
     }
 
     func tokenize(_ word: String, into ids: inout [Int]) {
-        var scratch = BPEMergeScratch()
-        tokenize(word, into: &ids, scratch: &scratch)
+        statePool.withState { tokenize(word, into: &ids, state: &$0) }
     }
 
-    /// HF `BPE::tokenize` without dropout: whole-word shortcut under `ignore_merges`, then the initial
-    /// symbols (`merge_word`: per character, byte fallback, fused unknowns) and the merges.
-    func tokenize(_ word: String, into ids: inout [Int], scratch: inout BPEMergeScratch) {
+    /// HF `BPE::tokenize` without dropout: whole-word shortcut under `ignore_merges`, the word cache, then
+    /// the initial symbols (`merge_word`: per character, byte fallback, fused unknowns) and the merges.
+    func tokenize(_ word: String, into ids: inout [Int], state: inout BPEEncodeState) {
         if word.isEmpty { return }
-        if ignoreMerges, let id = vocab[ExactString(word)] {
+        let key = ExactString(word)
+        if ignoreMerges, let id = vocab[key] {
             ids.append(id)
             return
         }
+        if let cached = state.cache[key] {
+            for id in cached { ids.append(Int(id)) }
+            return
+        }
+        let symbols = mergeWord(word, scratch: &state.scratch)
+        for s in symbols { ids.append(Int(s)) }
+        if word.utf8.count < 256 {
+            if state.cache.count >= 10_000 { state.cache.removeAll(keepingCapacity: true) }
+            state.cache[key] = symbols
+        }
+    }
+
+    /// The merged symbol ids of one word.
+    private func mergeWord(_ word: String, scratch: inout BPEMergeScratch) -> [Int32] {
         var symbols: [Int32] = []
         symbols.reserveCapacity(word.utf8.count)
         var pendingUnk: Int32? = nil
@@ -146,6 +182,6 @@ struct BPEModel: TokenizerModel {
         }
         if let unk = pendingUnk { symbols.append(unk) }
         merges.mergeAll(&symbols, scratch: &scratch)
-        for s in symbols { ids.append(Int(s)) }
+        return symbols
     }
 }
