@@ -354,7 +354,6 @@ extension Interpreter {
         case .dict(let d): return d.count
         case .undefined: return 0
         case .loop(let l): return l.items.count
-        case .namespace(let h): return h.id < namespaces.count ? namespaces[h.id].count : 0
         default: throw JinjaError.runtime("object of type '\(v.typeName)' has no len()", nil)
         }
     }

@@ -194,7 +194,7 @@ final class Interpreter {
     /// Assigns into the innermost scope (or a namespace attribute).
     func assign(_ target: AssignTarget, _ value: Value) throws {
         if case .attribute(let object, let attr) = target {
-            guard case .namespace(let ns) = lookup(object) else {
+            guard case .namespace(let ns) = lookup(object), ns.id < namespaces.count else {
                 throw JinjaError.runtime("cannot assign attribute on non-namespace object", nil)
             }
             namespaces[ns.id][attr] = value
@@ -411,7 +411,7 @@ final class Interpreter {
         case .dict(let d): return d.entries.map(\.key)
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
-        case .namespace(let h): return h.id < namespaces.count ? namespaces[h.id].entries.map(\.key) : []
+        case .loop(let l): return l.items
         default: throw JinjaError.runtime("'\(v.typeName)' object is not iterable", nil)
         }
     }
@@ -711,8 +711,8 @@ final class Interpreter {
             return a.contains { Python.equals($0, needle) }
         case .dict(let d):
             return d.contains(needle)
-        case .namespace(let h):
-            return h.id < namespaces.count && namespaces[h.id].contains(needle)
+        case .loop(let l):
+            return l.items.contains { Python.equals($0, needle) }
         case .undefined:
             return false
         default:

@@ -40,7 +40,7 @@ extension Interpreter {
             return false
         case "iterable":
             switch v {
-            case .string, .list, .tuple, .dict, .undefined, .namespace: return true
+            case .string, .list, .tuple, .dict, .undefined, .loop: return true
             default: return false
             }
         case "sequence":
