@@ -17,6 +17,14 @@ struct JSONValueTests {
         #expect(v.serialized() == #"{"b":1,"a":["é",1.0,null]}"#)
     }
 
+    @Test func keysCompareByBytes() throws {
+        // Canonically equivalent spellings are distinct keys (tokenizer vocabularies rely on it).
+        let v = try JSONValue.parse("{\"\u{E0}\": 1, \"a\u{300}\": 2}")
+        #expect(v.objectValue?.count == 2)
+        #expect(v["\u{E0}"]?.intValue == 1)
+        #expect(v["a\u{300}"]?.intValue == 2)
+    }
+
     @Test func surrogatePairsAndErrors() throws {
         #expect(try JSONValue.parse(#""\ud83d\ude00""#).stringValue == "😀")
         #expect(JSONValue.string("😀").serialized(.python()) == #""\ud83d\ude00""#)

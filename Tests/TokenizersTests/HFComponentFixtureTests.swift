@@ -91,19 +91,8 @@ import Testing
             }
         }
         let report = "\(name): \(failures.count) mismatches with HF, first: \(failures.prefix(6).joined(separator: "\n"))"
-        if Self.canonicalKeyFixtures.contains(name) {
-            withKnownIssue("JSONObject merges canonically equivalent vocabulary keys (JSON module)", isIntermittent: true) {
-                #expect(failures.isEmpty, "\(report)")
-            }
-        } else {
-            #expect(failures.isEmpty, "\(report)")
-        }
+        #expect(failures.isEmpty, "\(report)")
     }
-
-    /// Fixtures whose vocabulary (a JSON object) holds canonically equivalent keys such as "\u{E0}" and
-    /// "a\u{300}". JSONObject indexes keys by Swift String, which compares by canonical equivalence, so one
-    /// of the pair is lost at parse time. Remove the entry once the JSON module keys objects by UTF-8 bytes.
-    static let canonicalKeyFixtures: Set<String> = ["bert-cased"]
 
     // MARK: Single components
 
@@ -329,17 +318,14 @@ import Testing
         #expect(ids == [1])
         #expect(unigram.tokenToId("a\u{300}") == 2)
 
-        // WordPiece reads its vocabulary from a JSON object, whose keys the JSON module currently compares as
-        // Swift Strings: the two spellings collapse into one entry at parse time.
-        withKnownIssue("JSONObject merges canonically equivalent keys (JSON module)") {
-            let wordPiece = try makeModel(JSONValue.parse(
-                "{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"vocab\":{\"[UNK]\":0,\"\u{E0}\":1,\"a\u{300}\":2}}"))
-            var ids: [Int] = []
-            wordPiece.tokenize("a\u{300}", into: &ids)
-            #expect(ids == [2])
-            ids = []
-            wordPiece.tokenize("\u{E0}", into: &ids)
-            #expect(ids == [1])
-        }
+        // WordPiece reads its vocabulary from a JSON object: its keys must stay distinct too.
+        let wordPiece = try makeModel(JSONValue.parse(
+            "{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"vocab\":{\"[UNK]\":0,\"\u{E0}\":1,\"a\u{300}\":2}}"))
+        ids = []
+        wordPiece.tokenize("a\u{300}", into: &ids)
+        #expect(ids == [2])
+        ids = []
+        wordPiece.tokenize("\u{E0}", into: &ids)
+        #expect(ids == [1])
     }
 }
