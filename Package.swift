@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Jinja", targets: ["Jinja"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Compute", targets: ["Compute"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,8 +28,12 @@ let package = Package(
         .target(name: "GGUF", swiftSettings: swiftSettings),
         // tokenizer.json / GGUF vocabularies, BPE/WordPiece/Unigram, chat templates.
         .target(name: "Tokenizers", dependencies: ["JSON", "Jinja", "GGUF"], swiftSettings: swiftSettings),
+        // OpenBLAS's CBLAS (apt: libopenblas-dev) for dense GEMMs on the CPU.
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // Tensors, the ComputeBackend protocol, the CPU backend, KV pools and ForwardBatch metadata.
+        .target(name: "Compute", dependencies: ["COpenBLAS", "GGUF"], swiftSettings: swiftSettings),
         // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
-        .target(name: "Models", dependencies: ["JSON", "GGUF"], swiftSettings: swiftSettings),
+        .target(name: "Models", dependencies: ["JSON", "GGUF", "Compute"], swiftSettings: swiftSettings),
         // The `sglang` command-line tool: argument parsing only, no logic of its own.
         .executableTarget(
             name: "SGLangCLI",
@@ -40,6 +45,7 @@ let package = Package(
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "JSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute"], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelsTests",

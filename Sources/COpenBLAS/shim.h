@@ -1,0 +1,2 @@
+// OpenBLAS's CBLAS interface (Debian/Ubuntu: libopenblas-dev).
+#include <cblas.h>
