@@ -53,7 +53,6 @@ extension PythonMethods {
         default: args = [values]
         }
         var next = 0
-        var usedMapping = false
         func take() throws -> Value {
             guard next < args.count else { throw JinjaError.runtime("not enough arguments for format string", nil) }
             next += 1
@@ -133,7 +132,6 @@ extension PythonMethods {
             let value: Value
             if let key {
                 guard let m = mapping else { throw JinjaError.runtime("format requires a mapping", nil) }
-                usedMapping = true
                 guard let v = m[key] else { throw JinjaError.runtime("'\(key)'", nil) }
                 value = v
             } else {
@@ -188,7 +186,6 @@ extension PythonMethods {
         if next < args.count && mapping == nil {
             throw JinjaError.runtime("not all arguments converted during string formatting", nil)
         }
-        _ = usedMapping
         return out
     }
 

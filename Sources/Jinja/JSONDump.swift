@@ -71,10 +71,6 @@ private struct JSONDumper {
             out += "]"
         case .dict(let d):
             try writeObject(d, into: &out, level: level)
-        case .namespace(let h):
-            // json.dumps refuses Namespace objects.
-            _ = h
-            throw JinjaError.runtime("Object of type Namespace is not JSON serializable", nil)
         default:
             throw JinjaError.runtime("Object of type \(v.typeName) is not JSON serializable", nil)
         }

@@ -10,10 +10,15 @@ public enum Value: Sendable {
     case undefined(String)
     /// Python `None`.
     case none
+    /// Python `True` / `False`.
     case bool(Bool)
+    /// A Python int (64-bit here; arithmetic that overflows throws instead of growing).
     case int(Int)
+    /// A Python float.
     case float(Double)
+    /// A Python str (indexed and measured in Unicode scalars, like Python's code points).
     case string(String)
+    /// A Python list.
     case list([Value])
     /// A Python tuple (from `(a, b)` literals, `dict.items()` and the like); prints with parentheses.
     case tuple([Value])
