@@ -100,7 +100,9 @@ public final class Tokenizer: Sendable {
         } else {
             bosEosTemplate = nil
         }
-        if tokenizerJSON["decoder"]?["type"]?.stringValue == "ByteLevel" {
+        // The byte table is dense in ids; very sparse added-token ids keep the generic decoder instead.
+        let maxAddedId = added.map(\.id).max() ?? -1
+        if tokenizerJSON["decoder"]?["type"]?.stringValue == "ByteLevel", maxAddedId < max(1 << 24, 2 * model.vocabSize) {
             byteDecoder = ByteLevelDecodeTable(model: model, added: addedVocabulary)
         } else {
             byteDecoder = nil

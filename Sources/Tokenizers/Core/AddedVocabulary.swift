@@ -2,7 +2,9 @@ import JSON
 
 /// One entry of tokenizer.json `added_tokens` (or tokenizer_config.json `added_tokens_decoder`).
 public struct AddedToken: Sendable, Equatable {
+    /// The token id.
     public var id: Int
+    /// The text of the token as written in tokenizer.json.
     public var content: String
     /// Only match when not inside a word (`\w` on neither side).
     public var singleWord: Bool
@@ -17,7 +19,9 @@ public struct AddedToken: Sendable, Equatable {
     init(json: JSONValue, defaultId: Int? = nil) throws {
         func fail(_ reason: String) -> TokenizerError { .invalidComponent(kind: "added_tokens", reason: reason) }
         guard let content = json["content"]?.stringValue else { throw fail("an added token has no string 'content'") }
-        guard let id = json["id"]?.intValue ?? defaultId, id >= 0 else { throw fail("added token '\(content)' has no valid 'id'") }
+        guard let id = json["id"]?.intValue ?? defaultId, id >= 0, id < Int(Int32.max) else {
+            throw fail("added token '\(content)' has no valid 'id'")
+        }
         self.id = id
         self.content = content
         singleWord = json["single_word"]?.boolValue ?? false

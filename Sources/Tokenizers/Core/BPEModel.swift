@@ -53,6 +53,10 @@ struct BPEModel: TokenizerModel {
             vocab[ExactString(token)] = id
             maxId = max(maxId, id)
         }
+        // The id → token table is dense; refuse absurdly sparse ids rather than allocate gigabytes.
+        if maxId >= 1 << 24 && maxId > 2 * vocab.count {
+            throw fail("vocab ids are too sparse: largest id \(maxId) for \(vocab.count) tokens")
+        }
         var reverse = [String?](repeating: nil, count: maxId + 1)
         for (token, id) in vocab { reverse[id] = token.value }
         self.vocab = vocab
