@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Synchronization
 import Testing
 @testable import Tokenizers
 
@@ -37,6 +38,23 @@ import Testing
             checked += 1
         }
         #expect(checked >= 1500)
+    }
+
+    /// One shared tokenizer encoding from several threads at once gives the sequential results (each caller
+    /// gets its own word cache from the pool).
+    @Test func concurrentEncodesAgree() throws {
+        let tokenizer = try CoreFixtures.smollm2.get()
+        let text = try String(contentsOfFile: try CoreFixtures.resource("core/scanner_splits.jsonl"), encoding: .utf8)
+        let lines = text.split(separator: "\n").prefix(400).map(String.init)
+        let expected = lines.map { tokenizer.encode($0) }
+        let results = Mutex<[Int: [[Int]]]>([:])
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            let ids = lines.map { tokenizer.encode($0) }
+            results.withLock { $0[worker] = ids }
+        }
+        let all = results.withLock { $0 }
+        #expect(all.count == 8)
+        for (_, ids) in all { #expect(ids == expected) }
     }
 
     @Test func tokenizersWithOtherShapesUseTheGenericPath() throws {
