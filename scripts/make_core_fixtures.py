@@ -69,6 +69,22 @@ def main() -> None:
     shared = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "shared", "fixtures")
     rng = random.Random(20240601)
     texts = REAL + [random_text(rng) for _ in range(1500)]
+    # Wide random: code points from all of Unicode (mostly assigned ones), to check the class tables
+    # against Oniguruma's beyond the hand-picked alphabet.
+    import unicodedata
+    wide = []
+    while len(wide) < 600:
+        chars = []
+        for _ in range(rng.randint(1, 12)):
+            while True:
+                cp = rng.randint(0x80, 0x10FFFF) if rng.random() < 0.3 else rng.randint(0x80, 0x2FFFF)
+                if not 0xD800 <= cp <= 0xDFFF and (unicodedata.category(chr(cp)) != "Cn" or rng.random() < 0.1):
+                    break
+            chars.append(chr(cp))
+            if rng.random() < 0.3:
+                chars.append(rng.choice([" ", "a", "1", "'", "\n", "s"]))
+        wide.append("".join(chars))
+    texts += wide
 
     splitters = {k: pre_tokenizers.Split(Regex(v), behavior="isolated", invert=False) for k, v in PATTERNS.items()}
     with open(os.path.join(out_dir, "scanner_splits.jsonl"), "w", encoding="utf-8") as f:

@@ -6,8 +6,8 @@ enum CharClass: UInt8, Sendable {
     case space = 3
 }
 
-/// A two-level lookup table code point → `CharClass`, built once from the generated transitions in
-/// `UnicodeCategoryData.swift` (256-code-point blocks, identical blocks shared).
+/// A two-level lookup table code point → `CharClass` (the classes HF's Oniguruma gives), built once from
+/// the generated transitions in `UnicodeCategoryData.swift` (256-code-point blocks, identical blocks shared).
 struct UnicodeClassTable: Sendable {
     /// Raw pointers to the shared tables for the scanners' hot loops: the tables are built once, never
     /// mutated and never freed, so reading them needs no reference counting or lazy-init checks.
