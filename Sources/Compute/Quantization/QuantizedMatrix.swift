@@ -1,0 +1,228 @@
+import GGUF
+
+/// A `[rows × cols]` weight matrix kept in its ggml block encoding (e.g. mmapped from a GGUF file):
+/// rows are consecutive, each `cols / blockSize` blocks. Multiplication quantizes the fp32 activations
+/// to 8 bits once (Q8 with 32-value blocks, or Q8_K for the K-quants) and takes integer dot products per
+/// block, as llama.cpp does on the CPU; F32/F16/BF16 and Q2_K/Q3_K rows are widened to fp32 per row.
+public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
+    // @unchecked: `bytes` is read-only memory kept alive by `owner`.
+    /// Output features.
+    public let rows: Int
+    /// Input features.
+    public let cols: Int
+    /// The ggml element type of the blocks.
+    public let type: GGMLType
+    /// Bytes of one row.
+    public let rowBytes: Int
+    /// All `rows × rowBytes` bytes.
+    public let bytes: UnsafeRawBufferPointer
+    private let owner: (any AnyObject & Sendable)?
+
+    /// Every type a `QuantizedMatrix` can hold.
+    public static let supportedTypes: [GGMLType] = Dequantization.supportedTypes.filter { $0 != .q8_K }
+
+    /// Wraps `bytes` (kept alive by `owner`, e.g. the `GGUFFile` whose mapping they point into).
+    /// - Throws: `QuantizationError` when the type is unsupported or the sizes disagree.
+    public init(
+        type: GGMLType, rows: Int, cols: Int, bytes: UnsafeRawBufferPointer, owner: (any AnyObject & Sendable)?
+    ) throws {
+        guard Self.supportedTypes.contains(type) else { throw QuantizationError.unsupportedType(type) }
+        guard rows > 0, cols > 0 else { throw QuantizationError.invalidShape(rows: rows, columns: cols) }
+        guard let rowBytes = type.byteCount(elements: cols) else {
+            throw QuantizationError.misalignedRow(type: type, columns: cols)
+        }
+        let (expected, overflow) = rowBytes.multipliedReportingOverflow(by: rows)
+        guard !overflow, bytes.count == expected, bytes.baseAddress != nil else {
+            throw QuantizationError.byteCountMismatch(
+                type: type, rows: rows, columns: cols, expected: overflow ? Int.max : expected, actual: bytes.count)
+        }
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.rowBytes = rowBytes
+        self.bytes = bytes
+        self.owner = owner
+    }
+
+    /// A matrix owning a copy of `bytes`.
+    public init(type: GGMLType, rows: Int, cols: Int, copying bytes: [UInt8]) throws {
+        let storage = ByteStorage(bytes)
+        try self.init(type: type, rows: rows, cols: cols, bytes: storage.buffer, owner: storage)
+    }
+
+    private var base: UnsafeRawPointer {
+        // Non-nil: checked in init.
+        bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+    }
+
+    /// Row `row` dequantized to fp32 (bit-exact with ggml's reference dequantization).
+    public func dequantizeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
+        guard row >= 0, row < rows else { return }
+        Dequantization.dequantizeUnchecked(type, from: base + row * rowBytes, count: cols, into: destination)
+    }
+
+    /// The whole matrix as row-major fp32.
+    public func dequantized() -> [Float] {
+        [Float](unsafeUninitializedCapacity: rows * cols) { buffer, initialized in
+            if let dst = buffer.baseAddress {
+                Dequantization.dequantizeUnchecked(type, from: base, count: rows * cols, into: dst)
+            }
+            initialized = rows * cols
+        }
+    }
+
+    /// `output[t * outputStride + r] = Σ_c input[t * cols + c] · W[r, c]` for `t < tokens`, `r ∈ rowRange`.
+    /// Safe to call concurrently with disjoint row ranges.
+    public func matmul(
+        input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        rowRange: Range<Int>
+    ) {
+        let range = rowRange.clamped(to: 0..<rows)
+        guard tokens > 0, !range.isEmpty else { return }
+        switch type {
+        case .q4_0: run(DotQ4_0.self, input, tokens, output, outputStride, range)
+        case .q4_1: run(DotQ4_1.self, input, tokens, output, outputStride, range)
+        case .q5_0: run(DotQ5_0.self, input, tokens, output, outputStride, range)
+        case .q5_1: run(DotQ5_1.self, input, tokens, output, outputStride, range)
+        case .q8_0: run(DotQ8_0.self, input, tokens, output, outputStride, range)
+        case .q4_K: run(DotQ4_K.self, input, tokens, output, outputStride, range)
+        case .q5_K: run(DotQ5_K.self, input, tokens, output, outputStride, range)
+        case .q6_K: run(DotQ6_K.self, input, tokens, output, outputStride, range)
+        default: runWidened(input, tokens, output, outputStride, range)
+        }
+    }
+
+    /// Multiplies on all cores: `output` is `[tokens × rows]` (stride `rows`).
+    public func matmul(input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>) {
+        // Chunks of whole 16-row tiles keep each thread's weights contiguous.
+        let tiles = (rows + Self.rowTile - 1) / Self.rowTile
+        let threads = min(QuantizedMatrix.threadCount, tiles)
+        let out = SendablePointer(output)
+        let inp = SendablePointer(UnsafeMutablePointer(mutating: input))
+        let work: @Sendable (Int) -> Void = { c in
+            let lo = tiles * c / threads * Self.rowTile
+            let hi = min(self.rows, tiles * (c + 1) / threads * Self.rowTile)
+            self.matmul(input: UnsafePointer(inp.pointer), tokens: tokens, output: out.pointer, outputStride: self.rows,
+                        rowRange: lo..<hi)
+        }
+        if threads <= 1 || tokens * rows * cols < 1 << 16 {
+            self.matmul(input: input, tokens: tokens, output: output, outputStride: rows, rowRange: 0..<rows)
+        } else {
+            DispatchQueueBridge.concurrentPerform(iterations: threads, work)
+        }
+    }
+
+    /// Array convenience: `input` is `[tokens × cols]`, the result `[tokens × rows]`.
+    public func matmul(_ input: [Float], tokens: Int) throws -> [Float] {
+        guard tokens >= 0, input.count == tokens * cols else {
+            throw QuantizationError.byteCountMismatch(
+                type: .f32, rows: tokens, columns: cols, expected: tokens * cols, actual: input.count)
+        }
+        var result = [Float](repeating: 0, count: tokens * rows)
+        input.withUnsafeBufferPointer { src in
+            result.withUnsafeMutableBufferPointer { dst in
+                if let s = src.baseAddress, let d = dst.baseAddress { matmul(input: s, tokens: tokens, output: d) }
+            }
+        }
+        return result
+    }
+
+    /// Rows processed together so their blocks stay in L1 while every token passes over them.
+    static let rowTile = 16
+
+    /// Threads `matmul(input:tokens:output:)` uses.
+    static let threadCount = max(1, ProcessInfoBridge.activeProcessorCount)
+
+    @inline(__always)
+    private func run<K: BlockDotKernel>(
+        _ kernel: K.Type, _ input: UnsafePointer<Float>, _ tokens: Int, _ output: UnsafeMutablePointer<Float>,
+        _ stride: Int, _ range: Range<Int>
+    ) {
+        let acts = QuantizedActivations(input, rows: tokens, cols: cols, blockSize: K.activationBlock)
+        let blocks = cols / type.blockSize
+        let w = base
+        var tile = range.lowerBound
+        while tile < range.upperBound {
+            let end = min(tile + Self.rowTile, range.upperBound)
+            for t in 0..<tokens {
+                let a = acts.row(t)
+                let out = output + t * stride
+                for r in tile..<end {
+                    out[r] = K.dot(w + r &* rowBytes, a, blocks: blocks)
+                }
+            }
+            tile = end
+        }
+    }
+
+    /// Types without an integer kernel: widen each row to fp32 and take fp32 dot products.
+    private func runWidened(
+        _ input: UnsafePointer<Float>, _ tokens: Int, _ output: UnsafeMutablePointer<Float>, _ stride: Int,
+        _ range: Range<Int>
+    ) {
+        let tile = Self.rowTile
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * cols)
+        defer { scratch.deallocate() }
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(start + tile, range.upperBound)
+            Dequantization.dequantizeUnchecked(
+                type, from: base + start * rowBytes, count: (end - start) * cols, into: scratch)
+            for t in 0..<tokens {
+                let x = input + t * cols
+                for r in start..<end {
+                    output[t * stride + r] = FloatDot.dot(scratch + (r - start) * cols, x, count: cols)
+                }
+            }
+            start = end
+        }
+    }
+}
+
+/// fp32 dot product with 16 lanes.
+enum FloatDot {
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>()
+        var acc1 = SIMD16<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var i = 0
+        while i + 32 <= count {
+            acc0 += ra.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD16<Float>.self)
+            acc1 += ra.loadUnaligned(fromByteOffset: 4 &* i &+ 64, as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: 4 &* i &+ 64, as: SIMD16<Float>.self)
+            i += 32
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
+    }
+}
+
+/// Bytes owned by a matrix built from a copy (tests, permuted GGUF tensors).
+final class ByteStorage: @unchecked Sendable {
+    // @unchecked: written once in init, read-only afterwards.
+    let buffer: UnsafeRawBufferPointer
+
+    init(_ bytes: [UInt8]) {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { src in
+            if let s = src.baseAddress { p.copyMemory(from: s, byteCount: bytes.count) }
+        }
+        buffer = UnsafeRawBufferPointer(start: p, count: bytes.count)
+    }
+
+    deinit {
+        buffer.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() }
+    }
+}
+
+/// A pointer handed to worker threads that write disjoint ranges.
+struct SendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+}
