@@ -33,15 +33,30 @@ public struct WeightMatrix: Sendable {
         self.bias = bias.map { FloatBuffer($0) }
     }
 
+    /// A dense matrix over an existing buffer of at least `rows * cols` values (shared, not copied; tied
+    /// embeddings reuse the embedding buffer this way).
+    public init(rows: Int, cols: Int, buffer: FloatBuffer, bias: FloatBuffer? = nil) throws {
+        guard rows > 0, cols > 0, buffer.count >= rows * cols else {
+            throw ComputeError.shapeMismatch("dense weight: buffer of \(buffer.count) values for [\(rows), \(cols)]")
+        }
+        if let bias, bias.count != rows {
+            throw ComputeError.shapeMismatch("bias: \(bias.count) values for \(rows) rows")
+        }
+        self.rows = rows
+        self.cols = cols
+        self.storage = .dense(buffer)
+        self.bias = bias
+    }
+
     /// A quantized matrix; its shape comes from the kernel.
-    public init(quantized kernel: any QuantizedMatrixKernel, bias: [Float]? = nil) throws {
+    public init(quantized kernel: any QuantizedMatrixKernel, bias: FloatBuffer? = nil) throws {
         if let bias, bias.count != kernel.rows {
             throw ComputeError.shapeMismatch("bias: \(bias.count) values for \(kernel.rows) rows")
         }
         self.rows = kernel.rows
         self.cols = kernel.cols
         self.storage = .quantized(kernel)
-        self.bias = bias.map { FloatBuffer($0) }
+        self.bias = bias
     }
 
     /// Writes row `row` as fp32 into `destination` (`cols` values); used for embedding lookups.
@@ -78,4 +93,49 @@ public protocol QuantizedMatrixKernel: Sendable {
                 outputStride: Int, rowRange: Range<Int>)
     /// Writes row `row` dequantized to fp32 into `destination` (`cols` values).
     func dequantizeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>)
+}
+
+/// Several quantized matrices with the same `cols` stacked by rows, so fused projections (QKV, gate-up)
+/// keep each part in its own packed format while the backend sees one matrix.
+public struct StackedQuantizedMatrix: QuantizedMatrixKernel {
+    /// The stacked parts, top to bottom.
+    public let parts: [any QuantizedMatrixKernel]
+    private let starts: [Int]
+    public let rows: Int
+    public let cols: Int
+
+    /// Stacks `parts`; they must agree on `cols`.
+    public init(_ parts: [any QuantizedMatrixKernel]) throws {
+        guard let first = parts.first else { throw ComputeError.shapeMismatch("no matrices to stack") }
+        guard parts.allSatisfy({ $0.cols == first.cols }) else {
+            throw ComputeError.shapeMismatch("stacked matrices differ in columns: \(parts.map(\.cols))")
+        }
+        var starts: [Int] = []
+        var r = 0
+        for p in parts {
+            starts.append(r)
+            r += p.rows
+        }
+        self.parts = parts
+        self.starts = starts
+        self.rows = r
+        self.cols = first.cols
+    }
+
+    public func matmul(input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>,
+                       outputStride: Int, rowRange: Range<Int>) {
+        for (i, part) in parts.enumerated() {
+            let lo = max(rowRange.lowerBound, starts[i]), hi = min(rowRange.upperBound, starts[i] + part.rows)
+            guard lo < hi else { continue }
+            part.matmul(input: input, tokens: tokens, output: output + starts[i], outputStride: outputStride,
+                        rowRange: (lo - starts[i])..<(hi - starts[i]))
+        }
+    }
+
+    public func dequantizeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
+        for (i, part) in parts.enumerated() where row >= starts[i] && row < starts[i] + part.rows {
+            part.dequantizeRow(row - starts[i], into: destination)
+            return
+        }
+    }
 }

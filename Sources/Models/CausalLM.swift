@@ -1,0 +1,192 @@
+import Compute
+import Foundation
+
+/// Which positions of a forward produce logits.
+public enum LogitsSelection: Sendable, Hashable {
+    /// The last new token of every request (generation).
+    case lastPerRequest
+    /// Every new token (prompt logprobs, tests).
+    case all
+}
+
+/// Logits of a forward: `rows × vocabSize` fp32 values, row-major.
+public struct Logits: Sendable, Hashable {
+    /// Number of rows (requests or tokens, per the selection).
+    public let rows: Int
+    /// Values per row.
+    public let vocabSize: Int
+    /// Row-major values.
+    public let values: [Float]
+
+    /// Row `i`.
+    public func row(_ i: Int) -> ArraySlice<Float> { values[(i * vocabSize)..<((i + 1) * vocabSize)] }
+
+    /// The index of the largest value of row `i` (the first one on ties, as torch.argmax).
+    public func argmax(_ i: Int) -> Int {
+        let r = row(i)
+        var best = r.startIndex
+        for j in r.indices where r[j] > r[best] { best = j }
+        return best - r.startIndex
+    }
+}
+
+/// A decoder-only causal language model of any supported family, running on a `ComputeBackend` over
+/// SGLang's paged KV layout (`ReqToTokenPool` + `TokenToKVPool`) and `ForwardBatch` metadata.
+///
+/// `forward` is not reentrant (it reuses one workspace); the scheduler thread that owns the KV pools calls it.
+public final class CausalLM: @unchecked Sendable {
+    // @unchecked: weights are immutable; the workspace is guarded by `lock`.
+    /// The decoded config.
+    public let config: ModelConfig
+    /// The backend kernels run on.
+    public let backend: any ComputeBackend
+    let embedding: WeightMatrix
+    let layers: [DecoderLayer]
+    let finalNorm: FloatBuffer
+    let lmHead: WeightMatrix
+    let rotary: RotaryEmbedding
+    let norm: NormSettings
+    private let workspace: Workspace
+    private let lock = NSLock()
+
+    /// Builds the model of `config` from `source` (safetensors, or a GGUF source that maps to HF names).
+    /// - Throws: `ModelError.missingTensor` / `.shapeMismatch` naming the tensor.
+    public init(config: ModelConfig, weights source: any WeightSource, backend: any ComputeBackend = CPUBackend()) throws {
+        self.config = config
+        self.backend = backend
+        let w = WeightLoader(source: source)
+        let h = config.hiddenSize
+        embedding = try w.matrix("model.embed_tokens.weight", rows: config.vocabSize, cols: h)
+        var layers: [DecoderLayer] = []
+        for i in 0..<config.numHiddenLayers {
+            let ff = try Self.loadFeedForward(w, config: config, layer: i)
+            layers.append(try DecoderLayer.load(w, config: config, layer: i, feedForward: ff))
+        }
+        self.layers = layers
+        finalNorm = try w.vector("model.norm.weight", count: h)
+        if config.tieWordEmbeddings {
+            lmHead = embedding
+        } else {
+            lmHead = try w.matrix("lm_head.weight", rows: config.vocabSize, cols: h)
+        }
+        let freqs = config.rope.frequencies()
+        rotary = RotaryEmbedding(inverseFrequencies: freqs.inverseFrequencies,
+                                 attentionFactor: Float(freqs.attentionFactor))
+        norm = NormSettings(eps: Float(config.rmsNormEps), addOne: config.traits.normAddsOne)
+        var maxInner = config.intermediateSize
+        if let moe = config.moe {
+            maxInner = max(maxInner, moe.expertIntermediateSize, moe.sharedExpertIntermediateSize ?? 0)
+        }
+        workspace = Workspace(sizes: WorkspaceSizes(
+            hidden: h, qkvWidth: (config.numAttentionHeads + 2 * config.numKeyValueHeads) * config.headDim,
+            attentionWidth: config.numAttentionHeads * config.headDim, maxInner: maxInner,
+            experts: config.moe?.numExperts ?? 0))
+    }
+
+    /// Loads a Hugging Face model folder (config.json + safetensors).
+    public convenience init(folder: String, backend: any ComputeBackend = CPUBackend()) throws {
+        try self.init(config: ModelConfig.load(from: folder), weights: SafetensorsModel(folder: folder),
+                      backend: backend)
+    }
+
+    /// A KV pool shaped for this model.
+    public func makeKVPool(size: Int) -> TokenToKVPool {
+        TokenToKVPool(size: size, layerCount: config.numHiddenLayers, kvHeads: config.numKeyValueHeads,
+                      headDim: config.headDim)
+    }
+
+    /// Runs the batch: records its new KV slots in `reqToToken`, writes every layer's K/V for the new
+    /// tokens into `kvPool`, and returns the logits of the selected positions.
+    public func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                        logits selection: LogitsSelection = .lastPerRequest) throws -> Logits {
+        try batch.validate()
+        guard kvPool.layerCount == layers.count, kvPool.kvHeads == config.numKeyValueHeads,
+              kvPool.headDim == config.headDim else {
+            throw ComputeError.shapeMismatch(
+                "KV pool of \(kvPool.layerCount) layers × \(kvPool.kvHeads) heads × \(kvPool.headDim) for this model")
+        }
+        for (i, len) in batch.seqLens.enumerated() where len > reqToToken.maxContext {
+            throw ComputeError.invalidBatch("request \(i) reaches \(len) tokens; the context limit is \(reqToToken.maxContext)")
+        }
+        if let bad = batch.outCacheLoc.first(where: { $0 <= 0 || Int($0) >= kvPool.size }) {
+            throw ComputeError.invalidBatch("KV slot \(bad) is outside 1..<\(kvPool.size)")
+        }
+        try reqToToken.record(batch)
+
+        lock.lock()
+        defer { lock.unlock() }
+        let ws = workspace
+        let tokens = batch.tokenCount
+        let h = config.hiddenSize
+        ws.reserve(tokens: tokens)
+        let context = ForwardContext(reqToToken: reqToToken, kvPool: kvPool, rotary: rotary)
+
+        try backend.embedding(ids: batch.inputIds, table: embedding,
+                              scale: config.embeddingScale.map { Float($0) }, output: ws.hidden)
+        for (i, layer) in layers.enumerated() {
+            // Fold the previous sublayer's residual add into this norm.
+            if i == 0 {
+                backend.rmsNorm(ws.hidden, rows: tokens, dim: h, weight: layer.inputNorm, eps: norm.eps,
+                                addOne: norm.addOne, output: ws.normed)
+            } else {
+                backend.addRMSNorm(residual: ws.hidden, delta: ws.delta, rows: tokens, dim: h, weight: layer.inputNorm,
+                                   eps: norm.eps, addOne: norm.addOne, output: ws.normed)
+            }
+            try layer.attention.forward(backend, ws: ws, batch: batch, context: context, layer: i)
+            if let preFF = layer.preFeedForwardNorm {
+                backend.rmsNorm(ws.delta, rows: tokens, dim: h, weight: layer.postAttentionNorm, eps: norm.eps,
+                                addOne: norm.addOne, output: ws.delta)
+                backend.addRMSNorm(residual: ws.hidden, delta: ws.delta, rows: tokens, dim: h, weight: preFF,
+                                   eps: norm.eps, addOne: norm.addOne, output: ws.normed)
+            } else {
+                backend.addRMSNorm(residual: ws.hidden, delta: ws.delta, rows: tokens, dim: h,
+                                   weight: layer.postAttentionNorm, eps: norm.eps, addOne: norm.addOne, output: ws.normed)
+            }
+            switch layer.feedForward {
+            case .dense(let mlp):
+                try mlp.forward(backend, input: ws.normed, tokens: tokens, ws: ws, output: ws.delta)
+            case .moe(let moe):
+                try moe.forward(backend, ws: ws, tokens: tokens)
+            }
+            if let postFF = layer.postFeedForwardNorm {
+                backend.rmsNorm(ws.delta, rows: tokens, dim: h, weight: postFF, eps: norm.eps, addOne: norm.addOne,
+                                output: ws.delta)
+            }
+        }
+        backend.add(residual: ws.hidden, delta: ws.delta, count: tokens * h)
+
+        // Only the selected rows go through the final norm and the vocabulary projection.
+        let rows: [Int]
+        switch selection {
+        case .all: rows = Array(0..<tokens)
+        case .lastPerRequest: rows = zip(batch.extendStartLoc, batch.extendLens).map { $0 + $1 - 1 }
+        }
+        backend.gatherRows(ws.hidden, indices: rows, dim: h, output: ws.delta)
+        backend.rmsNorm(ws.delta, rows: rows.count, dim: h, weight: finalNorm, eps: norm.eps, addOne: norm.addOne,
+                        output: ws.normed)
+        let vocab = config.vocabSize
+        let out = FloatBuffer(count: rows.count * vocab)
+        try backend.linear(ws.normed, tokens: rows.count, weight: lmHead, output: out)
+        if let cap = config.finalLogitSoftcap {
+            backend.softcap(out, count: rows.count * vocab, cap: Float(cap))
+        }
+        return Logits(rows: rows.count, vocabSize: vocab, values: out.toArray())
+    }
+
+    /// The architecture-specific feed-forward block of layer `layer`.
+    static func loadFeedForward(_ w: WeightLoader, config: ModelConfig, layer: Int) throws -> FeedForward {
+        switch config.family {
+        case .mixtral:
+            return .moe(try MixtralArchitecture.sparseBlock(w, config: config, layer: layer))
+        case .qwen2Moe, .qwen3Moe:
+            if let moe = config.moe, moe.isSparseLayer(layer) {
+                return .moe(try QwenMoEArchitecture.sparseBlock(w, config: config, layer: layer, moe: moe))
+            }
+            return .dense(try LlamaArchitecture.mlp(w, config: config, layer: layer))
+        case .gemma, .gemma2:
+            return .dense(try GemmaArchitecture.mlp(w, config: config, layer: layer))
+        case .llama, .mistral, .qwen2, .qwen3, .phi3:
+            return .dense(try LlamaArchitecture.mlp(w, config: config, layer: layer))
+        }
+    }
+}

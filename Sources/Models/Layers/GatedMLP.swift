@@ -1,0 +1,48 @@
+import Compute
+
+/// `down(act(gate(x)) * up(x))` with gate and up fused into one matrix (`[2·inner × hidden]`).
+struct GatedMLP {
+    let gateUp: WeightMatrix
+    let down: WeightMatrix
+    let inner: Int
+    let activation: GatedActivation
+
+    /// Loads `<prefix>gate_proj`/`up_proj`/`down_proj` (names overridable for Mixtral's w1/w3/w2), or a
+    /// stored `gate_up_proj` when `fused`.
+    static func load(_ w: WeightLoader, prefix: String, hidden: Int, inner: Int, activation: GatedActivation,
+                     bias: Bool = false, fused: Bool = false,
+                     names: (gate: String, up: String, down: String) = ("gate_proj", "up_proj", "down_proj"))
+        throws -> GatedMLP
+    {
+        let gateUp: WeightMatrix
+        if fused {
+            gateUp = try w.matrix(prefix + "gate_up_proj.weight", rows: 2 * inner, cols: hidden)
+        } else {
+            gateUp = try w.matrix(
+                [prefix + names.gate + ".weight", prefix + names.up + ".weight"], rows: [inner, inner], cols: hidden,
+                biasNames: bias ? [prefix + names.gate + ".bias", prefix + names.up + ".bias"] : nil)
+        }
+        let down = try w.matrix(prefix + names.down + ".weight", rows: hidden, cols: inner,
+                                biasName: bias ? prefix + names.down + ".bias" : nil)
+        return GatedMLP(gateUp: gateUp, down: down, inner: inner, activation: activation)
+    }
+
+    /// `output[0..<tokens] = mlp(input[0..<tokens])`, using the workspace's gate-up and activation buffers.
+    func forward(_ backend: any ComputeBackend, input: FloatBuffer, tokens: Int, ws: Workspace,
+                 output: FloatBuffer) throws {
+        try backend.linear(input, tokens: tokens, weight: gateUp, output: ws.gateUp)
+        backend.gatedActivation(ws.gateUp, tokens: tokens, inner: inner, activation: activation, output: ws.activated)
+        try backend.linear(ws.activated, tokens: tokens, weight: down, output: output)
+    }
+}
+
+extension Activation {
+    /// The backend's activation of the same name.
+    var gated: GatedActivation {
+        switch self {
+        case .silu: return .silu
+        case .geluTanh: return .geluTanh
+        case .gelu: return .gelu
+        }
+    }
+}
