@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Compute", targets: ["Compute"]),
+        .library(name: "Grammar", targets: ["Grammar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,8 @@ let package = Package(
         .target(name: "GGUF", swiftSettings: swiftSettings),
         // tokenizer.json / GGUF vocabularies, BPE/WordPiece/Unigram, chat templates.
         .target(name: "Tokenizers", dependencies: ["JSON", "Jinja", "GGUF"], swiftSettings: swiftSettings),
+        // Constrained decoding: regex / JSON Schema -> byte DFA, token masks, jump-forward.
+        .target(name: "Grammar", dependencies: ["JSON", "Tokenizers"], swiftSettings: swiftSettings),
         // OpenBLAS's CBLAS (apt: libopenblas-dev) for dense GEMMs on the CPU.
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         // Tensors, the ComputeBackend protocol, the CPU backend, KV pools and ForwardBatch metadata.
@@ -45,6 +48,7 @@ let package = Package(
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "JSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Tokenizers", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
         .testTarget(
