@@ -49,7 +49,8 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "JSON"], swiftSettings: swiftSettings),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Tokenizers", "JSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "ComputeTests", dependencies: ["Compute"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ComputeTests", dependencies: ["Compute"], resources: [.copy("Resources")], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelsTests",
