@@ -119,7 +119,7 @@ public final class CausalLM: @unchecked Sendable {
         let tokens = batch.tokenCount
         let h = config.hiddenSize
         ws.reserve(tokens: tokens)
-        let context = ForwardContext(reqToToken: reqToToken, kvPool: kvPool, rotary: rotary)
+        let context = ForwardContext(reqToToken: reqToToken, kvPool: kvPool, rotary: rotary(for: batch))
 
         try backend.embedding(ids: batch.inputIds, table: embedding,
                               scale: config.embeddingScale.map { Float($0) }, output: ws.hidden)
@@ -171,6 +171,22 @@ public final class CausalLM: @unchecked Sendable {
             backend.softcap(out, count: rows.count * vocab, cap: Float(cap))
         }
         return Logits(rows: rows.count, vocabSize: vocab, values: out.toArray())
+    }
+
+    /// The rotary table for this batch. Dynamic NTK and LongRoPE depend on the sequence length the way
+    /// transformers applies them: the longest sequence of the forward picks the frequencies.
+    func rotary(for batch: ForwardBatch) -> RotaryEmbedding {
+        let longest = batch.seqLens.max() ?? 0
+        switch config.rope.scaling {
+        case .dynamic where longest > config.rope.maxPositionEmbeddings:
+            break
+        case .longrope(let p) where longest > p.originalMaxPositionEmbeddings:
+            break
+        default:
+            return rotary
+        }
+        let f = config.rope.frequencies(sequenceLength: longest)
+        return RotaryEmbedding(inverseFrequencies: f.inverseFrequencies, attentionFactor: Float(f.attentionFactor))
     }
 
     /// The architecture-specific feed-forward block of layer `layer`.

@@ -155,3 +155,28 @@ struct TinyModelForwardTests {
         #expect(generated == m.greedy, "\(name): batched greedy ids")
     }
 }
+
+@Suite("Dummy weights")
+struct DummyWeightTests {
+    @Test("dummy weights of a real config build a model whose batched and single decodes agree")
+    func dummySmolLM2() throws {
+        let config = try ModelConfig.load(from: try Fixtures.shared("configs/smollm2-135m/config.json"))
+        var small = config
+        small.numHiddenLayers = 2  // keep the test fast; shapes per layer stay real
+        small.layerTypes = Array(small.layerTypes.prefix(2))
+        let source = DummyWeightSource(config: small, seed: 1)
+        try small.validateWeights(source)
+        let model = try CausalLM(config: small, weights: source)
+        let reqPool = ReqToTokenPool(maxRequests: 2, maxContext: 32)
+        let kvPool = model.makeKVPool(size: 64)
+        let seqs: [[Int32]] = [[1, 2, 3, 4], [5, 6]]
+        let out = try model.forward(
+            ForwardBatch(requests: [0, 1], prefixLens: [0, 0], newTokens: seqs, slots: try kvPool.alloc(6)),
+            reqToToken: reqPool, kvPool: kvPool)
+        #expect(out.rows == 2 && out.values.allSatisfy { $0.isFinite })
+        let single = try model.forward(
+            ForwardBatch(requests: [1], prefixLens: [0], newTokens: [[5, 6]], slots: try kvPool.alloc(2)),
+            reqToToken: reqPool, kvPool: kvPool)
+        #expect(maxDiff(out.row(1), Array(single.row(0))) < 1e-4)
+    }
+}
