@@ -42,8 +42,7 @@ extension CPUBackend {
     @inline(__always)
     static func normalizeRow(_ x: UnsafeMutablePointer<Float>, dim: Int, weight w: UnsafeMutablePointer<Float>,
                              eps: Float, addOne: Bool, output o: UnsafeMutablePointer<Float>) {
-        var ss: Float = 0
-        for i in 0..<dim { ss += x[i] * x[i] }
+        let ss = VectorMath.sumOfSquares(x, dim)
         let inv = 1 / (ss / Float(dim) + eps).squareRoot()
         if addOne {
             for i in 0..<dim { o[i] = x[i] * inv * (1 + w[i]) }

@@ -3,9 +3,20 @@ import Foundation
 
 /// The reference CPU implementation of `ComputeBackend`: OpenBLAS for dense GEMMs, quantized kernels
 /// for packed weights, and Swift loops (threaded over rows or heads where it pays) for the rest.
+///
+/// Threading: every kernel splits its work over `DispatchQueue.concurrentPerform`, GEMMs included (over
+/// output rows, each chunk a single-threaded OpenBLAS call). OpenBLAS's own pool is therefore set to
+/// one thread, process-wide, when the first backend is created: its idle workers spin on `sched_yield`
+/// and would otherwise steal the cores the next kernel needs.
 public struct CPUBackend: ComputeBackend {
     /// Creates the backend.
-    public init() {}
+    public init() {
+        _ = Self.configureBLAS
+    }
+
+    private static let configureBLAS: Void = {
+        openblas_set_num_threads(1)
+    }()
 
     public func linear(_ input: FloatBuffer, tokens: Int, weight: WeightMatrix, output: FloatBuffer) throws {
         let rows = weight.rows, cols = weight.cols
@@ -17,12 +28,17 @@ public struct CPUBackend: ComputeBackend {
         let x = input.pointer, y = output.pointer
         switch weight.storage {
         case .dense(let w):
-            if tokens == 1 {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(cols), 1, w.pointer, Int32(cols),
-                            x, 1, 0, y, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(rows), Int32(cols), 1,
-                            x, Int32(cols), w.pointer, Int32(cols), 0, y, Int32(rows))
+            // Each thread multiplies by a contiguous band of weight rows and writes its own output columns.
+            Parallel.forEachChunk(rows, minPerChunk: max(16, 65_536 / max(cols * tokens, 1))) { range in
+                let wp = w.pointer + range.lowerBound * cols
+                let n = Int32(range.count)
+                if tokens == 1 {
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, Int32(cols), 1, wp, Int32(cols), x, 1, 0,
+                                y + range.lowerBound, 1)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), n, Int32(cols), 1,
+                                x, Int32(cols), wp, Int32(cols), 0, y + range.lowerBound, Int32(rows))
+                }
             }
         case .quantized(let kernel):
             // Threads split the output rows; each reads the whole (small) activation block.

@@ -32,18 +32,24 @@ struct AttentionTests {
         Case(qHeads: 2, kvHeads: 2, headDim: 16, window: nil, softcap: 2),
     ])
     func pagedAttention(c: Case) throws {
+        // Short extends take the per-token path, long ones (≥ 8 new tokens; 140 crosses a 128-query
+        // block) the blocked GEMM path.
+        for (lengths, prefix) in [([9, 5], [6, 0]), ([20, 11], [6, 0]), ([150, 3], [10, 0])] {
+            try pagedAttention(c: c, lengths: lengths, prefix: prefix)
+        }
+    }
+
+    func pagedAttention(c: Case, lengths: [Int], prefix: [Int]) throws {
         var rng = TestRNG(seed: 42)
         let layout = QKVLayout(qHeads: c.qHeads, kvHeads: c.kvHeads, headDim: c.headDim)
         let half = c.headDim / 2
         let inv = (0..<half).map { 1 / Float(pow(10_000.0, Double(2 * $0) / Double(c.headDim))) }
         let rotary = RotaryEmbedding(inverseFrequencies: inv)
-        let lengths = [9, 5]  // request 0: 6 cached + 3 new; request 1: 5 new
-        let prefix = [6, 0]
         // Full per-request q/k/v rows for every position.
         let full = lengths.map { n in (0..<n).map { _ in rng.floats(layout.width) } }
 
-        let reqPool = ReqToTokenPool(maxRequests: 4, maxContext: 16)
-        let kvPool = TokenToKVPool(size: 32, layerCount: 1, kvHeads: c.kvHeads, headDim: c.headDim)
+        let reqPool = ReqToTokenPool(maxRequests: 4, maxContext: 256)
+        let kvPool = TokenToKVPool(size: 512, layerCount: 1, kvHeads: c.kvHeads, headDim: c.headDim)
         let params = AttentionParameters(scale: 1 / Float(c.headDim).squareRoot(), softcap: c.softcap,
                                          slidingWindow: c.window)
         // Step 1: cache request 0's prefix with its own forward.
@@ -98,11 +104,12 @@ struct AttentionTests {
                 }
             }
         }
-        #expect(maxAbsDiff(got, expected) < 1e-5, "\(c)")
+        #expect(maxAbsDiff(got, expected) < 1e-5, "\(c) lengths \(lengths) prefix \(prefix)")
         // Stored keys are the rotated keys: check the last new token of request 1.
         let slot = Int(batch.outCacheLoc.last ?? 0)
         let stored = kvPool.keys[0].toArray(offset: slot * kvPool.slotStride, count: c.headDim)
-        let k0 = rope(Array(full[1][4][layout.kOffset..<(layout.kOffset + c.headDim)]), position: 4, inv: inv)
+        let lastPos = lengths[1] - 1
+        let k0 = rope(Array(full[1][lastPos][layout.kOffset..<(layout.kOffset + c.headDim)]), position: lastPos, inv: inv)
         #expect(maxAbsDiff(stored, k0) < 1e-5)
     }
 
