@@ -124,9 +124,11 @@ struct QuantizedMatmulTests {
     @Test("matmul agrees with fp32 on dequantized weights within the Q8 activation rounding bound", arguments: types)
     func agrees(type: GGMLType) throws {
         var rng = SplitMix(state: UInt64(type.rawValue) &* 7919)
-        let rows = 37, cols = 512, tokens = 5
+        let rows = 37, cols = 512
         let m = try Self.randomMatrix(type, rows: rows, cols: cols, rng: &rng)
         let w = m.dequantized()
+        // 5 tokens take the integer kernels; 13 (≥ gemmMinimumTokens) the widen-and-SGEMM path.
+        for tokens in [5, QuantizedMatrix.gemmMinimumTokens + 1] {
         let x = (0..<tokens * cols).map { _ in Float.random(in: -2...2, using: &rng) }
         let y = try m.matmul(x, tokens: tokens)
         // Activation quantization changes each x by at most d/2 = max|x_block|/254, so the error of one
@@ -143,10 +145,12 @@ struct QuantizedMatmulTests {
                     bound += abs(Double(w[r * cols + c])) * amax / 254
                 }
                 let widened = type == .f16 || type == .bf16 || type == .q2_K || type == .q3_K
+                    || tokens >= QuantizedMatrix.gemmMinimumTokens
                 let tolerance = (widened ? 0 : bound) + 1e-4 * (1 + abs(exact))
                 let got = Double(y[t * rows + r])
                 #expect(abs(got - exact) <= tolerance, "\(type.name) t=\(t) r=\(r): \(got) vs \(exact) (±\(tolerance))")
             }
+        }
         }
     }
 

@@ -74,13 +74,14 @@ struct QuantizedActivations: ~Copyable {
         let v1 = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         let amax = max(pointwiseMax(v0, -v0).max(), pointwiseMax(v1, -v1).max())
         let (scale, inverse) = scale(ofMaxMagnitude: amax)
-        let q0 = SIMD16<Int32>(v0 * inverse, rounding: .toNearestOrEven)
-        let q1 = SIMD16<Int32>(v1 * inverse, rounding: .toNearestOrEven)
-        let raw8 = UnsafeMutableRawPointer(q)
-        raw8.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: q0), toByteOffset: 0, as: SIMD16<Int8>.self)
-        raw8.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: q1), toByteOffset: 16, as: SIMD16<Int8>.self)
+        var sum: Int32 = 0
+        for i in 0..<32 {
+            let v = Int32((x[i] * inverse).rounded(.toNearestOrEven))
+            q[i] = Int8(truncatingIfNeeded: v)
+            sum &+= v
+        }
         d.pointee = scale
-        s.pointee = scale * Float((q0 &+ q1).wrappedSum())
+        s.pointee = scale * Float(sum)
     }
 
     @inline(__always)
@@ -95,12 +96,14 @@ struct QuantizedActivations: ~Copyable {
             amax = max(amax, pointwiseMax(v, -v).max())
         }
         let (scale, inverse) = scale(ofMaxMagnitude: amax)
-        let raw8 = UnsafeMutableRawPointer(q)
         for g in 0..<16 {
-            let v = raw.loadUnaligned(fromByteOffset: 64 * g, as: SIMD16<Float>.self)
-            let qi = SIMD16<Int32>(v * inverse, rounding: .toNearestOrEven)
-            raw8.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: qi), toByteOffset: 16 * g, as: SIMD16<Int8>.self)
-            bsums[g] = qi.wrappedSum()
+            var sum: Int32 = 0
+            for i in (16 * g)..<(16 * g + 16) {
+                let v = Int32((x[i] * inverse).rounded(.toNearestOrEven))
+                q[i] = Int8(truncatingIfNeeded: v)
+                sum &+= v
+            }
+            bsums[g] = sum
         }
         d.pointee = scale
     }

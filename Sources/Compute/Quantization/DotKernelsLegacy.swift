@@ -1,11 +1,12 @@
 /// Integer dot products of one weight row of a 32-element block format with one row of 8-bit activations
-/// (ggml's `ggml_vec_dot_q4_0_q8_0` family), written with Swift SIMD types so LLVM emits vector code for
-/// whatever the target offers (SSE2 baseline, AVX2 when enabled).
+/// (ggml's `ggml_vec_dot_q4_0_q8_0` family), in Swift SIMD.
 ///
-/// Per block: unpack the weight quants to 16-bit lanes, multiply by the 16-bit-widened activation quants
-/// (|product| < 2¹⁵ by construction), add the two halves (still < 2¹⁵), widen to 32 bits and accumulate in
-/// fp32 lanes scaled by `d_w · d_a`. Offsets (Q4_0's −8, Q5_0's −16) are applied to the weight quants;
-/// mins (Q4_1, Q5_1) use the activation block's precomputed `d_a · Σq_a`.
+/// Only same-width lane operations are used (masks, shifts, 16-bit multiplies, bit casts): the stdlib's
+/// width-changing SIMD conversions are generic functions that are not inlined and run lane by lane.
+/// So 16 bytes are loaded as eight 16-bit lanes and split into even bytes (`w & 0xFF`, or `(w << 8) >> 8`
+/// signed) and odd bytes (`w >> 8`); weights and activations are split alike, so even lanes meet even
+/// lanes. Four products per 16-bit lane stay below 2¹⁵ for 4/5-bit weights (|q_a| ≤ 127); 8-bit weights
+/// sum two. Lanes are then widened pairwise to 32 bits the same way and reduced once per block.
 @usableFromInline
 protocol BlockDotKernel {
     /// Values per activation scale: 32 or 256.
@@ -33,45 +34,96 @@ extension QuantizedActivations {
     }
 }
 
-/// Shared SIMD steps of the 32-element kernels.
+/// 16 bytes as eight 16-bit lanes, split into even and odd bytes.
 @usableFromInline
-enum DotSIMD {
-    /// Σ over 32 lanes of `lo[i]·a[i] + hi[i]·a[16+i]`, folded into 8 int32 lanes.
+struct ByteLanes {
+    var even: SIMD8<Int16>
+    var odd: SIMD8<Int16>
+
+    /// Signed bytes (activations, Q8_0 weights) at `p`.
     @inline(__always)
-    static func products(lo: SIMD16<Int16>, hi: SIMD16<Int16>, a: UnsafePointer<Int8>) -> SIMD8<Int32> {
-        let raw = UnsafeRawPointer(a)
-        let a0 = SIMD16<Int16>(truncatingIfNeeded: raw.load(as: SIMD16<Int8>.self))
-        let a1 = SIMD16<Int16>(truncatingIfNeeded: raw.load(fromByteOffset: 16, as: SIMD16<Int8>.self))
-        let p = lo &* a0 &+ hi &* a1
-        return SIMD8<Int32>(truncatingIfNeeded: p.lowHalf) &+ SIMD8<Int32>(truncatingIfNeeded: p.highHalf)
+    init(signed p: UnsafeRawPointer) {
+        let w = p.loadUnaligned(as: SIMD8<Int16>.self)
+        even = (w &<< 8) &>> 8
+        odd = w &>> 8
     }
 
-    /// The 16 packed bytes of a 4-bit block as low and high nibbles in 16-bit lanes.
     @inline(__always)
-    static func nibbles(_ p: UnsafeRawPointer) -> (lo: SIMD16<Int16>, hi: SIMD16<Int16>) {
-        let q = p.loadUnaligned(as: SIMD16<UInt8>.self)
-        return (SIMD16<Int16>(truncatingIfNeeded: q & 0x0F), SIMD16<Int16>(truncatingIfNeeded: q &>> 4))
+    init(even: SIMD8<Int16>, odd: SIMD8<Int16>) {
+        self.even = even
+        self.odd = odd
     }
 
-    /// `0x10` in byte j (of 32) where bit j of `qh` is set: the fifth bit of Q5 quants.
+    /// Σ even·even + odd·odd per lane (caller guarantees no 16-bit overflow).
     @inline(__always)
-    static func fifthBits(_ qh: UInt32) -> (lo: SIMD16<Int16>, hi: SIMD16<Int16>) {
-        let t = FifthBitTable.table
-        let v = SIMD4<UInt64>(
-            t[Int(qh & 0xFF)], t[Int((qh >> 8) & 0xFF)], t[Int((qh >> 16) & 0xFF)], t[Int(qh >> 24)])
-        let bytes = unsafeBitCast(v, to: SIMD32<UInt8>.self)
-        return (SIMD16<Int16>(truncatingIfNeeded: bytes.lowHalf), SIMD16<Int16>(truncatingIfNeeded: bytes.highHalf))
+    func products(_ a: ByteLanes) -> SIMD8<Int16> {
+        even &* a.even &+ odd &* a.odd
     }
 }
 
-/// Byte b → 8 bytes, byte k being 0x10 when bit k of b is set.
+/// Shared SIMD steps of the kernels.
+@usableFromInline
+enum DotSIMD {
+    /// Pairwise widening of 16-bit lanes to four 32-bit sums.
+    @inline(__always)
+    static func widen(_ p: SIMD8<Int16>) -> SIMD4<Int32> {
+        let w = unsafeBitCast(p, to: SIMD4<Int32>.self)
+        return ((w &<< 16) &>> 16) &+ (w &>> 16)
+    }
+
+    /// The 16 packed bytes of a 4-bit block: low nibbles (elements 0-15) and high nibbles (16-31),
+    /// each split into even and odd elements.
+    @inline(__always)
+    static func nibbles(_ p: UnsafeRawPointer) -> (lo: ByteLanes, hi: ByteLanes) {
+        let q = p.loadUnaligned(as: SIMD8<UInt16>.self)
+        let m: SIMD8<UInt16> = SIMD8(repeating: 0x0F)
+        let lo = ByteLanes(
+            even: unsafeBitCast(q & m, to: SIMD8<Int16>.self), odd: unsafeBitCast((q &>> 8) & m, to: SIMD8<Int16>.self))
+        let hi = ByteLanes(
+            even: unsafeBitCast((q &>> 4) & m, to: SIMD8<Int16>.self), odd: unsafeBitCast(q &>> 12, to: SIMD8<Int16>.self))
+        return (lo, ByteLanes(even: hi.even, odd: hi.odd))
+    }
+
+    /// Σ over a 32-element block: `lo` against activations 0-15, `hi` against 16-31.
+    @inline(__always)
+    static func block32(lo: ByteLanes, hi: ByteLanes, a: UnsafePointer<Int8>) -> Int32 {
+        let a0 = ByteLanes(signed: UnsafeRawPointer(a))
+        let a1 = ByteLanes(signed: UnsafeRawPointer(a + 16))
+        return widen(lo.products(a0) &+ hi.products(a1)).wrappedSum()
+    }
+
+    /// `0x10` in the lanes whose element has its fifth bit set in `qh` (bit e for element e).
+    @inline(__always)
+    static func fifthBits(_ qh: UInt32) -> (lo: ByteLanes, hi: ByteLanes) {
+        let even = FifthBitTable.even, odd = FifthBitTable.odd
+        let b0 = Int(qh & 0xFF), b1 = Int((qh >> 8) & 0xFF), b2 = Int((qh >> 16) & 0xFF), b3 = Int(qh >> 24)
+        return (
+            ByteLanes(even: unsafeBitCast(SIMD2<UInt64>(even[b0], even[b1]), to: SIMD8<Int16>.self),
+                      odd: unsafeBitCast(SIMD2<UInt64>(odd[b0], odd[b1]), to: SIMD8<Int16>.self)),
+            ByteLanes(even: unsafeBitCast(SIMD2<UInt64>(even[b2], even[b3]), to: SIMD8<Int16>.self),
+                      odd: unsafeBitCast(SIMD2<UInt64>(odd[b2], odd[b3]), to: SIMD8<Int16>.self)))
+    }
+}
+
+/// Byte b of `qh` → four 16-bit lanes holding 0x10 where bits 0, 2, 4, 6 (`even`) or 1, 3, 5, 7 (`odd`) are set.
 @usableFromInline
 enum FifthBitTable {
-    static let table: [UInt64] = (0..<256).map { b in
+    static let even: [UInt64] = (0..<256).map { lanes(UInt64($0), from: 0) }
+    static let odd: [UInt64] = (0..<256).map { lanes(UInt64($0), from: 1) }
+
+    private static func lanes(_ b: UInt64, from bit: Int) -> UInt64 {
         var v: UInt64 = 0
-        for k in 0..<8 where (b >> k) & 1 == 1 { v |= UInt64(0x10) << (8 * k) }
+        for lane in 0..<4 where (b >> UInt64(bit + 2 * lane)) & 1 == 1 { v |= UInt64(0x10) << UInt64(16 * lane) }
         return v
     }
+}
+
+extension ByteLanes {
+    @inline(__always)
+    static func | (a: ByteLanes, b: ByteLanes) -> ByteLanes { ByteLanes(even: a.even | b.even, odd: a.odd | b.odd) }
+
+    @inline(__always)
+    static func &- (a: ByteLanes, k: Int16) -> ByteLanes { ByteLanes(even: a.even &- k, odd: a.odd &- k) }
 }
 
 /// Q4_0 weights `{d, qs[16]}`.
@@ -80,14 +132,14 @@ enum DotQ4_0: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
-        var acc = SIMD8<Float>()
+        var acc: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 18
             let (lo, hi) = DotSIMD.nibbles(blk + 2)
-            let sum = DotSIMD.products(lo: lo &- 8, hi: hi &- 8, a: a.q + b &* 32)
-            acc += SIMD8<Float>(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
+            let sum = DotSIMD.block32(lo: lo &- 8, hi: hi &- 8, a: a.q + b &* 32)
+            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
         }
-        return acc.sum()
+        return acc
     }
 }
 
@@ -97,16 +149,16 @@ enum DotQ4_1: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
-        var acc = SIMD8<Float>()
+        var acc: Float = 0
         var mins: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 20
             let (lo, hi) = DotSIMD.nibbles(blk + 4)
-            let sum = DotSIMD.products(lo: lo, hi: hi, a: a.q + b &* 32)
-            acc += SIMD8<Float>(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
+            let sum = DotSIMD.block32(lo: lo, hi: hi, a: a.q + b &* 32)
+            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
             mins += HalfPrecision.loadHalf(blk, 2) * a.s[b]
         }
-        return acc.sum() + mins
+        return acc + mins
     }
 }
 
@@ -116,15 +168,15 @@ enum DotQ5_0: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
-        var acc = SIMD8<Float>()
+        var acc: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 22
             let (lo, hi) = DotSIMD.nibbles(blk + 6)
             let (h0, h1) = DotSIMD.fifthBits(UInt32(littleEndian: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))
-            let sum = DotSIMD.products(lo: (lo | h0) &- 16, hi: (hi | h1) &- 16, a: a.q + b &* 32)
-            acc += SIMD8<Float>(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
+            let sum = DotSIMD.block32(lo: (lo | h0) &- 16, hi: (hi | h1) &- 16, a: a.q + b &* 32)
+            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
         }
-        return acc.sum()
+        return acc
     }
 }
 
@@ -134,34 +186,35 @@ enum DotQ5_1: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
-        var acc = SIMD8<Float>()
+        var acc: Float = 0
         var mins: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 24
             let (lo, hi) = DotSIMD.nibbles(blk + 8)
             let (h0, h1) = DotSIMD.fifthBits(UInt32(littleEndian: blk.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-            let sum = DotSIMD.products(lo: lo | h0, hi: hi | h1, a: a.q + b &* 32)
-            acc += SIMD8<Float>(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
+            let sum = DotSIMD.block32(lo: lo | h0, hi: hi | h1, a: a.q + b &* 32)
+            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
             mins += HalfPrecision.loadHalf(blk, 2) * a.s[b]
         }
-        return acc.sum() + mins
+        return acc + mins
     }
 }
 
-/// Q8_0 weights `{d, qs: i8[32]}`.
+/// Q8_0 weights `{d, qs: i8[32]}`: two products per 16-bit lane (|q_w| ≤ 128, |q_a| ≤ 127).
 @usableFromInline
 enum DotQ8_0: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
-        var acc = SIMD8<Float>()
+        var acc: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 34
-            let lo = SIMD16<Int16>(truncatingIfNeeded: blk.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self))
-            let hi = SIMD16<Int16>(truncatingIfNeeded: blk.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self))
-            let sum = DotSIMD.products(lo: lo, hi: hi, a: a.q + b &* 32)
-            acc += SIMD8<Float>(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
+            let aq = UnsafeRawPointer(a.q + b &* 32)
+            let p0 = ByteLanes(signed: blk + 2).products(ByteLanes(signed: aq))
+            let p1 = ByteLanes(signed: blk + 18).products(ByteLanes(signed: aq + 16))
+            let sum = (DotSIMD.widen(p0) &+ DotSIMD.widen(p1)).wrappedSum()
+            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
         }
-        return acc.sum()
+        return acc
     }
 }
