@@ -42,7 +42,7 @@ public struct CPUBackend: ComputeBackend {
             }
         case .quantized(let kernel):
             // Threads split the output rows; each reads the whole (small) activation block.
-            Parallel.forEachChunk(rows, minPerChunk: 16) { range in
+            Parallel.forEachChunk(rows, minPerChunk: 16, alignment: 16) { range in
                 kernel.matmul(input: UnsafePointer(x), tokens: tokens, output: y, outputStride: rows, rowRange: range)
             }
         }

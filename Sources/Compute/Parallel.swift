@@ -7,9 +7,12 @@ enum Parallel {
 
     /// Calls `body` on disjoint chunks that cover `0..<count`. Work smaller than `minPerChunk`
     /// items per thread runs inline, since dispatching costs more than it saves.
-    static func forEachChunk(_ count: Int, minPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    /// Chunk boundaries fall on multiples of `alignment` (quantized kernels work in row tiles).
+    static func forEachChunk(_ count: Int, minPerChunk: Int = 1, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(threadCount, max(1, count / max(1, minPerChunk)))
+        let align = max(1, alignment)
+        let units = (count + align - 1) / align
+        let chunks = min(threadCount, units, max(1, count / max(1, minPerChunk)))
         if chunks == 1 {
             body(0..<count)
             return
@@ -18,8 +21,8 @@ enum Parallel {
         withoutActuallyEscaping(body) { escapable in
             let shared = UncheckedSendableBox(escapable)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = count * c / chunks
-                let hi = count * (c + 1) / chunks
+                let lo = min(count, units * c / chunks * align)
+                let hi = min(count, units * (c + 1) / chunks * align)
                 if lo < hi { shared.value(lo..<hi) }
             }
         }
