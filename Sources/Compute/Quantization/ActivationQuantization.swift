@@ -6,6 +6,10 @@
 /// Values are `round(x / d)` with `d = max|x| / 127`, so every quant lies in −127…127: a product with a
 /// weight quant of magnitude ≤ 128 fits in 16 bits, and two of them still fit, which the kernels rely on.
 /// The layouts are private to this module, so scales are kept as fp32 (ggml rounds them to f16).
+///
+/// Quants are stored already widened and split the way the kernels consume them: every run of 16 values
+/// becomes eight 16-bit lanes of its even-indexed values followed by eight of its odd-indexed values.
+/// Activations are reused by every weight row, so splitting them once saves work in every block dot.
 @usableFromInline
 struct QuantizedActivations: ~Copyable {
     /// Values per scale: 32 (legacy formats) or 256 (K-quants).
@@ -14,8 +18,8 @@ struct QuantizedActivations: ~Copyable {
     let rows: Int
     /// Values per row.
     let cols: Int
-    /// `rows × cols` quants, row-major, 32-byte aligned.
-    let q: UnsafeMutablePointer<Int8>
+    /// `rows × cols` quants as split 16-bit lanes (see above), 64-byte aligned.
+    let lanes: UnsafeMutablePointer<Int16>
     /// One scale per block.
     let d: UnsafeMutablePointer<Float>
     /// Legacy: `d · Σq` per block. K: unused.
@@ -31,80 +35,65 @@ struct QuantizedActivations: ~Copyable {
         self.rows = rows
         self.cols = cols
         let blocks = rows * (cols / blockSize)
-        q = UnsafeMutableRawPointer.allocate(byteCount: max(rows * cols, 1), alignment: 64)
-            .bindMemory(to: Int8.self, capacity: max(rows * cols, 1))
+        let count = max(rows * cols, 1)
+        lanes = UnsafeMutableRawPointer.allocate(byteCount: 2 * count, alignment: 64)
+            .bindMemory(to: Int16.self, capacity: count)
         d = .allocate(capacity: max(blocks, 1))
         s = .allocate(capacity: max(blocks, 1))
-        let sums = blockSize == 256 ? blocks * 16 : 1
-        bsums = .allocate(capacity: sums)
+        bsums = .allocate(capacity: blockSize == 256 ? blocks * 16 : 1)
+        let bpr = cols / blockSize
         for r in 0..<rows {
             let src = x + r * cols
-            let bpr = cols / blockSize
             for b in 0..<bpr {
                 let i = r * bpr + b
+                let out = lanes + r * cols + b * blockSize
                 if blockSize == 32 {
-                    Self.quantize32(src + b * 32, q + r * cols + b * 32, d + i, s + i)
+                    let sum = Self.quantize(src + b * 32, count: 32, out, d + i, groupSums: nil)
+                    s[i] = d[i] * Float(sum)
                 } else {
-                    Self.quantize256(src + b * 256, q + r * cols + b * 256, d + i, bsums + i * 16)
+                    _ = Self.quantize(src + b * 256, count: 256, out, d + i, groupSums: bsums + i * 16)
                 }
             }
         }
     }
 
     deinit {
-        q.deallocate()
+        lanes.deallocate()
         d.deallocate()
         s.deallocate()
         bsums.deallocate()
     }
 
+    /// Quantizes `count` values (a multiple of 16) with one scale; writes split lanes, the scale, and
+    /// (when `groupSums` is given) Σq per 16 values. Returns Σq.
     @inline(__always)
-    static func scale(ofMaxMagnitude amax: Float) -> (d: Float, inverse: Float) {
-        let d = amax / 127
-        return (d, d != 0 ? 1 / d : 0)
-    }
-
-    @inline(__always)
-    static func quantize32(
-        _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>, _ d: UnsafeMutablePointer<Float>,
-        _ s: UnsafeMutablePointer<Float>
-    ) {
-        let raw = UnsafeRawPointer(x)
-        let v0 = raw.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)
-        let v1 = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-        let amax = max(pointwiseMax(v0, -v0).max(), pointwiseMax(v1, -v1).max())
-        let (scale, inverse) = scale(ofMaxMagnitude: amax)
-        var sum: Int32 = 0
-        for i in 0..<32 {
-            let v = Int32((x[i] * inverse).rounded(.toNearestOrEven))
-            q[i] = Int8(truncatingIfNeeded: v)
-            sum &+= v
-        }
-        d.pointee = scale
-        s.pointee = scale * Float(sum)
-    }
-
-    @inline(__always)
-    static func quantize256(
-        _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>, _ d: UnsafeMutablePointer<Float>,
-        _ bsums: UnsafeMutablePointer<Int32>
-    ) {
+    static func quantize(
+        _ x: UnsafePointer<Float>, count: Int, _ out: UnsafeMutablePointer<Int16>, _ d: UnsafeMutablePointer<Float>,
+        groupSums: UnsafeMutablePointer<Int32>?
+    ) -> Int32 {
         let raw = UnsafeRawPointer(x)
         var amax: Float = 0
-        for g in 0..<16 {
+        for g in 0..<(count / 16) {
             let v = raw.loadUnaligned(fromByteOffset: 64 * g, as: SIMD16<Float>.self)
             amax = max(amax, pointwiseMax(v, -v).max())
         }
-        let (scale, inverse) = scale(ofMaxMagnitude: amax)
-        for g in 0..<16 {
+        let scale = amax / 127
+        let inverse: Float = scale != 0 ? 1 / scale : 0
+        // Adding and subtracting 1.5·2²³ rounds to the nearest integer (ties to even) for |v| ≤ 127.5,
+        // inline on every target (`rounded()` is a libm call without SSE4.1).
+        let magic: Float = 12_582_912
+        var total: Int32 = 0
+        for g in 0..<(count / 16) {
             var sum: Int32 = 0
-            for i in (16 * g)..<(16 * g + 16) {
-                let v = Int32((x[i] * inverse).rounded(.toNearestOrEven))
-                q[i] = Int8(truncatingIfNeeded: v)
+            for p in 0..<16 {
+                let v = Int32(((x[16 &* g &+ p] * inverse) + magic) - magic)
+                out[16 &* g &+ (p & 1) &* 8 &+ (p >> 1)] = Int16(truncatingIfNeeded: v)
                 sum &+= v
             }
-            bsums[g] = sum
+            groupSums?[g] = sum
+            total &+= sum
         }
         d.pointee = scale
+        return total
     }
 }

@@ -33,26 +33,26 @@ enum DotQ4_K: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 256 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
+        let f16 = HalfPrecision.table
         var total: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 144
-            let aq = UnsafeRawPointer(a.q + b &* 256)
             var acc = SIMD4<Int32>()
             for j in 0..<4 {
                 let q = blk + 16 + 32 &* j
                 let (lo0, hi0) = DotSIMD.nibbles(q)
                 let (lo1, hi1) = DotSIMD.nibbles(q + 16)
-                let base = aq + 64 &* j
-                let pLo = lo0.products(ByteLanes(signed: base)) &+ lo1.products(ByteLanes(signed: base + 16))
-                let pHi = hi0.products(ByteLanes(signed: base + 32)) &+ hi1.products(ByteLanes(signed: base + 48))
+                let base = 16 &* b &+ 4 &* j
+                let pLo = lo0.products(a.chunk(base)) &+ lo1.products(a.chunk(base &+ 1))
+                let pHi = hi0.products(a.chunk(base &+ 2)) &+ hi1.products(a.chunk(base &+ 3))
                 let s1 = Int32(Dequantization.scaleMinK4(2 &* j, blk + 4).scale)
                 let s2 = Int32(Dequantization.scaleMinK4(2 &* j &+ 1, blk + 4).scale)
                 acc &+= DotSIMD.widen(pLo) &* s1 &+ DotSIMD.widen(pHi) &* s2
             }
             let summs = DotSIMD.minSum(blk + 4, a.bsums + b &* 16)
             let da = a.d[b]
-            total += HalfPrecision.loadHalf(blk, 0) * da * Float(acc.wrappedSum())
-                - HalfPrecision.loadHalf(blk, 2) * da * Float(summs)
+            total += HalfPrecision.lookup(f16, blk, 0) * da * Float(acc.wrappedSum())
+                - HalfPrecision.lookup(f16, blk, 2) * da * Float(summs)
         }
         return total
     }
@@ -64,10 +64,10 @@ enum DotQ5_K: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 256 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
+        let f16 = HalfPrecision.table
         var total: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 176
-            let aq = UnsafeRawPointer(a.q + b &* 256)
             let qh0 = (blk + 16).loadUnaligned(as: SIMD8<UInt16>.self)
             let qh1 = (blk + 32).loadUnaligned(as: SIMD8<UInt16>.self)
             var acc = SIMD4<Int32>()
@@ -76,19 +76,19 @@ enum DotQ5_K: BlockDotKernel {
                 let (lo0, hi0) = DotSIMD.nibbles(q)
                 let (lo1, hi1) = DotSIMD.nibbles(q + 16)
                 let sLo = UInt16(2 &* j), sHi = UInt16(2 &* j &+ 1)
-                let base = aq + 64 &* j
-                let pLo = (lo0 | DotSIMD.bit4(qh0, shift: sLo)).products(ByteLanes(signed: base))
-                    &+ (lo1 | DotSIMD.bit4(qh1, shift: sLo)).products(ByteLanes(signed: base + 16))
-                let pHi = (hi0 | DotSIMD.bit4(qh0, shift: sHi)).products(ByteLanes(signed: base + 32))
-                    &+ (hi1 | DotSIMD.bit4(qh1, shift: sHi)).products(ByteLanes(signed: base + 48))
+                let base = 16 &* b &+ 4 &* j
+                let pLo = (lo0 | DotSIMD.bit4(qh0, shift: sLo)).products(a.chunk(base))
+                    &+ (lo1 | DotSIMD.bit4(qh1, shift: sLo)).products(a.chunk(base &+ 1))
+                let pHi = (hi0 | DotSIMD.bit4(qh0, shift: sHi)).products(a.chunk(base &+ 2))
+                    &+ (hi1 | DotSIMD.bit4(qh1, shift: sHi)).products(a.chunk(base &+ 3))
                 let s1 = Int32(Dequantization.scaleMinK4(2 &* j, blk + 4).scale)
                 let s2 = Int32(Dequantization.scaleMinK4(2 &* j &+ 1, blk + 4).scale)
                 acc &+= DotSIMD.widen(pLo) &* s1 &+ DotSIMD.widen(pHi) &* s2
             }
             let summs = DotSIMD.minSum(blk + 4, a.bsums + b &* 16)
             let da = a.d[b]
-            total += HalfPrecision.loadHalf(blk, 0) * da * Float(acc.wrappedSum())
-                - HalfPrecision.loadHalf(blk, 2) * da * Float(summs)
+            total += HalfPrecision.lookup(f16, blk, 0) * da * Float(acc.wrappedSum())
+                - HalfPrecision.lookup(f16, blk, 2) * da * Float(summs)
         }
         return total
     }
@@ -100,6 +100,7 @@ enum DotQ6_K: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 256 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
+        let f16 = HalfPrecision.table
         var total: Float = 0
         let m4: SIMD8<UInt16> = SIMD8(repeating: 0x0F)
         let m2: SIMD8<UInt16> = SIMD8(repeating: 3)
@@ -110,7 +111,6 @@ enum DotQ6_K: BlockDotKernel {
                 let ql = blk + 64 &* half
                 let qh = blk + 128 + 32 &* half
                 let sc = blk + 192 + 8 &* half
-                let aq = UnsafeRawPointer(a.q + b &* 256 + 128 &* half)
                 for c in 0..<2 {
                     let x = (ql + 16 &* c).loadUnaligned(as: SIMD8<UInt16>.self)
                     let y = (ql + 32 + 16 &* c).loadUnaligned(as: SIMD8<UInt16>.self)
@@ -127,14 +127,14 @@ enum DotQ6_K: BlockDotKernel {
                     let q2 = lanes(y, y &>> 8, 2)
                     let q3 = lanes(x &>> 4, x &>> 12, 4)
                     let q4 = lanes(y &>> 4, y &>> 12, 6)
-                    let base = aq + 16 &* c
-                    acc &+= DotSIMD.widen(q1.products(ByteLanes(signed: base))) &* scale(c)
-                    acc &+= DotSIMD.widen(q2.products(ByteLanes(signed: base + 32))) &* scale(2 &+ c)
-                    acc &+= DotSIMD.widen(q3.products(ByteLanes(signed: base + 64))) &* scale(4 &+ c)
-                    acc &+= DotSIMD.widen(q4.products(ByteLanes(signed: base + 96))) &* scale(6 &+ c)
+                    let base = 16 &* b &+ 8 &* half &+ c
+                    acc &+= DotSIMD.widen(q1.products(a.chunk(base))) &* scale(c)
+                    acc &+= DotSIMD.widen(q2.products(a.chunk(base &+ 2))) &* scale(2 &+ c)
+                    acc &+= DotSIMD.widen(q3.products(a.chunk(base &+ 4))) &* scale(4 &+ c)
+                    acc &+= DotSIMD.widen(q4.products(a.chunk(base &+ 6))) &* scale(6 &+ c)
                 }
             }
-            total += HalfPrecision.loadHalf(blk, 208) * a.d[b] * Float(acc.wrappedSum())
+            total += HalfPrecision.lookup(f16, blk, 208) * a.d[b] * Float(acc.wrappedSum())
         }
         return total
     }

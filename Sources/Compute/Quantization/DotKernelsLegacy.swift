@@ -18,10 +18,17 @@ protocol BlockDotKernel {
 /// Pointers into one token's `QuantizedActivations`.
 @usableFromInline
 struct ActivationRowPointers {
-    let q: UnsafePointer<Int8>
+    let lanes: UnsafePointer<Int16>
     let d: UnsafePointer<Float>
     let s: UnsafePointer<Float>
     let bsums: UnsafePointer<Int32>
+
+    /// Values `16k ..< 16k + 16` of the row as even/odd 16-bit lanes.
+    @inline(__always)
+    func chunk(_ k: Int) -> ByteLanes {
+        let p = UnsafeRawPointer(lanes + 16 &* k)
+        return ByteLanes(even: p.load(as: SIMD8<Int16>.self), odd: p.load(fromByteOffset: 16, as: SIMD8<Int16>.self))
+    }
 }
 
 extension QuantizedActivations {
@@ -29,7 +36,7 @@ extension QuantizedActivations {
     func row(_ row: Int) -> ActivationRowPointers {
         let b = row * blocksPerRow
         return ActivationRowPointers(
-            q: UnsafePointer(q + row * cols), d: UnsafePointer(d + b), s: UnsafePointer(s + b),
+            lanes: UnsafePointer(lanes + row * cols), d: UnsafePointer(d + b), s: UnsafePointer(s + b),
             bsums: UnsafePointer(bsums + (blockSize == 256 ? b * 16 : 0)))
     }
 }
@@ -86,10 +93,8 @@ enum DotSIMD {
 
     /// Σ over a 32-element block: `lo` against activations 0-15, `hi` against 16-31.
     @inline(__always)
-    static func block32(lo: ByteLanes, hi: ByteLanes, a: UnsafePointer<Int8>) -> Int32 {
-        let a0 = ByteLanes(signed: UnsafeRawPointer(a))
-        let a1 = ByteLanes(signed: UnsafeRawPointer(a + 16))
-        return widen(lo.products(a0) &+ hi.products(a1)).wrappedSum()
+    static func block32(lo: ByteLanes, hi: ByteLanes, a: ActivationRowPointers, block b: Int) -> Int32 {
+        widen(lo.products(a.chunk(2 &* b)) &+ hi.products(a.chunk(2 &* b &+ 1))).wrappedSum()
     }
 
     /// `0x10` in the lanes whose element has its fifth bit set in `qh` (bit e for element e).
@@ -132,12 +137,13 @@ enum DotQ4_0: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
+        let f16 = HalfPrecision.table
         var acc: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 18
             let (lo, hi) = DotSIMD.nibbles(blk + 2)
-            let sum = DotSIMD.block32(lo: lo &- 8, hi: hi &- 8, a: a.q + b &* 32)
-            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
+            let sum = DotSIMD.block32(lo: lo &- 8, hi: hi &- 8, a: a, block: b)
+            acc += Float(sum) * (HalfPrecision.lookup(f16, blk, 0) * a.d[b])
         }
         return acc
     }
@@ -149,14 +155,15 @@ enum DotQ4_1: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
+        let f16 = HalfPrecision.table
         var acc: Float = 0
         var mins: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 20
             let (lo, hi) = DotSIMD.nibbles(blk + 4)
-            let sum = DotSIMD.block32(lo: lo, hi: hi, a: a.q + b &* 32)
-            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
-            mins += HalfPrecision.loadHalf(blk, 2) * a.s[b]
+            let sum = DotSIMD.block32(lo: lo, hi: hi, a: a, block: b)
+            acc += Float(sum) * (HalfPrecision.lookup(f16, blk, 0) * a.d[b])
+            mins += HalfPrecision.lookup(f16, blk, 2) * a.s[b]
         }
         return acc + mins
     }
@@ -168,13 +175,14 @@ enum DotQ5_0: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
+        let f16 = HalfPrecision.table
         var acc: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 22
             let (lo, hi) = DotSIMD.nibbles(blk + 6)
             let (h0, h1) = DotSIMD.fifthBits(UInt32(littleEndian: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))
-            let sum = DotSIMD.block32(lo: (lo | h0) &- 16, hi: (hi | h1) &- 16, a: a.q + b &* 32)
-            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
+            let sum = DotSIMD.block32(lo: (lo | h0) &- 16, hi: (hi | h1) &- 16, a: a, block: b)
+            acc += Float(sum) * (HalfPrecision.lookup(f16, blk, 0) * a.d[b])
         }
         return acc
     }
@@ -186,15 +194,16 @@ enum DotQ5_1: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
+        let f16 = HalfPrecision.table
         var acc: Float = 0
         var mins: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 24
             let (lo, hi) = DotSIMD.nibbles(blk + 8)
             let (h0, h1) = DotSIMD.fifthBits(UInt32(littleEndian: blk.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-            let sum = DotSIMD.block32(lo: lo | h0, hi: hi | h1, a: a.q + b &* 32)
-            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
-            mins += HalfPrecision.loadHalf(blk, 2) * a.s[b]
+            let sum = DotSIMD.block32(lo: lo | h0, hi: hi | h1, a: a, block: b)
+            acc += Float(sum) * (HalfPrecision.lookup(f16, blk, 0) * a.d[b])
+            mins += HalfPrecision.lookup(f16, blk, 2) * a.s[b]
         }
         return acc + mins
     }
@@ -206,14 +215,14 @@ enum DotQ8_0: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
     @inline(__always) @usableFromInline
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float {
+        let f16 = HalfPrecision.table
         var acc: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 34
-            let aq = UnsafeRawPointer(a.q + b &* 32)
-            let p0 = ByteLanes(signed: blk + 2).products(ByteLanes(signed: aq))
-            let p1 = ByteLanes(signed: blk + 18).products(ByteLanes(signed: aq + 16))
+            let p0 = ByteLanes(signed: blk + 2).products(a.chunk(2 &* b))
+            let p1 = ByteLanes(signed: blk + 18).products(a.chunk(2 &* b &+ 1))
             let sum = (DotSIMD.widen(p0) &+ DotSIMD.widen(p1)).wrappedSum()
-            acc += Float(sum) * (HalfPrecision.loadHalf(blk, 0) * a.d[b])
+            acc += Float(sum) * (HalfPrecision.lookup(f16, blk, 0) * a.d[b])
         }
         return acc
     }
