@@ -88,6 +88,19 @@ public struct ForwardBatch: Sendable, Hashable {
         guard extendLens.reduce(0, +) == n, extendLens.allSatisfy({ $0 > 0 }) else {
             throw ComputeError.invalidBatch("extend lengths \(extendLens) do not cover the \(n) tokens")
         }
+        // Attention reads the request's table up to each token's position, so positions must lie inside
+        // the request's sequence.
+        var t = 0
+        for i in 0..<b {
+            for _ in 0..<extendLens[i] {
+                let p = Int(positions[t])
+                guard p >= 0, p < seqLens[i] else {
+                    throw ComputeError.invalidBatch(
+                        "token \(t) of request \(i) has position \(p) outside its sequence of \(seqLens[i]) tokens")
+                }
+                t += 1
+            }
+        }
         if mode == .decode, extendLens.contains(where: { $0 != 1 }) {
             throw ComputeError.invalidBatch("decode batches take exactly one token per request")
         }

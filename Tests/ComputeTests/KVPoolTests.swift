@@ -52,6 +52,9 @@ struct KVPoolTests {
         var bad = b
         bad.outCacheLoc.removeLast()
         #expect(throws: ComputeError.self) { try bad.validate() }
+        var bad3 = b
+        bad3.positions[0] = 9
+        #expect(throws: ComputeError.self) { try bad3.validate() }
         var bad2 = d
         bad2.extendLens = [2, 0]
         #expect(throws: ComputeError.self) { try bad2.validate() }
