@@ -11,7 +11,7 @@ schema_dfa_samples.json (second pass, `--validate-dfa-samples`): strings the Swi
 
 Usage: python3 scripts/make_grammar_fixtures.py [--outlines PATH_TO_outlines/fsm/json_schema.py]
        python3 scripts/make_grammar_fixtures.py --validate-dfa-samples DUMP.json
-Needs: pip install jsonschema pydantic referencing (outlines' module is loaded from a file, no torch needed).
+Needs: pip install jsonschema rfc3339-validator pydantic referencing (outlines' module is loaded from a file, no torch needed).
 """
 import argparse, importlib.util, json, os, random, re, sys
 try:
@@ -289,10 +289,13 @@ def load_outlines(path):
     spec = importlib.util.spec_from_file_location("outlines_json_schema", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    # Two outlines bugs fixed the same way in the Swift port: TIME's fraction was `\\.` (a backslash then any
-    # character) instead of `\.`, and an absent minDigitsFraction/minDigitsExponent allowed zero digits ("1.").
-    mod.TIME = r'"(2[0-3]|[01][0-9]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?(Z)?"'
-    mod.format_to_regex["time"] = mod.TIME
+    # Fixes shared with the Swift port: RFC 3339 date/time/date-time (outlines allowed Unicode digits, long
+    # years, Feb 30, no offset, and `\\.` in times), and at least one fraction/exponent digit ("1." was allowed).
+    date_body = r'(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))'
+    time_body = r'(2[0-3]|[01][0-9]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-](2[0-3]|[01][0-9]):[0-5][0-9])'
+    mod.format_to_regex["date"] = f'"{date_body}"'
+    mod.format_to_regex["time"] = f'"{time_body}"'
+    mod.format_to_regex["date-time"] = f'"{date_body}T{time_body}"'
     original = mod.validate_quantifiers
 
     def validate_quantifiers(min_bound, max_bound, start_offset=0):
@@ -322,7 +325,7 @@ def schema_cases(outlines, rng):
             for item in labelled_strings(regex, rng, n_samples=10, n_mutations=10):
                 text = item["text"]
                 try:
-                    valid = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).is_valid(json.loads(text))
+                    valid = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).is_valid(json.loads(text))
                 except ValueError:
                     valid = False
                 if item["match"] and not valid:
@@ -332,7 +335,8 @@ def schema_cases(outlines, rng):
             pass  # outlines rejects the schema (or recurses forever): hand-written instances only
         for inst in HAND_INSTANCES.get(name, []):
             text = json.dumps(inst)
-            samples.append({"text": text, "valid": jsonschema.Draft202012Validator(schema).is_valid(inst)})
+            checker = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+            samples.append({"text": text, "valid": checker.is_valid(inst)})
         case["samples"] = samples
         cases.append(case)
     return cases
@@ -347,7 +351,7 @@ def validate_dfa_samples(dump_path):
         rows = []
         for t in texts:
             try:
-                valid = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).is_valid(json.loads(t))
+                valid = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).is_valid(json.loads(t))
             except ValueError:
                 valid = False
             rows.append({"text": t, "valid": valid})
