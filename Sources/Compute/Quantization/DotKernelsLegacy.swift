@@ -13,6 +13,15 @@ protocol BlockDotKernel {
     static var activationBlock: Int { get }
     /// `Σ_c W[c] · a[c]` over `blocks` weight blocks at `w` and the activations of one row.
     static func dot(_ w: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> Float
+    /// Two rows at once, sharing the activation loads and giving the core two independent chains.
+    static func dot2(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> (Float, Float)
+}
+
+extension BlockDotKernel {
+    @inline(__always) @usableFromInline
+    static func dot2(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> (Float, Float) {
+        (dot(w0, a, blocks: blocks), dot(w1, a, blocks: blocks))
+    }
 }
 
 /// Pointers into one token's `QuantizedActivations`.
@@ -149,6 +158,26 @@ enum DotQ4_0: BlockDotKernel {
     }
 }
 
+extension DotQ4_0 {
+    @inline(__always) @usableFromInline
+    static func dot2(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> (Float, Float) {
+        let f16 = HalfPrecision.table
+        var acc0: Float = 0, acc1: Float = 0
+        for b in 0..<blocks {
+            let a0 = a.chunk(2 &* b), a1 = a.chunk(2 &* b &+ 1)
+            let da = a.d[b]
+            let x = w0 + b &* 18, y = w1 + b &* 18
+            let (lx, hx) = DotSIMD.nibbles(x + 2)
+            let (ly, hy) = DotSIMD.nibbles(y + 2)
+            let sx = DotSIMD.widen((lx &- 8).products(a0) &+ (hx &- 8).products(a1)).wrappedSum()
+            let sy = DotSIMD.widen((ly &- 8).products(a0) &+ (hy &- 8).products(a1)).wrappedSum()
+            acc0 += Float(sx) * (HalfPrecision.lookup(f16, x, 0) * da)
+            acc1 += Float(sy) * (HalfPrecision.lookup(f16, y, 0) * da)
+        }
+        return (acc0, acc1)
+    }
+}
+
 /// Q4_1 weights `{d, m, qs[16]}`: Σ (d_w·q_w + m)·d_a·q_a = d_w·d_a·Σq_w·q_a + m·(d_a·Σq_a).
 @usableFromInline
 enum DotQ4_1: BlockDotKernel {
@@ -166,6 +195,28 @@ enum DotQ4_1: BlockDotKernel {
             mins += HalfPrecision.lookup(f16, blk, 2) * a.s[b]
         }
         return acc + mins
+    }
+}
+
+extension DotQ4_1 {
+    @inline(__always) @usableFromInline
+    static func dot2(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> (Float, Float) {
+        let f16 = HalfPrecision.table
+        var acc0: Float = 0, acc1: Float = 0, mins0: Float = 0, mins1: Float = 0
+        for b in 0..<blocks {
+            let a0 = a.chunk(2 &* b), a1 = a.chunk(2 &* b &+ 1)
+            let da = a.d[b], sa = a.s[b]
+            let x = w0 + b &* 20, y = w1 + b &* 20
+            let (lx, hx) = DotSIMD.nibbles(x + 4)
+            let (ly, hy) = DotSIMD.nibbles(y + 4)
+            let sx = DotSIMD.widen(lx.products(a0) &+ hx.products(a1)).wrappedSum()
+            let sy = DotSIMD.widen(ly.products(a0) &+ hy.products(a1)).wrappedSum()
+            acc0 += Float(sx) * (HalfPrecision.lookup(f16, x, 0) * da)
+            acc1 += Float(sy) * (HalfPrecision.lookup(f16, y, 0) * da)
+            mins0 += HalfPrecision.lookup(f16, x, 2) * sa
+            mins1 += HalfPrecision.lookup(f16, y, 2) * sa
+        }
+        return (acc0 + mins0, acc1 + mins1)
     }
 }
 
@@ -225,5 +276,25 @@ enum DotQ8_0: BlockDotKernel {
             acc += Float(sum) * (HalfPrecision.lookup(f16, blk, 0) * a.d[b])
         }
         return acc
+    }
+}
+
+extension DotQ8_0 {
+    @inline(__always) @usableFromInline
+    static func dot2(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> (Float, Float) {
+        let f16 = HalfPrecision.table
+        var acc0: Float = 0, acc1: Float = 0
+        for b in 0..<blocks {
+            let a0 = a.chunk(2 &* b), a1 = a.chunk(2 &* b &+ 1)
+            let da = a.d[b]
+            let x = w0 + b &* 34, y = w1 + b &* 34
+            let sx = (DotSIMD.widen(ByteLanes(signed: x + 2).products(a0))
+                &+ DotSIMD.widen(ByteLanes(signed: x + 18).products(a1))).wrappedSum()
+            let sy = (DotSIMD.widen(ByteLanes(signed: y + 2).products(a0))
+                &+ DotSIMD.widen(ByteLanes(signed: y + 18).products(a1))).wrappedSum()
+            acc0 += Float(sx) * (HalfPrecision.lookup(f16, x, 0) * da)
+            acc1 += Float(sy) * (HalfPrecision.lookup(f16, y, 0) * da)
+        }
+        return (acc0, acc1)
     }
 }

@@ -152,9 +152,12 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
             for t in 0..<tokens {
                 let a = acts.row(t)
                 let out = output + t * stride
-                for r in tile..<end {
-                    out[r] = K.dot(w + r &* rowBytes, a, blocks: blocks)
+                var r = tile
+                while r &+ 1 < end {
+                    (out[r], out[r &+ 1]) = K.dot2(w + r &* rowBytes, w + (r &+ 1) &* rowBytes, a, blocks: blocks)
+                    r &+= 2
                 }
+                if r < end { out[r] = K.dot(w + r &* rowBytes, a, blocks: blocks) }
             }
             tile = end
         }
