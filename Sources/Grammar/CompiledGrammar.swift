@@ -1,0 +1,89 @@
+import Synchronization
+
+/// A grammar compiled for one tokenizer: its byte DFA plus a lazily filled, thread-safe per-state mask cache.
+/// Shared by every request that uses the same grammar (see `GrammarCompiler`).
+public final class CompiledGrammar: Sendable {
+    public let dfa: ByteDFA
+    public let index: TokenIndex
+    /// Cached allowed-token masks (EOS bits not included), one per DFA state once visited.
+    private let cache: Mutex<[[UInt32]?]>
+
+    public init(dfa: ByteDFA, index: TokenIndex) {
+        self.dfa = dfa
+        self.index = index
+        cache = Mutex([[UInt32]?](repeating: nil, count: dfa.stateCount))
+    }
+
+    /// The initial state.
+    public var start: UInt32 { dfa.start }
+
+    /// The state after `token` from `state`; dead when the token is not allowed there. EOS ids are not
+    /// grammar bytes: use `isAccepting` for them.
+    public func next(_ state: UInt32, token: Int) -> UInt32 {
+        guard token >= 0, token < index.vocabulary.size, let bytes = index.vocabulary.tokenBytes[token] else {
+            return ByteDFA.dead
+        }
+        return dfa.run(bytes, from: state)
+    }
+
+    public func isAccepting(_ state: UInt32) -> Bool { dfa.isAccepting(state) }
+
+    /// Whether `state` has been masked before (its mask is served from the cache).
+    public func isCached(_ state: UInt32) -> Bool {
+        cache.withLock { Int(state) < $0.count && $0[Int(state)] != nil }
+    }
+
+    /// Writes the allowed-token bitmask of `state` into `words` (at least `index.maskWords` words; bit i of
+    /// word w is token 32w + i). EOS is allowed only when the state accepts and `allowEOS` is true (pass
+    /// false while `min_new_tokens` is not reached).
+    public func fillMask(state: UInt32, into words: UnsafeMutableBufferPointer<UInt32>, allowEOS: Bool = true) {
+        let n = index.maskWords
+        guard words.count >= n else { return }
+        if let cached = cache.withLock({ $0[Int(state)] }) {
+            cached.withUnsafeBufferPointer { src in
+                _ = UnsafeMutableBufferPointer(rebasing: words[0..<n]).update(fromContentsOf: src)
+            }
+        } else {
+            var mask = [UInt32](repeating: 0, count: n)
+            mask.withUnsafeMutableBufferPointer { _ = index.trie.fillAllowed(dfa: dfa, state: state, into: $0) }
+            mask.withUnsafeBufferPointer { src in
+                _ = UnsafeMutableBufferPointer(rebasing: words[0..<n]).update(fromContentsOf: src)
+            }
+            cache.withLock { $0[Int(state)] = mask }
+        }
+        if allowEOS && dfa.isAccepting(state) {
+            for eos in index.vocabulary.eosTokenIds { words[eos >> 5] |= 1 << UInt32(eos & 31) }
+        }
+    }
+
+    /// The mask of `state` as a new array.
+    public func mask(state: UInt32, allowEOS: Bool = true) -> [UInt32] {
+        var words = [UInt32](repeating: 0, count: index.maskWords)
+        words.withUnsafeMutableBufferPointer { fillMask(state: state, into: $0, allowEOS: allowEOS) }
+        return words
+    }
+
+    /// The bytes every continuation from `state` must start with (SGLang's compressed-FSM jump-forward):
+    /// follows single-successor, non-accepting states; trimmed to whole UTF-8 characters. Returns the bytes
+    /// and the state after them.
+    public func forcedBytes(from state: UInt32, limit: Int = 4096) -> (bytes: [UInt8], state: UInt32) {
+        var bytes: [UInt8] = []
+        var states: [UInt32] = [state]
+        var s = state
+        while bytes.count < limit, let b = dfa.forcedByte(s) {
+            bytes.append(b)
+            s = dfa.next(s, b)
+            states.append(s)
+        }
+        // Drop a trailing partial UTF-8 character: the model chooses how to finish it.
+        var end = bytes.count
+        var i = bytes.count - 1
+        while i >= 0 && bytes[i] & 0xC0 == 0x80 { i -= 1 }
+        if i >= 0 {
+            let lead = bytes[i]
+            let need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+            if bytes.count - i < need { end = i }
+        }
+        return (Array(bytes[0..<end]), states[end])
+    }
+}
