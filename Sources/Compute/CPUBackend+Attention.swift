@@ -77,7 +77,11 @@ extension CPUBackend {
         }
         guard !tokensForLoop.isEmpty else { return }
         let maxSeq = batch.seqLens.max() ?? 0
-        let items = tokensForLoop.count * layout.kvHeads
+        // Few (token, KV head) pairs (small-batch decode) would leave cores idle: then each query head
+        // of a group is its own work item.
+        let splits = tokensForLoop.count * layout.kvHeads < 4 * Parallel.threadCount ? group : 1
+        let headsPerItem = group / splits
+        let items = tokensForLoop.count * layout.kvHeads * splits
         let scale = parameters.scale
         let cap = parameters.softcap
         requestOfToken.withUnsafeBufferPointer { reqOf in
@@ -87,7 +91,8 @@ extension CPUBackend {
                     withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(1, maxSeq)) { slots in
                         guard let scores = scoreBuffer.baseAddress else { return }
                         for item in range {
-                            let t = loopTokens[item / layout.kvHeads], kvh = item % layout.kvHeads
+                            let pair = item / splits, g0 = (item % splits) * headsPerItem
+                            let t = loopTokens[pair / layout.kvHeads], kvh = pair % layout.kvHeads
                             let r = reqOf[t]
                             let row = Int(batch.reqPoolIndices[r])
                             let pos = Int(batch.positions[t])
@@ -95,17 +100,17 @@ extension CPUBackend {
                             let n = pos - lo + 1
                             let table = reqToToken.table + row * reqToToken.maxContext + lo
                             for j in 0..<n { slots[j] = table[j] }
-                            let q = qkv.pointer + t * layout.width + kvh * group * hd
+                            let q = qkv.pointer + t * layout.width + (kvh * group + g0) * hd
                             // Scores for the whole query group, reusing each key row.
                             for j in 0..<n {
                                 let k = kStore + Int(slots[j]) * stride + kvh * hd
-                                for g in 0..<group {
+                                for g in 0..<headsPerItem {
                                     var s = VectorMath.dot(q + g * hd, k, hd) * scale
                                     if let cap { s = tanhf(s / cap) * cap }
                                     scores[g * n + j] = s
                                 }
                             }
-                            for g in 0..<group {
+                            for g in 0..<headsPerItem {
                                 let sg = scores + g * n
                                 var m = -Float.infinity
                                 for j in 0..<n { m = max(m, sg[j]) }
@@ -116,7 +121,7 @@ extension CPUBackend {
                                     sum += e
                                 }
                                 let inv = 1 / sum
-                                let o = output.pointer + t * layout.qHeads * hd + (kvh * group + g) * hd
+                                let o = output.pointer + t * layout.qHeads * hd + (kvh * group + g0 + g) * hd
                                 for d in 0..<hd { o[d] = 0 }
                                 for j in 0..<n {
                                     let v = vStore + Int(slots[j]) * stride + kvh * hd
