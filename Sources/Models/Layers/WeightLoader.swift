@@ -47,7 +47,14 @@ struct WeightLoader {
             let kernels = try names.map { try q.quantizedMatrix(named: $0) }
             if kernels.allSatisfy({ $0 != nil }) {
                 let parts = kernels.compactMap { $0 }
-                let kernel: any QuantizedMatrixKernel = parts.count == 1 ? parts[0] : try StackedQuantizedMatrix(parts)
+                let kernel: any QuantizedMatrixKernel
+                if parts.count == 1 {
+                    kernel = parts[0]
+                } else if let merged = try Self.mergeSameType(parts) {
+                    kernel = merged
+                } else {
+                    kernel = try StackedQuantizedMatrix(parts)
+                }
                 return try WeightMatrix(quantized: kernel, bias: bias)
             }
             // Mixed storage: widen the packed parts so the fused matrix is uniform.
@@ -73,6 +80,20 @@ struct WeightLoader {
             offset += n
         }
         return try WeightMatrix(rows: totalRows, cols: cols, buffer: buffer, bias: bias)
+    }
+
+    /// Parts of one block type become a single matrix over copied bytes, so a fused projection quantizes
+    /// its input activations once per call instead of once per part; nil when the parts differ.
+    static func mergeSameType(_ parts: [any QuantizedMatrixKernel]) throws -> QuantizedMatrix? {
+        let matrices = parts.compactMap { $0 as? QuantizedMatrix }
+        guard matrices.count == parts.count, let first = matrices.first,
+              matrices.allSatisfy({ $0.type == first.type && $0.cols == first.cols && $0.rowBytes == first.rowBytes })
+        else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(matrices.reduce(0) { $0 + $1.rows * $1.rowBytes })
+        for m in matrices { bytes.append(contentsOf: m.bytes.prefix(m.rows * m.rowBytes)) }
+        return try QuantizedMatrix(type: first.type, rows: matrices.reduce(0) { $0 + $1.rows }, cols: first.cols,
+                                   copying: bytes)
     }
 
     /// A single `[rows, cols]` matrix with an optional bias.
