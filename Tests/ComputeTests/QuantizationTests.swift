@@ -131,8 +131,8 @@ struct QuantizedMatmulTests {
         for tokens in [5, QuantizedMatrix.gemmMinimumTokens + 1] {
         let x = (0..<tokens * cols).map { _ in Float.random(in: -2...2, using: &rng) }
         let y = try m.matmul(x, tokens: tokens)
-        // Activation quantization changes each x by at most d/2 = max|x_block|/254, so the error of one
-        // output is at most Σ_c |W[r,c]| · max|x_block(c)| / 254 (plus fp32 rounding, far smaller).
+        // Activation quantization changes each x by at most d/2 = max|x_block| / (2·32512), so the error of
+        // one output is at most Σ_c |W[r,c]| · max|x_block(c)| / 65024 (plus fp32 rounding).
         let block = type.blockSize >= 256 || type == .q2_K || type == .q3_K ? 256 : 32
         for t in 0..<tokens {
             for r in 0..<rows {
@@ -142,7 +142,7 @@ struct QuantizedMatmulTests {
                     exact += Double(w[r * cols + c]) * Double(x[t * cols + c])
                     let start = t * cols + c / block * block
                     let amax = x[start..<(start + block)].map { abs(Double($0)) }.max() ?? 0
-                    bound += abs(Double(w[r * cols + c])) * amax / 254
+                    bound += abs(Double(w[r * cols + c])) * amax / 65024
                 }
                 let widened = type == .f16 || type == .bf16 || type == .q2_K || type == .q3_K
                     || tokens >= QuantizedMatrix.gemmMinimumTokens
@@ -189,7 +189,7 @@ struct QuantizedMatmulTests {
         #expect(abs(y - x.reduce(0, +)) < 1e-3 * 62)
     }
 
-    @Test("integer kernels equal the exact product of the dequantized weights and the Q8 activations",
+    @Test("integer kernels equal the exact product of the dequantized weights and the quantized activations",
           arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K])
     func exactOnQuantizedActivations(type: GGMLType) throws {
         var rng = SplitMix(state: 99 &+ UInt64(type.rawValue))
@@ -206,7 +206,8 @@ struct QuantizedMatmulTests {
             for i in 0..<cols {
                 let chunk: Int = (i / 16) * 16
                 let position: Int = (i % 2) * 8 + (i % 16) / 2
-                xq[i] = Double(acts.lanes[chunk + position]) * Double(acts.d[i / block])
+                let q = Int(acts.lanes[chunk + position]) * 256 + Int(acts.lowLanes[chunk + position])
+                xq[i] = Double(q) * Double(acts.d[i / block])
             }
         }
         for r in 0..<rows {

@@ -1,6 +1,7 @@
 /// Integer dot products of K-quant weight rows with Q8_K activations (ggml's `ggml_vec_dot_q4_K_q8_K`
-/// family), with the same even/odd 16-bit lane scheme as the 32-element kernels. Each group's integer sum
-/// is weighted by its integer scale in 32-bit lanes; mins go through the activations' per-16 sums.
+/// family), with the same even/odd 16-bit lane scheme and two activation digits as the 32-element kernels.
+/// Each group's integer sum (< 2²⁶) is weighted by its scale in fp32, since with 15-bit activations the
+/// scaled sums of a super-block could overflow 32 bits; mins go through the activations' per-16 sums.
 extension DotSIMD {
     /// The nibbles of 16 bytes as (low nibbles, high nibbles), each split into even and odd bytes.
     @inline(__always)
@@ -13,6 +14,20 @@ extension DotSIMD {
         return ByteLanes(
             even: unsafeBitCast(((h &>> shift) & one) &<< 4, to: SIMD8<Int16>.self),
             odd: unsafeBitCast(((h &>> (shift &+ 8)) & one) &<< 4, to: SIMD8<Int16>.self))
+    }
+
+    /// Σ of two 16-value chunks of weights (|w| ≤ 31) against activation chunks `k`, `k + 1`, both digits.
+    @inline(__always)
+    static func group32(_ w0: ByteLanes, _ w1: ByteLanes, _ a: ActivationRowPointers, _ k: Int) -> Int32 {
+        let high = w0.products(a.chunk(k)) &+ w1.products(a.chunk(k &+ 1))
+        let low = w0.products(a.lowChunk(k)) &+ w1.products(a.lowChunk(k &+ 1))
+        return combine(high: high, low: low).wrappedSum()
+    }
+
+    /// Σ of one 16-value chunk of weights (|w| ≤ 32) against activation chunk `k`, both digits.
+    @inline(__always)
+    static func group16(_ w: ByteLanes, _ a: ActivationRowPointers, _ k: Int) -> Int32 {
+        combine(high: w.products(a.chunk(k)), low: w.products(a.lowChunk(k))).wrappedSum()
     }
 
     /// Σ_g min_g · (activation sum of group g) over the eight 32-value groups of a super-block.
@@ -37,21 +52,20 @@ enum DotQ4_K: BlockDotKernel {
         var total: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 144
-            var acc = SIMD4<Int32>()
+            var acc: Float = 0
             for j in 0..<4 {
                 let q = blk + 16 + 32 &* j
                 let (lo0, hi0) = DotSIMD.nibbles(q)
                 let (lo1, hi1) = DotSIMD.nibbles(q + 16)
                 let base = 16 &* b &+ 4 &* j
-                let pLo = lo0.products(a.chunk(base)) &+ lo1.products(a.chunk(base &+ 1))
-                let pHi = hi0.products(a.chunk(base &+ 2)) &+ hi1.products(a.chunk(base &+ 3))
-                let s1 = Int32(Dequantization.scaleMinK4(2 &* j, blk + 4).scale)
-                let s2 = Int32(Dequantization.scaleMinK4(2 &* j &+ 1, blk + 4).scale)
-                acc &+= DotSIMD.widen(pLo) &* s1 &+ DotSIMD.widen(pHi) &* s2
+                let sLo = DotSIMD.group32(lo0, lo1, a, base)
+                let sHi = DotSIMD.group32(hi0, hi1, a, base &+ 2)
+                acc += Float(sLo) * Float(Dequantization.scaleMinK4(2 &* j, blk + 4).scale)
+                acc += Float(sHi) * Float(Dequantization.scaleMinK4(2 &* j &+ 1, blk + 4).scale)
             }
             let summs = DotSIMD.minSum(blk + 4, a.bsums + b &* 16)
             let da = a.d[b]
-            total += HalfPrecision.lookup(f16, blk, 0) * da * Float(acc.wrappedSum())
+            total += HalfPrecision.lookup(f16, blk, 0) * da * acc
                 - HalfPrecision.lookup(f16, blk, 2) * da * Float(summs)
         }
         return total
@@ -70,24 +84,22 @@ enum DotQ5_K: BlockDotKernel {
             let blk = w + b &* 176
             let qh0 = (blk + 16).loadUnaligned(as: SIMD8<UInt16>.self)
             let qh1 = (blk + 32).loadUnaligned(as: SIMD8<UInt16>.self)
-            var acc = SIMD4<Int32>()
+            var acc: Float = 0
             for j in 0..<4 {
                 let q = blk + 48 + 32 &* j
                 let (lo0, hi0) = DotSIMD.nibbles(q)
                 let (lo1, hi1) = DotSIMD.nibbles(q + 16)
                 let sLo = UInt16(2 &* j), sHi = UInt16(2 &* j &+ 1)
                 let base = 16 &* b &+ 4 &* j
-                let pLo = (lo0 | DotSIMD.bit4(qh0, shift: sLo)).products(a.chunk(base))
-                    &+ (lo1 | DotSIMD.bit4(qh1, shift: sLo)).products(a.chunk(base &+ 1))
-                let pHi = (hi0 | DotSIMD.bit4(qh0, shift: sHi)).products(a.chunk(base &+ 2))
-                    &+ (hi1 | DotSIMD.bit4(qh1, shift: sHi)).products(a.chunk(base &+ 3))
-                let s1 = Int32(Dequantization.scaleMinK4(2 &* j, blk + 4).scale)
-                let s2 = Int32(Dequantization.scaleMinK4(2 &* j &+ 1, blk + 4).scale)
-                acc &+= DotSIMD.widen(pLo) &* s1 &+ DotSIMD.widen(pHi) &* s2
+                let gLo = DotSIMD.group32(lo0 | DotSIMD.bit4(qh0, shift: sLo), lo1 | DotSIMD.bit4(qh1, shift: sLo), a, base)
+                let gHi = DotSIMD.group32(
+                    hi0 | DotSIMD.bit4(qh0, shift: sHi), hi1 | DotSIMD.bit4(qh1, shift: sHi), a, base &+ 2)
+                acc += Float(gLo) * Float(Dequantization.scaleMinK4(2 &* j, blk + 4).scale)
+                acc += Float(gHi) * Float(Dequantization.scaleMinK4(2 &* j &+ 1, blk + 4).scale)
             }
             let summs = DotSIMD.minSum(blk + 4, a.bsums + b &* 16)
             let da = a.d[b]
-            total += HalfPrecision.lookup(f16, blk, 0) * da * Float(acc.wrappedSum())
+            total += HalfPrecision.lookup(f16, blk, 0) * da * acc
                 - HalfPrecision.lookup(f16, blk, 2) * da * Float(summs)
         }
         return total
@@ -106,7 +118,7 @@ enum DotQ6_K: BlockDotKernel {
         let m2: SIMD8<UInt16> = SIMD8(repeating: 3)
         for b in 0..<blocks {
             let blk = w + b &* 210
-            var acc = SIMD4<Int32>()
+            var acc: Float = 0
             for half in 0..<2 {
                 let ql = blk + 64 &* half
                 let qh = blk + 128 + 32 &* half
@@ -122,19 +134,19 @@ enum DotQ6_K: BlockDotKernel {
                         return ByteLanes(even: unsafeBitCast(e, to: SIMD8<Int16>.self) &- 32,
                                          odd: unsafeBitCast(o, to: SIMD8<Int16>.self) &- 32)
                     }
-                    @inline(__always) func scale(_ k: Int) -> Int32 { Int32(sc.load(fromByteOffset: k, as: Int8.self)) }
+                    @inline(__always) func scale(_ k: Int) -> Float { Float(sc.load(fromByteOffset: k, as: Int8.self)) }
                     let q1 = lanes(x, x &>> 8, 0)
                     let q2 = lanes(y, y &>> 8, 2)
                     let q3 = lanes(x &>> 4, x &>> 12, 4)
                     let q4 = lanes(y &>> 4, y &>> 12, 6)
                     let base = 16 &* b &+ 8 &* half &+ c
-                    acc &+= DotSIMD.widen(q1.products(a.chunk(base))) &* scale(c)
-                    acc &+= DotSIMD.widen(q2.products(a.chunk(base &+ 2))) &* scale(2 &+ c)
-                    acc &+= DotSIMD.widen(q3.products(a.chunk(base &+ 4))) &* scale(4 &+ c)
-                    acc &+= DotSIMD.widen(q4.products(a.chunk(base &+ 6))) &* scale(6 &+ c)
+                    acc += Float(DotSIMD.group16(q1, a, base)) * scale(c)
+                    acc += Float(DotSIMD.group16(q2, a, base &+ 2)) * scale(2 &+ c)
+                    acc += Float(DotSIMD.group16(q3, a, base &+ 4)) * scale(4 &+ c)
+                    acc += Float(DotSIMD.group16(q4, a, base &+ 6)) * scale(6 &+ c)
                 }
             }
-            total += HalfPrecision.lookup(f16, blk, 208) * a.d[b] * Float(acc.wrappedSum())
+            total += HalfPrecision.lookup(f16, blk, 208) * a.d[b] * acc
         }
         return total
     }

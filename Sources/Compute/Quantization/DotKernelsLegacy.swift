@@ -1,6 +1,9 @@
 /// Integer dot products of one weight row of a 32-element block format with one row of 8-bit activations
 /// (ggml's `ggml_vec_dot_q4_0_q8_0` family), in Swift SIMD.
 ///
+/// Activations come as two byte-sized digits (`ActivationQuantization.swift`): every block is multiplied
+/// with the high and the low digit and combined as `256·high + low` in 32 bits.
+///
 /// Only same-width lane operations are used (masks, shifts, 16-bit multiplies, bit casts): the stdlib's
 /// width-changing SIMD conversions are generic functions that are not inlined and run lane by lane.
 /// So 16 bytes are loaded as eight 16-bit lanes and split into even bytes (`w & 0xFF`, or `(w << 8) >> 8`
@@ -28,6 +31,7 @@ extension BlockDotKernel {
 @usableFromInline
 struct ActivationRowPointers {
     let lanes: UnsafePointer<Int16>
+    let lowLanes: UnsafePointer<Int16>
     let d: UnsafePointer<Float>
     let s: UnsafePointer<Float>
     let bsums: UnsafePointer<Int32>
@@ -38,6 +42,13 @@ struct ActivationRowPointers {
         let p = UnsafeRawPointer(lanes + 16 &* k)
         return ByteLanes(even: p.load(as: SIMD8<Int16>.self), odd: p.load(fromByteOffset: 16, as: SIMD8<Int16>.self))
     }
+
+    /// The low digits of values `16k ..< 16k + 16`.
+    @inline(__always)
+    func lowChunk(_ k: Int) -> ByteLanes {
+        let p = UnsafeRawPointer(lowLanes + 16 &* k)
+        return ByteLanes(even: p.load(as: SIMD8<Int16>.self), odd: p.load(fromByteOffset: 16, as: SIMD8<Int16>.self))
+    }
 }
 
 extension QuantizedActivations {
@@ -45,7 +56,7 @@ extension QuantizedActivations {
     func row(_ row: Int) -> ActivationRowPointers {
         let b = row * blocksPerRow
         return ActivationRowPointers(
-            lanes: UnsafePointer(lanes + row * cols), d: UnsafePointer(d + b), s: UnsafePointer(s + b),
+            lanes: UnsafePointer(lanes + row * cols), lowLanes: UnsafePointer(lowLanes + row * cols), d: UnsafePointer(d + b), s: UnsafePointer(s + b),
             bsums: UnsafePointer(bsums + (blockSize == 256 ? b * 16 : 0)))
     }
 }
@@ -68,6 +79,13 @@ struct ByteLanes {
     init(even: SIMD8<Int16>, odd: SIMD8<Int16>) {
         self.even = even
         self.odd = odd
+    }
+
+    /// even·even and odd·odd widened separately (for 8-bit weights times low digits, where only single
+    /// products fit 16 bits), pairwise-summed into four 32-bit lanes.
+    @inline(__always)
+    func wideProducts(_ a: ByteLanes) -> SIMD4<Int32> {
+        DotSIMD.widen(even &* a.even) &+ DotSIMD.widen(odd &* a.odd)
     }
 
     /// Σ even·even + odd·odd per lane (caller guarantees no 16-bit overflow).
@@ -100,10 +118,19 @@ enum DotSIMD {
         return (lo, ByteLanes(even: hi.even, odd: hi.odd))
     }
 
-    /// Σ over a 32-element block: `lo` against activations 0-15, `hi` against 16-31.
+    /// `256·high + low` from the 16-bit partial sums of both digits.
+    @inline(__always)
+    static func combine(high: SIMD8<Int16>, low: SIMD8<Int16>) -> SIMD4<Int32> {
+        (widen(high) &<< 8) &+ widen(low)
+    }
+
+    /// Σ over a 32-element block: `lo` against activations 0-15, `hi` against 16-31. Four products per
+    /// lane: |w| ≤ 31 keeps 4·31·255 below 2¹⁵.
     @inline(__always)
     static func block32(lo: ByteLanes, hi: ByteLanes, a: ActivationRowPointers, block b: Int) -> Int32 {
-        widen(lo.products(a.chunk(2 &* b)) &+ hi.products(a.chunk(2 &* b &+ 1))).wrappedSum()
+        let high = lo.products(a.chunk(2 &* b)) &+ hi.products(a.chunk(2 &* b &+ 1))
+        let low = lo.products(a.lowChunk(2 &* b)) &+ hi.products(a.lowChunk(2 &* b &+ 1))
+        return combine(high: high, low: low).wrappedSum()
     }
 
     /// `0x10` in the lanes whose element has its fifth bit set in `qh` (bit e for element e).
@@ -164,13 +191,12 @@ extension DotQ4_0 {
         let f16 = HalfPrecision.table
         var acc0: Float = 0, acc1: Float = 0
         for b in 0..<blocks {
-            let a0 = a.chunk(2 &* b), a1 = a.chunk(2 &* b &+ 1)
             let da = a.d[b]
             let x = w0 + b &* 18, y = w1 + b &* 18
             let (lx, hx) = DotSIMD.nibbles(x + 2)
             let (ly, hy) = DotSIMD.nibbles(y + 2)
-            let sx = DotSIMD.widen((lx &- 8).products(a0) &+ (hx &- 8).products(a1)).wrappedSum()
-            let sy = DotSIMD.widen((ly &- 8).products(a0) &+ (hy &- 8).products(a1)).wrappedSum()
+            let sx = DotSIMD.block32(lo: lx &- 8, hi: hx &- 8, a: a, block: b)
+            let sy = DotSIMD.block32(lo: ly &- 8, hi: hy &- 8, a: a, block: b)
             acc0 += Float(sx) * (HalfPrecision.lookup(f16, x, 0) * da)
             acc1 += Float(sy) * (HalfPrecision.lookup(f16, y, 0) * da)
         }
@@ -204,13 +230,12 @@ extension DotQ4_1 {
         let f16 = HalfPrecision.table
         var acc0: Float = 0, acc1: Float = 0, mins0: Float = 0, mins1: Float = 0
         for b in 0..<blocks {
-            let a0 = a.chunk(2 &* b), a1 = a.chunk(2 &* b &+ 1)
             let da = a.d[b], sa = a.s[b]
             let x = w0 + b &* 20, y = w1 + b &* 20
             let (lx, hx) = DotSIMD.nibbles(x + 4)
             let (ly, hy) = DotSIMD.nibbles(y + 4)
-            let sx = DotSIMD.widen(lx.products(a0) &+ hx.products(a1)).wrappedSum()
-            let sy = DotSIMD.widen(ly.products(a0) &+ hy.products(a1)).wrappedSum()
+            let sx = DotSIMD.block32(lo: lx, hi: hx, a: a, block: b)
+            let sy = DotSIMD.block32(lo: ly, hi: hy, a: a, block: b)
             acc0 += Float(sx) * (HalfPrecision.lookup(f16, x, 0) * da)
             acc1 += Float(sy) * (HalfPrecision.lookup(f16, y, 0) * da)
             mins0 += HalfPrecision.lookup(f16, x, 2) * sa
@@ -260,7 +285,8 @@ enum DotQ5_1: BlockDotKernel {
     }
 }
 
-/// Q8_0 weights `{d, qs: i8[32]}`: two products per 16-bit lane (|q_w| ≤ 128, |q_a| ≤ 127).
+/// Q8_0 weights `{d, qs: i8[32]}`: two products per 16-bit lane for high digits (|q_w| ≤ 128, |hi| ≤ 127),
+/// single products for low digits (128·255 < 2¹⁵).
 @usableFromInline
 enum DotQ8_0: BlockDotKernel {
     @usableFromInline static var activationBlock: Int { 32 }
@@ -270,9 +296,7 @@ enum DotQ8_0: BlockDotKernel {
         var acc: Float = 0
         for b in 0..<blocks {
             let blk = w + b &* 34
-            let p0 = ByteLanes(signed: blk + 2).products(a.chunk(2 &* b))
-            let p1 = ByteLanes(signed: blk + 18).products(a.chunk(2 &* b &+ 1))
-            let sum = (DotSIMD.widen(p0) &+ DotSIMD.widen(p1)).wrappedSum()
+            let sum = DotQ8_0.blockSum(blk, a, b)
             acc += Float(sum) * (HalfPrecision.lookup(f16, blk, 0) * a.d[b])
         }
         return acc
@@ -280,18 +304,23 @@ enum DotQ8_0: BlockDotKernel {
 }
 
 extension DotQ8_0 {
+    @inline(__always)
+    static func blockSum(_ blk: UnsafeRawPointer, _ a: ActivationRowPointers, _ b: Int) -> Int32 {
+        let w0 = ByteLanes(signed: blk + 2), w1 = ByteLanes(signed: blk + 18)
+        let high = DotSIMD.widen(w0.products(a.chunk(2 &* b))) &+ DotSIMD.widen(w1.products(a.chunk(2 &* b &+ 1)))
+        let low = w0.wideProducts(a.lowChunk(2 &* b)) &+ w1.wideProducts(a.lowChunk(2 &* b &+ 1))
+        return ((high &<< 8) &+ low).wrappedSum()
+    }
+
     @inline(__always) @usableFromInline
     static func dot2(_ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ a: ActivationRowPointers, blocks: Int) -> (Float, Float) {
         let f16 = HalfPrecision.table
         var acc0: Float = 0, acc1: Float = 0
         for b in 0..<blocks {
-            let a0 = a.chunk(2 &* b), a1 = a.chunk(2 &* b &+ 1)
             let da = a.d[b]
             let x = w0 + b &* 34, y = w1 + b &* 34
-            let sx = (DotSIMD.widen(ByteLanes(signed: x + 2).products(a0))
-                &+ DotSIMD.widen(ByteLanes(signed: x + 18).products(a1))).wrappedSum()
-            let sy = (DotSIMD.widen(ByteLanes(signed: y + 2).products(a0))
-                &+ DotSIMD.widen(ByteLanes(signed: y + 18).products(a1))).wrappedSum()
+            let sx = blockSum(x, a, b)
+            let sy = blockSum(y, a, b)
             acc0 += Float(sx) * (HalfPrecision.lookup(f16, x, 0) * da)
             acc1 += Float(sy) * (HalfPrecision.lookup(f16, y, 0) * da)
         }
