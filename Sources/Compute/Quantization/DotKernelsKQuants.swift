@@ -3,11 +3,7 @@
 /// Each group's integer sum (< 2²⁶) is weighted by its scale in fp32, since with 15-bit activations the
 /// scaled sums of a super-block could overflow 32 bits; mins go through the activations' per-16 sums.
 extension DotSIMD {
-    /// The nibbles of 16 bytes as (low nibbles, high nibbles), each split into even and odd bytes.
-    @inline(__always)
-    static func nibbleLanes(_ p: UnsafeRawPointer) -> (lo: ByteLanes, hi: ByteLanes) { nibbles(p) }
-
-    /// `(bits >> shift) & 1 → 0x10` per byte of 16 bytes at `p`, split into even and odd bytes.
+    /// `(byte >> shift) & 1 → 0x10` for each of the 16 bytes in `h`, split into even and odd bytes.
     @inline(__always)
     static func bit4(_ h: SIMD8<UInt16>, shift: UInt16) -> ByteLanes {
         let one: SIMD8<UInt16> = SIMD8(repeating: 1)
