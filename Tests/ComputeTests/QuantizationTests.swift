@@ -121,7 +121,7 @@ struct QuantizedMatmulTests {
         return try QuantizedMatrix(type: type, rows: rows, cols: cols, copying: bytes)
     }
 
-    @Test("matmul agrees with fp32 on dequantized weights within the Q8 activation rounding bound", arguments: types)
+    @Test("matmul agrees with fp32 on dequantized weights within the activation rounding bound", arguments: types)
     func agrees(type: GGMLType) throws {
         var rng = SplitMix(state: UInt64(type.rawValue) &* 7919)
         let rows = 37, cols = 512
