@@ -227,46 +227,27 @@ public enum RegexCompiler {
         }
         live[0] = false
 
-        // Initial partition: dead-or-useless, non-accepting live, accepting live.
-        var block = [Int32](repeating: 0, count: n)
-        for s in 0..<n where live[s] { block[s] = raw.accepting[s] ? 2 : 1 }
-        var blockCount = Set(block).count
-        var signature = [Int32](repeating: 0, count: k + 1)
-        while true {
-            var ids: [[Int32]: Int32] = [:]
-            var next = [Int32](repeating: 0, count: n)
-            for s in 0..<n {
-                if !live[s] {
-                    next[s] = 0
-                    continue
-                }
-                signature[0] = block[s]
-                for c in 0..<k {
-                    let t = Int(raw.transitions[s * k + c])
-                    signature[c + 1] = live[t] ? block[t] : 0
-                }
-                if let id = ids[signature] {
-                    next[s] = id
-                } else {
-                    let id = Int32(ids.count + 1)
-                    ids[signature] = id
-                    next[s] = id
-                }
+        // Transitions with every useless target redirected to the dead state 0.
+        var trans = [Int32](repeating: 0, count: n * k)
+        for s in 0..<n where live[s] {
+            for c in 0..<k {
+                let t = Int(raw.transitions[s * k + c])
+                if live[t] { trans[s * k + c] = Int32(t) }
             }
-            let count = ids.count + 1
-            block = next
-            if count == blockCount { break }
-            blockCount = count
         }
+        let block = hopcroft(stateCount: n, classCount: k, transitions: trans, accepting: raw.accepting.enumerated().map { live[$0.offset] && $0.element })
+        let blockCount = (block.max().map(Int.init) ?? 0) + 1
+        let deadBlock = Int(block[0])
 
         // Renumber breadth-first from the start; dead = 0.
-        var newId = [Int32](repeating: -1, count: blockCount + 1)
-        newId[0] = 0
+        var newId = [Int32](repeating: -1, count: blockCount)
+        newId[deadBlock] = 0
         var representative: [Int] = [0]
         var order = 1
-        let startBlock = live[Int(raw.start)] ? Int(block[Int(raw.start)]) : 0
+        let startLive = live[Int(raw.start)]
         var queue: [Int] = []
-        if startBlock != 0 {
+        if startLive {
+            let startBlock = Int(block[Int(raw.start)])
             newId[startBlock] = 1
             representative.append(Int(raw.start))
             queue.append(Int(raw.start))
@@ -277,8 +258,8 @@ public enum RegexCompiler {
             let s = queue[head]
             head += 1
             for c in 0..<k {
-                let t = Int(raw.transitions[s * k + c])
-                guard live[t] else { continue }
+                let t = Int(trans[s * k + c])
+                guard t != 0 else { continue }
                 let b = Int(block[t])
                 if newId[b] < 0 {
                     newId[b] = Int32(order)
@@ -295,10 +276,106 @@ public enum RegexCompiler {
             let s = representative[id]
             accepting[id] = raw.accepting[s]
             for b in 0..<256 {
-                let t = Int(raw.transitions[s * k + raw.classOf[b]])
-                if live[t] { table[id << 8 | b] = UInt32(newId[Int(block[t])]) }
+                let t = Int(trans[s * k + raw.classOf[b]])
+                if t != 0 { table[id << 8 | b] = UInt32(newId[Int(block[t])]) }
             }
         }
-        return ByteDFA(stateCount: stateCount, start: startBlock != 0 ? 1 : 0, table: table, accepting: accepting)
+        return ByteDFA(stateCount: stateCount, start: startLive ? 1 : 0, table: table, accepting: accepting)
+    }
+
+    /// Hopcroft's partition refinement (with Valmari-style refinable partitions): the coarsest partition
+    /// that respects acceptance and transitions, in O(k·n·log n). Returns each state's block.
+    static func hopcroft(stateCount n: Int, classCount k: Int, transitions: [Int32], accepting: [Bool]) -> [Int32] {
+        // Predecessors per (class, target), CSR.
+        var predStart = [Int32](repeating: 0, count: k * (n + 1) + 1)
+        for s in 0..<n { for c in 0..<k { predStart[c * (n + 1) + Int(transitions[s * k + c]) + 1] += 1 } }
+        for i in 1..<predStart.count { predStart[i] += predStart[i - 1] }
+        var fill = predStart
+        var preds = [Int32](repeating: 0, count: n * k)
+        for s in 0..<n {
+            for c in 0..<k {
+                let slot = c * (n + 1) + Int(transitions[s * k + c])
+                preds[Int(fill[slot])] = Int32(s)
+                fill[slot] += 1
+            }
+        }
+        // Refinable partition: elements grouped by block in `elems`; marked ones first in their block.
+        var elems = [Int32](repeating: 0, count: n)
+        var loc = [Int32](repeating: 0, count: n)
+        var blockOf = [Int32](repeating: 0, count: n)
+        var first: [Int32] = [], end: [Int32] = [], markEnd: [Int32] = []
+        var pos = 0
+        for group in [false, true] {
+            let begin = pos
+            for s in 0..<n where accepting[s] == group {
+                elems[pos] = Int32(s)
+                loc[s] = Int32(pos)
+                blockOf[s] = Int32(first.count)
+                pos += 1
+            }
+            if pos > begin {
+                first.append(Int32(begin))
+                end.append(Int32(pos))
+                markEnd.append(Int32(begin))
+            }
+        }
+        var inWork = [Bool](repeating: false, count: n * k)
+        var work: [(block: Int32, cls: Int32)] = []
+        // Seed with the smaller initial block (either works when there is just one).
+        let seed: Int32 = first.count == 2 && end[1] - first[1] < end[0] - first[0] ? 1 : 0
+        for c in 0..<k {
+            work.append((seed, Int32(c)))
+            inWork[Int(seed) * k + c] = true
+        }
+        var splitter: [Int32] = []
+        var touched: [Int32] = []
+        while let (a, c) = work.popLast() {
+            inWork[Int(a) * k + Int(c)] = false
+            splitter.removeAll(keepingCapacity: true)
+            splitter.append(contentsOf: elems[Int(first[Int(a)])..<Int(end[Int(a)])])
+            touched.removeAll(keepingCapacity: true)
+            for t in splitter {
+                let slot = Int(c) * (n + 1) + Int(t)
+                for i in Int(predStart[slot])..<Int(predStart[slot + 1]) {
+                    let s = Int(preds[i])
+                    let b = Int(blockOf[s])
+                    let l = Int(loc[s])
+                    guard l >= Int(markEnd[b]) else { continue }  // already marked
+                    if markEnd[b] == first[b] { touched.append(Int32(b)) }
+                    let m = Int(markEnd[b])
+                    let other = elems[m]
+                    elems[m] = Int32(s)
+                    loc[s] = Int32(m)
+                    elems[l] = other
+                    loc[Int(other)] = Int32(l)
+                    markEnd[b] += 1
+                }
+            }
+            for b32 in touched {
+                let b = Int(b32)
+                if markEnd[b] == end[b] {
+                    markEnd[b] = first[b]
+                    continue
+                }
+                // Split: the marked part becomes a new block.
+                let nb = Int32(first.count)
+                first.append(first[b])
+                end.append(markEnd[b])
+                markEnd.append(first[b])
+                first[b] = markEnd[b]
+                markEnd[b] = first[b]
+                for i in Int(first[Int(nb)])..<Int(end[Int(nb)]) { blockOf[Int(elems[i])] = nb }
+                let smaller = end[Int(nb)] - first[Int(nb)] <= end[b] - first[b] ? nb : Int32(b)
+                if inWork.count < first.count * k { inWork.append(contentsOf: repeatElement(false, count: first.count * k - inWork.count)) }
+                for c2 in 0..<k {
+                    let pick = inWork[b * k + c2] ? nb : smaller
+                    if !inWork[Int(pick) * k + c2] {
+                        inWork[Int(pick) * k + c2] = true
+                        work.append((pick, Int32(c2)))
+                    }
+                }
+            }
+        }
+        return blockOf
     }
 }

@@ -92,20 +92,22 @@ extension ScalarSet {
 
     private static func buildTable(_ predicate: (Unicode.Scalar.Properties) -> Bool) -> ScalarSet {
         var out: [ClosedRange<UInt32>] = []
-        var start: UInt32? = nil
-        var c: UInt32 = 0
-        while c <= maxCodePoint {
-            let member: Bool
-            if let scalar = Unicode.Scalar(c) { member = predicate(scalar.properties) } else { member = false }
-            if member {
-                if start == nil { start = c }
-            } else if let s = start {
-                out.append(s...(c - 1))
-                start = nil
+        // Planes 4-13 are unassigned and planes 15-16 are private use (category Co): neither holds letters,
+        // numbers or spaces, so only planes 0-3 and 14 are scanned.
+        for span: ClosedRange<UInt32> in [0...0x3FFFF, 0xE0000...0xEFFFF] {
+            var start: UInt32? = nil
+            for c in span {
+                let member: Bool
+                if let scalar = Unicode.Scalar(c) { member = predicate(scalar.properties) } else { member = false }
+                if member {
+                    if start == nil { start = c }
+                } else if let s = start {
+                    out.append(s...(c - 1))
+                    start = nil
+                }
             }
-            c += 1
+            if let s = start { out.append(s...span.upperBound) }
         }
-        if let s = start { out.append(s...maxCodePoint) }
         var set = ScalarSet()
         set.ranges = out
         return set
