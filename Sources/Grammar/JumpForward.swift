@@ -6,7 +6,8 @@ public struct JumpForwardResult: Sendable, Equatable {
     public var rollback: Int
     /// The tokens to append; their bytes spell the dropped tokens' text followed by `forcedText`.
     public var tokens: [Int]
-    /// The text the grammar forced.
+    /// The text the grammar forced, in whole characters (when the output ended inside a character, it starts
+    /// with that character, which the forced bytes complete).
     public var forcedText: String
 }
 
@@ -23,7 +24,7 @@ extension GrammarMatcher {
         guard !isTerminated else { return nil }
         let forced = grammar.forcedBytes(from: state).bytes
         guard forced.count >= minForcedBytes else { return nil }
-        let forcedText = String(decoding: forced, as: UTF8.self)
+        let forcedTextBytes = forced  // widened below when the output ends inside a character
 
         // The tail to re-tokenize: the last k tokens whose bytes form whole characters.
         let vocab = grammar.index.vocabulary
@@ -36,10 +37,23 @@ extension GrammarMatcher {
                 guard let b = vocab.tokenBytes[t] else { ok = false; break }
                 tailBytes += b
             }
-            if ok, let first = tailBytes.first, first & 0xC0 != 0x80, String(validating: tailBytes, as: UTF8.self) != nil { break }
+            // The tail must start on a character boundary; with the forced bytes it must be whole characters
+            // (the tail may end inside a character that the forced bytes finish).
+            if ok, let first = tailBytes.first, first & 0xC0 != 0x80,
+               String(validating: tailBytes + forced, as: UTF8.self) != nil { break }
             k -= 1
         }
-        if k == 0 { tailBytes = [] }
+        if k == 0 {
+            tailBytes = []
+            guard String(validating: forced, as: UTF8.self) != nil else { return nil }
+        }
+        // When the output ends inside a character, the reported text starts with that whole character.
+        var partial = 0
+        if forced.first.map({ $0 & 0xC0 == 0x80 }) == true {
+            while partial < tailBytes.count, tailBytes[tailBytes.count - 1 - partial] & 0xC0 == 0x80 { partial += 1 }
+            if partial < tailBytes.count { partial += 1 }
+        }
+        let forcedText = String(decoding: tailBytes.suffix(partial) + forcedTextBytes, as: UTF8.self)
         let oldTail = Array(tokens.suffix(k))
         let text = String(decoding: tailBytes + forced, as: UTF8.self)
         let encoded = tokenizer.encode(text, addSpecialTokens: false)

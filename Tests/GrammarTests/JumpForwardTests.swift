@@ -15,7 +15,7 @@ import Tokenizers
         while produced != targetBytes {
             if jump, let result = matcher.jumpForward(tokenizer: tokenizer) {
                 jumps += 1
-                #expect(result.tokens.flatMap { vocab.tokenBytes[$0] ?? [] }.suffix(result.forcedText.utf8.count) == Array(result.forcedText.utf8))
+                #expect(result.tokens.flatMap { vocab.tokenBytes[$0] ?? [] }.suffix(result.forcedText.utf8.count) == Array(result.forcedText.utf8)[...])
             } else {
                 let mask = matcher.mask()
                 let remaining = targetBytes[produced.count...]
@@ -133,5 +133,26 @@ import Tokenizers
         #expect(matcher.isAccepting)
         let again = matcher.jumpForward(tokenizer: tokenizer)
         #expect(again == nil)  // nothing left to force
+    }
+}
+
+@Suite struct JumpForwardUnicodeTests {
+    /// A token that ends inside a character: the forced continuation bytes finish it and re-tokenize.
+    @Test func finishesAPartialCharacter() throws {
+        let (tokenizer, index) = try SmolLM2.load()
+        let grammar = CompiledGrammar(dfa: try RegexCompiler.compile("(東京|大阪)タワー!"), index: index)
+        var matcher = GrammarMatcher(grammar: grammar)
+        // Feed the bytes of "東" through single-byte tokens, then all but the last byte of "京".
+        let bytes = Array("東京".utf8)
+        for b in bytes.prefix(5) {
+            let id = try #require(index.vocabulary.tokenBytes.firstIndex { $0 == [b] })
+            let ok = matcher.accept(id)
+            #expect(ok)
+        }
+        let result = matcher.jumpForward(tokenizer: tokenizer)
+        let jump = try #require(result)
+        #expect(jump.forcedText == "京タワー!")  // the partial 京 is completed by the forced bytes
+        #expect(tokenizer.decode(matcher.tokens) == "東京タワー!")
+        #expect(matcher.isAccepting)
     }
 }

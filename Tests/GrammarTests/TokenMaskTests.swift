@@ -137,3 +137,62 @@ enum SmolLM2 {
         #expect(try compiler.compile(.jsonObject).dfa.matches(#"{"a": [1, {"b": null}]}"#))
     }
 }
+
+@Suite struct GrammarConcurrencyTests {
+    /// Many tasks share one compiler and one compiled grammar: same masks as a single thread, one cache entry.
+    @Test func sharedCompilerAndMaskCache() async throws {
+        let (tokenizer, index) = try SmolLM2.load()
+        let compiler = GrammarCompiler(index: index)
+        let spec = GrammarSpec.regex(SmolLM2.characterRegex)
+        let ids = tokenizer.encode(JumpForwardTests.character, addSpecialTokens: false)
+        let reference: [[UInt32]] = try {
+            var m = GrammarMatcher(grammar: CompiledGrammar(dfa: try compiler.compile(spec).dfa, index: index))
+            var masks: [[UInt32]] = []
+            for id in ids {
+                masks.append(m.mask())
+                m.accept(id)
+            }
+            return masks
+        }()
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var m = try compiler.matcher(for: spec)
+                    for (i, id) in ids.enumerated() {
+                        if m.mask() != reference[i] || !m.accept(id) { return false }
+                    }
+                    return m.isAccepting
+                }
+            }
+            var all: [Bool] = []
+            for try await ok in group { all.append(ok) }
+            return all
+        }
+        #expect(results == Array(repeating: true, count: 8))
+        #expect(compiler.cachedCount == 1)
+    }
+}
+
+@Suite struct GGUFVocabularyTests {
+    static let ggufPath: String? = {
+        let candidates = [
+            GrammarFixtures.repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path,
+            (ProcessInfo.processInfo.environment["HOME"] ?? "") + "/.cache/sglang-swift/SmolLM2-135M-Instruct.Q4_1.gguf",
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }()
+
+    /// The GGUF-embedded vocabulary gives the same token bytes as the HF tokenizer.json (needs
+    /// scripts/fetch-smollm2.sh to have run; skipped otherwise).
+    @Test(.enabled(if: ggufPath != nil)) func ggufMatchesTokenizerJSON() throws {
+        let (_, index) = try SmolLM2.load()
+        let gguf = try Tokenizer.load(from: try #require(Self.ggufPath))
+        let vocab = try TokenVocabulary(tokenizer: gguf)
+        #expect(vocab.encoding == .byteLevel)
+        #expect(vocab.size == index.vocabulary.size)
+        var differing = 0
+        for id in 0..<min(vocab.size, index.vocabulary.size) where vocab.tokenBytes[id] != index.vocabulary.tokenBytes[id] { differing += 1 }
+        #expect(differing == 0)
+        #expect(vocab.eosTokenIds == index.vocabulary.eosTokenIds)
+    }
+}
