@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "SGLangCLI",
             dependencies: [
-                "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar",
+                "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar", "Models", "Compute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
