@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Compute", targets: ["Compute"]),
         .library(name: "Grammar", targets: ["Grammar"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,11 +38,13 @@ let package = Package(
         .target(name: "Compute", dependencies: ["COpenBLAS", "GGUF"], swiftSettings: swiftSettings),
         // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
         .target(name: "Models", dependencies: ["JSON", "GGUF", "Compute"], swiftSettings: swiftSettings),
+        // Model loading, sampling, single-request generation and the one-batch benchmark.
+        .target(name: "Runtime", dependencies: ["Models", "Compute", "Tokenizers", "JSON"], swiftSettings: swiftSettings),
         // The `sglang` command-line tool: argument parsing only, no logic of its own.
         .executableTarget(
             name: "SGLangCLI",
             dependencies: [
-                "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar", "Models", "Compute",
+                "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar", "Models", "Compute", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -51,6 +54,9 @@ let package = Package(
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Tokenizers", "JSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ComputeTests", dependencies: ["Compute"], resources: [.copy("Resources")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RuntimeTests", dependencies: ["Runtime", "Models", "Compute", "Tokenizers", "JSON"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelsTests",

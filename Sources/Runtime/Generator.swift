@@ -1,0 +1,106 @@
+import Compute
+import Models
+
+/// One generated token with its log-probabilities.
+public struct GeneratedToken: Sendable, Hashable {
+    /// The chosen id.
+    public let id: Int
+    /// The `topLogprobs` most likely ids of this step with their log-probabilities (model distribution).
+    public let topLogprobs: [TokenLogprob]
+}
+
+/// A (token id, log-probability) pair.
+public struct TokenLogprob: Sendable, Hashable {
+    /// Token id.
+    public let id: Int
+    /// Natural-log probability.
+    public let logprob: Double
+}
+
+/// Why generation stopped.
+public enum FinishReason: String, Sendable, Hashable {
+    /// An EOS / stop id was generated (it is the last output id).
+    case stop
+    /// `maxNewTokens` was reached.
+    case length
+}
+
+/// The result of one generation.
+public struct GenerationResult: Sendable, Hashable {
+    /// Every generated id, the final EOS included when generation stopped on it.
+    public let outputIds: [Int]
+    /// Per-step top log-probabilities (empty lists when none were requested).
+    public let topLogprobs: [[TokenLogprob]]
+    /// Why it stopped.
+    public let finishReason: FinishReason
+}
+
+/// Single-request generation over a `CausalLM`: a prefill of the prompt, then one decode forward per token
+/// on the paged KV pool, sampling each step with `Sampler`.
+public struct Generator: Sendable {
+    /// The network.
+    public let model: CausalLM
+
+    /// A generator for `model`.
+    public init(model: CausalLM) { self.model = model }
+
+    /// Generates up to `maxNewTokens` ids after `promptIds`.
+    ///
+    /// - Parameters:
+    ///   - stopIds: ids that end generation (kept as the last output id) unless `ignoreEOS`.
+    ///   - topLogprobs: how many top log-probabilities to report per step (0: none).
+    ///   - onToken: called with every generated token as soon as it is chosen (streaming).
+    /// - Throws: `RuntimeError.invalidInput` for an empty prompt, ids outside the vocabulary or a prompt
+    ///   longer than the context; `invalidSamplingParams`; compute errors.
+    public func generate(promptIds: [Int], params: SamplingParams = SamplingParams(), maxNewTokens: Int = 128,
+                         stopIds: Set<Int> = [], ignoreEOS: Bool = false, topLogprobs: Int = 0,
+                         onToken: (GeneratedToken) throws -> Void = { _ in }) throws -> GenerationResult {
+        try params.validate()
+        let vocab = model.config.vocabSize
+        guard !promptIds.isEmpty else { throw RuntimeError.invalidInput("the prompt has no tokens") }
+        if let bad = promptIds.first(where: { $0 < 0 || $0 >= vocab }) {
+            throw RuntimeError.invalidInput("token id \(bad) is outside the vocabulary 0..<\(vocab)")
+        }
+        guard maxNewTokens >= 0 else {
+            throw RuntimeError.invalidInput("max_new_tokens must be ≥ 0, found \(maxNewTokens)")
+        }
+        let contextLimit = model.config.rope.maxPositionEmbeddings
+        let total = promptIds.count + maxNewTokens
+        if contextLimit > 0, promptIds.count > contextLimit {
+            throw RuntimeError.invalidInput(
+                "the prompt has \(promptIds.count) tokens; the model's context is \(contextLimit)")
+        }
+        let capacity = contextLimit > 0 ? min(total, contextLimit) : total
+        let reqPool = ReqToTokenPool(maxRequests: 1, maxContext: capacity)
+        let kvPool = model.makeKVPool(size: capacity + 1)
+        let row = Int32(try reqPool.alloc())
+        var rng = SplitMix64(seed: params.seed ?? 42)
+
+        var output: [Int] = []
+        var logprobs: [[TokenLogprob]] = []
+        guard maxNewTokens > 0 else { return GenerationResult(outputIds: [], topLogprobs: [], finishReason: .length) }
+        var logits = try model.forward(
+            ForwardBatch(requests: [row], prefixLens: [0], newTokens: [promptIds.map(Int32.init)],
+                         slots: try kvPool.alloc(promptIds.count)),
+            reqToToken: reqPool, kvPool: kvPool)
+        var length = promptIds.count
+        while true {
+            let row0 = logits.row(0)
+            let id = Sampler.sample(row0, params: params, rng: &rng)
+            let top = Sampler.topLogprobs(row0, k: topLogprobs).map { TokenLogprob(id: $0.id, logprob: $0.logprob) }
+            output.append(id)
+            logprobs.append(top)
+            try onToken(GeneratedToken(id: id, topLogprobs: top))
+            if !ignoreEOS && stopIds.contains(id) {
+                return GenerationResult(outputIds: output, topLogprobs: logprobs, finishReason: .stop)
+            }
+            if output.count >= maxNewTokens || length >= capacity {
+                return GenerationResult(outputIds: output, topLogprobs: logprobs, finishReason: .length)
+            }
+            logits = try model.forward(
+                ForwardBatch(requests: [row], prefixLens: [length], newTokens: [[Int32(id)]], slots: try kvPool.alloc(1)),
+                reqToToken: reqPool, kvPool: kvPool)
+            length += 1
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Compute
+import Foundation
+import Models
+import Tokenizers
+
+/// How weights are obtained (`--load-format`).
+public enum LoadFormat: String, Sendable, CaseIterable {
+    /// safetensors for a Hugging Face folder, the file's own tensors for a .gguf.
+    case auto
+    /// Seeded random weights of the config's shapes (benchmarks and smoke tests).
+    case dummy
+}
+
+/// A model ready to run: its config, the network, stop tokens and the tokenizer when the files have one.
+public struct LoadedModel: Sendable {
+    /// The decoded architecture config.
+    public let config: ModelConfig
+    /// The network.
+    public let model: CausalLM
+    /// generation_config.json (empty for GGUF files, which carry their stop token in the tokenizer).
+    public let generationConfig: GenerationConfig
+    /// The tokenizer, nil when a folder has no tokenizer files.
+    public let tokenizer: Tokenizer?
+
+    /// Every id that ends generation: the tokenizer's EOS plus generation_config's EOS list.
+    public var eosTokenIds: Set<Int> {
+        var ids = Set(generationConfig.eosTokenIds)
+        if let eos = tokenizer?.eosTokenId { ids.insert(eos) }
+        return ids
+    }
+}
+
+/// Loads `--model-path`: a Hugging Face folder (config.json + safetensors) or a .gguf file.
+public enum ModelLoader {
+    /// Loads the model at `path`.
+    /// - Parameters:
+    ///   - loadFormat: `.dummy` replaces the weights with seeded random values of the same shapes.
+    ///   - seed: the dummy weights' seed.
+    /// - Throws: `RuntimeError.modelNotFound` for a missing path, the loaders' errors (naming the file or
+    ///   tensor) otherwise.
+    public static func load(path: String, loadFormat: LoadFormat = .auto, seed: UInt64 = 0,
+                            backend: any ComputeBackend = CPUBackend()) throws -> LoadedModel {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw RuntimeError.modelNotFound("\(path) does not exist")
+        }
+        if isDirectory.boolValue {
+            let config = try ModelConfig.load(from: path)
+            let weights: any WeightSource = loadFormat == .dummy
+                ? DummyWeightSource(config: config, seed: seed) : try SafetensorsModel(folder: path)
+            let model = try CausalLM(config: config, weights: weights, backend: backend)
+            let generation = try GenerationConfig.load(fromFolder: path) ?? GenerationConfig()
+            let hasTokenizer = ["tokenizer.json", "tokenizer_config.json"].contains {
+                FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0))
+            }
+            let tokenizer = hasTokenizer ? try Tokenizer.load(from: path) : nil
+            return LoadedModel(config: config, model: model, generationConfig: generation, tokenizer: tokenizer)
+        }
+        guard path.lowercased().hasSuffix(".gguf") else {
+            throw RuntimeError.modelNotFound("\(path) is neither a model folder (config.json + safetensors) nor a .gguf file")
+        }
+        let source = try GGUFWeightSource(path: path)
+        let weights: any WeightSource = loadFormat == .dummy
+            ? DummyWeightSource(config: source.config, seed: seed) : source
+        let model = try CausalLM(config: source.config, weights: weights, backend: backend)
+        let tokenizer = try Tokenizer.load(from: path)
+        return LoadedModel(config: source.config, model: model, generationConfig: GenerationConfig(), tokenizer: tokenizer)
+    }
+}
