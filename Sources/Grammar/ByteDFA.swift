@@ -49,6 +49,33 @@ public struct ByteDFA: Sendable, CustomStringConvertible {
         return found
     }
 
+    /// For every state, the fewest bytes that reach an accepting state (0 when accepting, `Int.max` for dead).
+    public func distancesToAccept() -> [Int] {
+        var reverse = [[Int32]](repeating: [], count: stateCount)
+        for s in 1..<max(stateCount, 1) {
+            for b in 0..<256 {
+                let t = Int(table[s << 8 | b])
+                if t != 0 { reverse[t].append(Int32(s)) }
+            }
+        }
+        var distance = [Int](repeating: Int.max, count: stateCount)
+        var queue: [Int] = []
+        for s in 1..<max(stateCount, 1) where accepting[s] {
+            distance[s] = 0
+            queue.append(s)
+        }
+        var head = 0
+        while head < queue.count {
+            let s = queue[head]
+            head += 1
+            for p in reverse[s] where distance[Int(p)] == Int.max {
+                distance[Int(p)] = distance[s] + 1
+                queue.append(Int(p))
+            }
+        }
+        return distance
+    }
+
     /// Builds the DFA from its parts; used by `RegexCompiler`.
     init(stateCount: Int, start: UInt32, table: [UInt32], accepting: [Bool]) {
         self.stateCount = stateCount

@@ -7,11 +7,17 @@ public final class CompiledGrammar: Sendable {
     public let index: TokenIndex
     /// Cached allowed-token masks (EOS bits not included), one per DFA state once visited.
     private let cache: Mutex<[[UInt32]?]>
+    /// Fewest bytes from each state to acceptance.
+    public let distanceToAccept: [Int]
+    /// The largest finite distance: budgets above it never restrict the mask.
+    public let maxDistance: Int
 
     public init(dfa: ByteDFA, index: TokenIndex) {
         self.dfa = dfa
         self.index = index
         cache = Mutex([[UInt32]?](repeating: nil, count: dfa.stateCount))
+        distanceToAccept = dfa.distancesToAccept()
+        maxDistance = distanceToAccept.lazy.filter { $0 != Int.max }.max() ?? 0
     }
 
     /// The initial state.
@@ -54,6 +60,30 @@ public final class CompiledGrammar: Sendable {
         if allowEOS && dfa.isAccepting(state) {
             for eos in index.vocabulary.eosTokenIds { words[eos >> 5] |= 1 << UInt32(eos & 31) }
         }
+    }
+
+    /// A mask that keeps the match finishable within `remainingTokens` tokens (the last being EOS): a token
+    /// is allowed only if the state it leads to is at most `remainingTokens - 2` bytes from acceptance (every
+    /// token is at least one byte, and byte-level vocabularies have every single byte, so the match can then
+    /// always end in time). When even the current state is too far, tokens that bring acceptance strictly
+    /// closer are allowed (best effort). EOS is allowed in accepting states. While the budget exceeds the
+    /// grammar's largest distance this is the normal cached mask. Returns whether the budget restricted it.
+    @discardableResult
+    public func fillMask(state: UInt32, remainingTokens: Int, into words: UnsafeMutableBufferPointer<UInt32>,
+                         allowEOS: Bool = true) -> Bool {
+        let distance = state == ByteDFA.dead ? Int.max : distanceToAccept[Int(state)]
+        let limit = max(remainingTokens - 1, distance)
+        guard distance != Int.max, maxDistance >= limit else {
+            fillMask(state: state, into: words, allowEOS: allowEOS)
+            return false
+        }
+        let n = min(words.count, index.maskWords)
+        for i in 0..<n { words[i] = 0 }
+        index.trie.fillCloser(dfa: dfa, state: state, distance: distanceToAccept, limit: limit, into: words)
+        if dfa.isAccepting(state) && (allowEOS || remainingTokens <= 1) {
+            for eos in index.vocabulary.eosTokenIds { words[eos >> 5] |= 1 << UInt32(eos & 31) }
+        }
+        return true
     }
 
     /// The mask of `state` as a new array.

@@ -7,29 +7,7 @@ public struct DFASampler: Sendable {
 
     public init(_ dfa: ByteDFA) {
         self.dfa = dfa
-        var reverse = [[Int32]](repeating: [], count: dfa.stateCount)
-        for s in 1..<max(dfa.stateCount, 1) {
-            for b in 0..<256 {
-                let t = Int(dfa.next(UInt32(s), UInt8(b)))
-                if t != 0 { reverse[t].append(Int32(s)) }
-            }
-        }
-        var distance = [Int](repeating: Int.max, count: dfa.stateCount)
-        var queue: [Int] = []
-        for s in 0..<dfa.stateCount where dfa.isAccepting(UInt32(s)) {
-            distance[s] = 0
-            queue.append(s)
-        }
-        var head = 0
-        while head < queue.count {
-            let s = queue[head]
-            head += 1
-            for p in reverse[s] where distance[Int(p)] == Int.max {
-                distance[Int(p)] = distance[s] + 1
-                queue.append(Int(p))
-            }
-        }
-        self.distance = distance
+        distance = dfa.distancesToAccept()
     }
 
     /// One sample, or nil when the language is empty. `greedy` is the chance of a step toward acceptance;

@@ -76,6 +76,17 @@ public struct GrammarMatcher: Sendable {
         grammar.fillMask(state: state, into: words, allowEOS: allowEOS)
     }
 
+    /// Fills the next-token bitmask for a request with `remainingTokens` tokens of budget left (EOS
+    /// included): near the end only tokens that bring acceptance closer are allowed, so the output still
+    /// matches when `max_new_tokens` cuts generation (see `CompiledGrammar.fillMask(state:remainingTokens:)`).
+    public func fillMask(into words: UnsafeMutableBufferPointer<UInt32>, remainingTokens: Int, allowEOS: Bool = true) {
+        if isTerminated {
+            for i in 0..<min(words.count, grammar.index.maskWords) { words[i] = 0 }
+            return
+        }
+        grammar.fillMask(state: state, remainingTokens: remainingTokens, into: words, allowEOS: allowEOS)
+    }
+
     /// The next-token bitmask as a new array.
     public func mask(allowEOS: Bool = true) -> [UInt32] {
         var words = [UInt32](repeating: 0, count: grammar.index.maskWords)

@@ -58,6 +58,32 @@ public struct TokenTrie: Sendable {
         self.maxDepth = maxDepth
     }
 
+    /// Sets the bit of every token whose bytes lead from `state` to a state with `distance[end] < limit`.
+    /// `words` must be zeroed. Used when the token budget is nearly spent; not cached.
+    public func fillCloser(dfa: ByteDFA, state: UInt32, distance: [Int], limit: Int,
+                           into words: UnsafeMutableBufferPointer<UInt32>) {
+        guard state != ByteDFA.dead, nodes.count > 1 else { return }
+        var stack = [UInt32](repeating: 0, count: maxDepth + 1)
+        stack[0] = state
+        var i = 1
+        while i < nodes.count {
+            let node = nodes[i]
+            let depth = Int(node.depth)
+            let next = dfa.next(stack[depth - 1], node.byte)
+            if next == ByteDFA.dead {
+                i += Int(node.subtreeSize)
+                continue
+            }
+            stack[depth] = next
+            if node.token >= 0, distance[Int(next)] < limit {
+                let t = Int(node.token)
+                words[t >> 5] |= 1 << UInt32(t & 31)
+                for id in duplicates[i] ?? [] { words[Int(id) >> 5] |= 1 << UInt32(id & 31) }
+            }
+            i += 1
+        }
+    }
+
     /// Sets the bit of every token whose bytes keep `dfa` alive from `state` (`words` must be zeroed and
     /// cover every token id). Returns the number of trie nodes visited.
     @discardableResult

@@ -46,6 +46,9 @@ struct EvalGrammarCommand: ParsableCommand {
     @Option(name: .long, help: "Whitespace regex between JSON tokens (default: outlines' \"[ ]?\").")
     var whitespace: String?
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Near max-tokens, allow only tokens that finish the match in time.")
+    var budgetAware = true
+
     func run() throws {
         let lm: CausalLM
         if model.hasSuffix(".gguf") {
@@ -142,7 +145,10 @@ struct EvalGrammarCommand: ParsableCommand {
                 passes += 1
                 continue
             }
-            words.withUnsafeMutableBufferPointer { matcher.fillMask(into: $0) }
+            let remaining = maxTokens - matcher.tokens.count
+            words.withUnsafeMutableBufferPointer {
+                if budgetAware { matcher.fillMask(into: $0, remainingTokens: remaining) } else { matcher.fillMask(into: $0) }
+            }
             guard let id = sample(logits.row(0), mask: words, rng: &rng) else {
                 finish = "no allowed token"
                 break

@@ -196,3 +196,52 @@ enum SmolLM2 {
         #expect(vocab.eosTokenIds == index.vocabulary.eosTokenIds)
     }
 }
+
+@Suite struct BudgetAwareMaskTests {
+    /// A "model" choosing uniformly among allowed tokens still ends in an accepting state, with EOS, within
+    /// the token budget when the mask knows the remaining budget; without it, it usually runs out.
+    @Test func finishesWithinBudget() throws {
+        let (_, index) = try SmolLM2.load()
+        let eos = try #require(index.vocabulary.eosTokenIds.first)
+        let regexes = [
+            #"\{"name": "[a-z ]*", "tags": \["[a-z]+"(, "[a-z]+")*\]\}"#,
+            try JSONSchemaConverter.regex(schemaText: #"{"type":"object","properties":{"d":{"type":"string","format":"date"},"n":{"type":"integer"}},"required":["d","n"]}"#),
+            BuiltinRegex.string,
+            "(a|b)*abb",
+        ]
+        var rng = SplitMix64(seed: 11)
+        for regex in regexes {
+            let grammar = CompiledGrammar(dfa: try RegexCompiler.compile(regex), index: index)
+            let budget = grammar.distanceToAccept[Int(grammar.start)] + 8
+            var finishedWithout = 0
+            for trial in 0..<12 {
+                for budgetAware in [true, false] {
+                    var matcher = GrammarMatcher(grammar: grammar)
+                    var words = [UInt32](repeating: 0, count: index.maskWords)
+                    while matcher.tokens.count < budget && !matcher.isTerminated {
+                        words.withUnsafeMutableBufferPointer {
+                            if budgetAware {
+                                matcher.fillMask(into: $0, remainingTokens: budget - matcher.tokens.count)
+                            } else {
+                                matcher.fillMask(into: $0)
+                            }
+                        }
+                        var allowed: [Int] = []
+                        for id in 0..<index.size where words[id >> 5] & (1 << UInt32(id & 31)) != 0 { allowed.append(id) }
+                        // Prefer EOS rarely so that walks are long: the budget, not luck, must end them.
+                        let pick = allowed.count > 1 ? allowed.filter { $0 != eos } : allowed
+                        guard let id = pick.randomElement(using: &rng) else { break }
+                        let ok = matcher.accept(id)
+                        #expect(ok)
+                    }
+                    if budgetAware {
+                        #expect(matcher.isTerminated, "\(regex) trial \(trial): \(matcher.tokens.count) tokens, not finished")
+                    } else if matcher.isTerminated {
+                        finishedWithout += 1
+                    }
+                }
+            }
+            #expect(finishedWithout < 12, "\(regex): random walks finish anyway; the test proves nothing")
+        }
+    }
+}
