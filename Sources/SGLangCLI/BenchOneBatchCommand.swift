@@ -49,16 +49,21 @@ struct BenchOneBatchCommand: ParsableCommand {
                 path: modelPath, loadFormat: LoadFormat(rawValue: loadFormat) ?? .auto, seed: seed)
             let bench = BenchOneBatch(model: loaded.model, seed: seed)
             // SGLang's warm-up: the first shape with at most 32 output tokens, not recorded.
-            print("Warmup ...")
+            // Flushed per line so progress shows while a long sweep runs with stdout redirected to a file.
+            let say: (String) -> Void = { line in
+                print(line)
+                fflush(nil)
+            }
+            say("Warmup ...")
             _ = try bench.run(runName: runName, batchSize: batchSize[0], inputLen: inputLen[0],
                               outputLen: min(32, outputLen[0]), log: { _ in })
-            print("Benchmark ...")
+            say("Benchmark ...")
             var records: [String] = []
             for bs in batchSize {
                 for il in inputLen {
                     for ol in outputLen {
-                        print("Batch size: \(bs), input length: \(il), output length: \(ol)")
-                        let r = try bench.run(runName: runName, batchSize: bs, inputLen: il, outputLen: ol)
+                        say("Batch size: \(bs), input length: \(il), output length: \(ol)")
+                        let r = try bench.run(runName: runName, batchSize: bs, inputLen: il, outputLen: ol, log: say)
                         records.append(r.json.serialized(.python(indent: nil, ensureASCII: true, sortKeys: false)))
                     }
                 }
