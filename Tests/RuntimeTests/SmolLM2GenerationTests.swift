@@ -164,9 +164,8 @@ enum RuntimeFixtures {
         #expect(out.promptIds == RuntimeFixtures.ints(first["prompt_ids"]))
     }
 
-    /// The built `sglang` binary as a subprocess (it sits beside the test bundle in the build folder).
-    @Test func generateCommandPrintsTheAnswer() throws {
-        _ = try model()
+    /// The built `sglang` binary (it sits beside the test bundle in the build folder), or nil with an issue.
+    static func binary() -> String? {
         let candidates = [
             Bundle.main.executableURL?.deletingLastPathComponent(),
             Bundle.main.bundleURL.deletingLastPathComponent(),
@@ -174,20 +173,70 @@ enum RuntimeFixtures {
         ].compactMap { $0?.appendingPathComponent("sglang").path }
         guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             Issue.record("the sglang binary was not found beside the test bundle (looked at \(candidates)); run `swift build` first")
-            return
+            return nil
         }
+        return binary
+    }
+
+    /// Runs `sglang` with `arguments`; returns (exit status, stdout, stderr).
+    static func runCLI(_ arguments: [String]) throws -> (status: Int32, out: String, err: String)? {
+        guard let binary = binary() else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["generate", "--model-path", RuntimeFixtures.smolLM2Path, "--chat",
-                             "--prompt", "What is the capital of France?", "--temperature", "0"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            == "The capital of France is Paris.")
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    @Test func generateCommandPrintsTheAnswer() throws {
+        _ = try model()
+        guard let r = try Self.runCLI(["generate", "--model-path", RuntimeFixtures.smolLM2Path, "--chat",
+                                       "--prompt", "What is the capital of France?", "--temperature", "0"]) else { return }
+        #expect(r.status == 0)
+        #expect(r.out.trimmingCharacters(in: .whitespacesAndNewlines) == "The capital of France is Paris.")
+    }
+
+    /// `--json` with `--input-ids` and `--top-logprobs`: transformers' greedy ids and top-k logprobs.
+    @Test func generateCommandJSONOutput() throws {
+        let row = try RuntimeFixtures.rows("smollm2/greedy.jsonl")[0]
+        let prompt = RuntimeFixtures.ints(row["prompt_ids"]).map(String.init).joined(separator: ",")
+        guard let r = try Self.runCLI(["generate", "--model-path", RuntimeFixtures.smolLM2Path, "--input-ids", prompt,
+                                       "--temperature", "0", "--max-new-tokens", "4", "--top-logprobs", "3",
+                                       "--json"]) else { return }
+        #expect(r.status == 0)
+        let json = try JSONValue.parse(bytes: Array(r.out.utf8))
+        #expect(RuntimeFixtures.ints(json["output_ids"]) == Array(RuntimeFixtures.ints(row["greedy_ids"]).prefix(4)))
+        #expect(json["text"]?.stringValue == "The capital of France")
+        let steps = json["top_logprobs"]?.arrayValue ?? []
+        #expect(steps.count == 4)
+        for (s, step) in steps.enumerated() {
+            let ours = step.arrayValue ?? []
+            let ref = (row["steps"]?.arrayValue?[s]["top5"]?.arrayValue ?? []).prefix(3)
+            #expect(ours.count == 3)
+            for (o, e) in zip(ours, ref) {
+                #expect(o.arrayValue?.first?.intValue == e.arrayValue?.first?.intValue)
+                let diff = abs((o.arrayValue?.last?.doubleValue ?? 0) - (e.arrayValue?.last?.doubleValue ?? 1))
+                #expect(diff <= 2e-2)
+            }
+        }
+    }
+
+    /// A missing model and out-of-range ids exit non-zero with a message on stderr.
+    @Test func generateCommandErrors() throws {
+        guard let missing = try Self.runCLI(["generate", "--model-path", "/nonexistent.gguf", "--prompt", "hi"]) else { return }
+        #expect(missing.status != 0)
+        #expect(missing.err.contains("/nonexistent.gguf does not exist"))
+        guard let bad = try Self.runCLI(["generate", "--model-path", RuntimeFixtures.smolLM2Path, "--input-ids", "1,x"])
+        else { return }
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("'x' is not a non-negative integer"))
     }
 
     /// `--input-ids` outside the vocabulary and a missing model are clear errors.
