@@ -88,6 +88,9 @@ struct GenerateCommand: ParsableCommand {
             }
             if json {
                 print(output.json.serialized(.python(indent: nil, ensureASCII: false, sortKeys: false)))
+            } else if loaded.tokenizer == nil {
+                // No tokenizer files beside the weights: the ids are the only output there is.
+                print(output.result.outputIds.map(String.init).joined(separator: " "))
             } else {
                 print("")
             }
