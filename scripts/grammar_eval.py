@@ -26,7 +26,7 @@ def write_suite(path):
     print(f"{len(regexes)} regexes, {len(schemas)} schemas -> {path}")
 
 
-def check(path):
+def check(path, args_out=None):
     import jsonschema
     rows = [json.loads(line) for line in open(path) if line.strip()]
     verdicts, bad = [], 0
@@ -45,9 +45,9 @@ def check(path):
         if not ok:
             bad += 1
             print(f"INVALID {r['kind']} {r['name']} seed {r['seed']} ({r['finish']}): {text[:120]!r}", file=sys.stderr)
-        verdicts.append({"kind": r["kind"], "name": r["name"], "seed": r["seed"], "jump_forward": r.get("jump_forward"),
-                         "text": text, "valid": ok})
-    out = os.path.splitext(path)[0] + ".checked.json"
+        verdicts.append({"kind": r["kind"], "name": r["name"], r["kind"]: r[r["kind"]], "seed": r["seed"],
+                         "jump_forward": r.get("jump_forward"), "finish": r["finish"], "text": text, "valid": ok})
+    out = args_out or os.path.splitext(path)[0] + ".checked.json"
     with open(out, "w") as f:
         json.dump(verdicts, f, indent=1, ensure_ascii=False)
     print(f"{len(rows) - bad}/{len(rows)} outputs valid (regex: re.fullmatch; schema: jsonschema) -> {out}")
@@ -57,8 +57,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--write-suite")
     ap.add_argument("--check")
+    ap.add_argument("--checked-out", help="where to write the verdicts (default: OUTPUTS.checked.json)")
     a = ap.parse_args()
     if a.write_suite:
         write_suite(a.write_suite)
     if a.check:
-        check(a.check)
+        check(a.check, a.checked_out)
