@@ -9,15 +9,63 @@ public final class CompiledGrammar: Sendable {
     private let cache: Mutex<[[UInt32]?]>
     /// Fewest bytes from each state to acceptance.
     public let distanceToAccept: [Int]
-    /// The largest finite distance: budgets above it never restrict the mask.
+    /// Tokens needed to reach acceptance from each state along the shortest byte path, taking the longest
+    /// token each time: an upper bound on the fewest tokens, realized by an actual token path (Int.max when
+    /// the vocabulary cannot spell the path).
+    public let tokenDistance: [Int]
+    /// The largest finite token distance: budgets above it never restrict the mask.
     public let maxDistance: Int
 
     public init(dfa: ByteDFA, index: TokenIndex) {
         self.dfa = dfa
         self.index = index
         cache = Mutex([[UInt32]?](repeating: nil, count: dfa.stateCount))
-        distanceToAccept = dfa.distancesToAccept()
-        maxDistance = distanceToAccept.lazy.filter { $0 != Int.max }.max() ?? 0
+        let distance = dfa.distancesToAccept()
+        distanceToAccept = distance
+        let tokens = Self.tokenDistances(dfa: dfa, distance: distance, trie: index.trie)
+        tokenDistance = tokens
+        maxDistance = tokens.lazy.filter { $0 != Int.max }.max() ?? 0
+    }
+
+    /// `tokenDistance` by dynamic programming in order of byte distance: from each state, the shortest
+    /// completion (smallest byte at each step), the longest token spelling a prefix of it, then the state
+    /// after that token (closer, so already known).
+    static func tokenDistances(dfa: ByteDFA, distance: [Int], trie: TokenTrie) -> [Int] {
+        let n = dfa.stateCount
+        var nextByte = [Int16](repeating: -1, count: n)
+        for s in 1..<max(n, 1) where distance[s] != Int.max && distance[s] > 0 {
+            for b in 0..<256 {
+                let t = Int(dfa.next(UInt32(s), UInt8(b)))
+                if t != 0 && distance[t] == distance[s] - 1 {
+                    nextByte[s] = Int16(b)
+                    break
+                }
+            }
+        }
+        var result = [Int](repeating: Int.max, count: n)
+        let order = (0..<n).filter { distance[$0] != Int.max }.sorted { distance[$0] < distance[$1] }
+        var path: [UInt8] = []
+        var states: [UInt32] = []
+        for s in order {
+            if distance[s] == 0 {
+                result[s] = 0
+                continue
+            }
+            path.removeAll(keepingCapacity: true)
+            states.removeAll(keepingCapacity: true)
+            var cur = UInt32(s)
+            while distance[Int(cur)] > 0 && path.count < trie.maxDepth, nextByte[Int(cur)] >= 0 {
+                let b = UInt8(nextByte[Int(cur)])
+                path.append(b)
+                cur = dfa.next(cur, b)
+                states.append(cur)
+            }
+            let length = trie.longestTokenPrefix(path)
+            guard length > 0 else { continue }
+            let after = result[Int(states[length - 1])]
+            if after != Int.max { result[s] = after + 1 }
+        }
+        return result
     }
 
     /// The initial state.
@@ -63,15 +111,14 @@ public final class CompiledGrammar: Sendable {
     }
 
     /// A mask that keeps the match finishable within `remainingTokens` tokens (the last being EOS): a token
-    /// is allowed only if the state it leads to is at most `remainingTokens - 2` bytes from acceptance (every
-    /// token is at least one byte, and byte-level vocabularies have every single byte, so the match can then
-    /// always end in time). When even the current state is too far, tokens that bring acceptance strictly
-    /// closer are allowed (best effort). EOS is allowed in accepting states. While the budget exceeds the
+    /// is allowed only if the state it leads to has `tokenDistance ≤ remainingTokens - 2` (an actual token
+    /// path of that length exists, so the match can always end in time). When even the current state is too
+    /// far, tokens that bring acceptance strictly closer are allowed (best effort). EOS is allowed in accepting states. While the budget exceeds the
     /// grammar's largest distance this is the normal cached mask. Returns whether the budget restricted it.
     @discardableResult
     public func fillMask(state: UInt32, remainingTokens: Int, into words: UnsafeMutableBufferPointer<UInt32>,
                          allowEOS: Bool = true) -> Bool {
-        let distance = state == ByteDFA.dead ? Int.max : distanceToAccept[Int(state)]
+        let distance = state == ByteDFA.dead ? Int.max : tokenDistance[Int(state)]
         let limit = max(remainingTokens - 1, distance)
         guard distance != Int.max, maxDistance >= limit else {
             fillMask(state: state, into: words, allowEOS: allowEOS)
@@ -79,7 +126,7 @@ public final class CompiledGrammar: Sendable {
         }
         let n = min(words.count, index.maskWords)
         for i in 0..<n { words[i] = 0 }
-        index.trie.fillCloser(dfa: dfa, state: state, distance: distanceToAccept, limit: limit, into: words)
+        index.trie.fillCloser(dfa: dfa, state: state, distance: tokenDistance, limit: limit, into: words)
         if dfa.isAccepting(state) && (allowEOS || remainingTokens <= 1) {
             for eos in index.vocabulary.eosTokenIds { words[eos >> 5] |= 1 << UInt32(eos & 31) }
         }

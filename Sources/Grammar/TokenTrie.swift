@@ -58,6 +58,29 @@ public struct TokenTrie: Sendable {
         self.maxDepth = maxDepth
     }
 
+    /// The byte length of the longest token that is a prefix of `bytes` (0 when none is).
+    func longestTokenPrefix(_ bytes: [UInt8]) -> Int {
+        var node = 0
+        var best = 0
+        for (depth, byte) in bytes.enumerated() {
+            // Children of `node` follow it in DFS order; skip sibling subtrees to find `byte`.
+            var child = node + 1
+            let end = node + Int(nodes[node].subtreeSize)
+            var found = -1
+            while child < end {
+                if nodes[child].byte == byte {
+                    found = child
+                    break
+                }
+                child += Int(nodes[child].subtreeSize)
+            }
+            guard found >= 0 else { break }
+            node = found
+            if nodes[node].token >= 0 { best = depth + 1 }
+        }
+        return best
+    }
+
     /// Sets the bit of every token whose bytes lead from `state` to a state with `distance[end] < limit`.
     /// `words` must be zeroed. Used when the token budget is nearly spent; not cached.
     public func fillCloser(dfa: ByteDFA, state: UInt32, distance: [Int], limit: Int,

@@ -212,7 +212,11 @@ enum SmolLM2 {
         var rng = SplitMix64(seed: 11)
         for regex in regexes {
             let grammar = CompiledGrammar(dfa: try RegexCompiler.compile(regex), index: index)
-            let budget = grammar.distanceToAccept[Int(grammar.start)] + 8
+            for s in 1..<grammar.dfa.stateCount {
+                #expect(grammar.tokenDistance[s] <= grammar.distanceToAccept[s])
+                #expect(grammar.tokenDistance[s] >= 1 || grammar.isAccepting(UInt32(s)))
+            }
+            let budget = grammar.tokenDistance[Int(grammar.start)] + 8
             var finishedWithout = 0
             for trial in 0..<12 {
                 for budgetAware in [true, false] {
