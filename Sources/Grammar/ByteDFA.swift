@@ -18,6 +18,7 @@ public struct ByteDFA: Sendable, CustomStringConvertible {
         table[Int(state) &<< 8 | Int(byte)]
     }
 
+    /// A short summary (the state count); the table is too large to print.
     public var description: String { "ByteDFA(\(stateCount) states)" }
 
     /// Whether the text read so far is a full match.
@@ -89,6 +90,7 @@ public struct ByteDFA: Sendable, CustomStringConvertible {
 public enum RegexCompiler {
     /// Default limits: enough for large JSON schemas, small enough to fail fast on blow-ups.
     public static let defaultMaxNFAStates = 2_000_000
+    /// Default DFA state budget.
     public static let defaultMaxDFAStates = 200_000
 
     /// Parses `pattern` (Python `re` syntax, see `RegexParser`) and builds its minimized byte DFA for full

@@ -3,7 +3,9 @@ import Synchronization
 /// A grammar compiled for one tokenizer: its byte DFA plus a lazily filled, thread-safe per-state mask cache.
 /// Shared by every request that uses the same grammar (see `GrammarCompiler`).
 public final class CompiledGrammar: Sendable {
+    /// The grammar's minimized byte DFA.
     public let dfa: ByteDFA
+    /// The tokenizer's token table and trie.
     public let index: TokenIndex
     /// Cached allowed-token masks (EOS bits not included), one per DFA state once visited.
     private let cache: Mutex<[[UInt32]?]>
@@ -16,6 +18,7 @@ public final class CompiledGrammar: Sendable {
     /// The largest finite token distance: budgets above it never restrict the mask.
     public let maxDistance: Int
 
+    /// Prepares `dfa` for masking over `index` (computes distances to acceptance; masks fill lazily).
     public init(dfa: ByteDFA, index: TokenIndex) {
         self.dfa = dfa
         self.index = index
@@ -80,6 +83,7 @@ public final class CompiledGrammar: Sendable {
         return dfa.run(bytes, from: state)
     }
 
+    /// Whether `state` is a full match (EOS allowed).
     public func isAccepting(_ state: UInt32) -> Bool { dfa.isAccepting(state) }
 
     /// Whether `state` has been masked before (its mask is served from the cache).

@@ -1,10 +1,12 @@
 /// Draws random strings from a DFA's language: a random walk over live bytes that leans toward acceptance
 /// (shortest-path steps) so samples stay short, stopping at accepting states at random.
 public struct DFASampler: Sendable {
+    /// The automaton sampled from.
     public let dfa: ByteDFA
     /// Bytes to the nearest accepting state from each state (Int.max for dead).
     let distance: [Int]
 
+    /// A sampler for `dfa`.
     public init(_ dfa: ByteDFA) {
         self.dfa = dfa
         distance = dfa.distancesToAccept()

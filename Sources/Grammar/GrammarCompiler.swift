@@ -17,11 +17,15 @@ public enum GrammarSpec: Hashable, Sendable {
 /// thread-safe, so one instance serves every request. Failed compilations are cached too (as errors), so a
 /// bad grammar repeated by clients costs one compile.
 public final class GrammarCompiler: Sendable {
+    /// The tokenizer's token table and trie, shared by every compiled grammar.
     public let index: TokenIndex
+    /// How JSON schemas are translated (whitespace, recursion depth).
     public let schemaOptions: JSONSchemaOptions
+    /// The DFA state budget per grammar.
     public let maxDFAStates: Int
     private let cache = Mutex<[GrammarSpec: Result<CompiledGrammar, GrammarError>]>([:])
 
+    /// A compiler for one tokenizer.
     public init(index: TokenIndex, schemaOptions: JSONSchemaOptions = JSONSchemaOptions(),
                 maxDFAStates: Int = RegexCompiler.defaultMaxDFAStates) {
         self.index = index

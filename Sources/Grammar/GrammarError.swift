@@ -11,6 +11,7 @@ public enum GrammarError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A token table could not be built from the tokenizer.
     case invalidTokenizer(reason: String)
 
+    /// A message that says what is wrong and where.
     public var description: String {
         switch self {
         case let .invalidRegex(pattern, position, reason):

@@ -2,6 +2,7 @@ import Tokenizers
 
 /// One request's position in a compiled grammar: accepts tokens, fills masks, rolls back, and jumps forward.
 public struct GrammarMatcher: Sendable {
+    /// The shared compiled grammar.
     public let grammar: CompiledGrammar
     /// The current DFA state.
     public private(set) var state: UInt32
@@ -13,6 +14,7 @@ public struct GrammarMatcher: Sendable {
     /// How many tokens `rollback` may undo (older history is dropped).
     public let maxRollbackTokens: Int
 
+    /// A matcher at the grammar's start.
     public init(grammar: CompiledGrammar, maxRollbackTokens: Int = 200) {
         self.grammar = grammar
         self.state = grammar.start

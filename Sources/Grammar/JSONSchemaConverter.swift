@@ -9,6 +9,7 @@ public struct JSONSchemaOptions: Sendable, Hashable {
     /// parts (array items, optional properties, `anyOf` branches) close the structure there.
     public var maxRecursionDepth: Int
 
+    /// Options; nil whitespace means outlines' `[ ]?`.
     public init(whitespacePattern: String? = nil, maxRecursionDepth: Int = 3) {
         self.whitespacePattern = whitespacePattern
         self.maxRecursionDepth = maxRecursionDepth
@@ -30,24 +31,37 @@ public struct JSONSchemaOptions: Sendable, Hashable {
 ///   schemas `true`/`false`, and schemas with no constraining keyword (any JSON value).
 public enum JSONSchemaConverter {
     // outlines' building blocks.
+    /// One character of a JSON string body: no quote, backslash or control character, or `\"` / `\\`.
     public static let stringInner = #"([^"\\\x00-\x1F\x7F-\x9F]|\\["\\])"#
+    /// A JSON string.
     public static let string = "\"\(stringInner)*\""
+    /// A JSON integer.
     public static let integer = #"(-)?(0|[1-9][0-9]*)"#
+    /// A JSON number.
     public static let number = "(\(integer))(\\.[0-9]+)?([eE][+-][0-9]+)?"
+    /// `true` or `false`.
     public static let boolean = "(true|false)"
+    /// `null`.
     public static let null = "null"
+    /// outlines' default whitespace between JSON tokens: one optional space.
     public static let defaultWhitespace = "[ ]?"
     /// RFC 3339 dates as Python's `date.fromisoformat` accepts them (year ≥ 1, no February 29: a regex
     /// cannot tell leap years cheaply, and a sound constraint must not produce invalid dates).
     public static let dateBody = #"(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"#
     /// RFC 3339 full-time: the offset is required.
     public static let timeBody = #"(2[0-3]|[01][0-9]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-](2[0-3]|[01][0-9]):[0-5][0-9])"#
+    /// `format: date-time` (RFC 3339, offset required).
     public static let dateTime = "\"" + dateBody + "T" + timeBody + "\""
+    /// `format: date`.
     public static let date = "\"" + dateBody + "\""
+    /// `format: time` (RFC 3339 full-time).
     public static let time = "\"" + timeBody + "\""
+    /// `format: uuid` (lowercase hex, as outlines).
     public static let uuid = #""[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}""#
+    /// `format: email` (a practical RFC 5322 dot-atom subset).
     public static let email =
         #""[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+)*@[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)+""#
+    /// `format: uri` (scheme, colon, URI characters).
     public static let uri = #""[a-zA-Z][a-zA-Z0-9+.-]*:[a-zA-Z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+""#
     /// Matches no string: an empty class. Recursion past the depth limit becomes this.
     static let never = #"[^\x00-\U0010FFFF]"#

@@ -3,22 +3,29 @@
 /// Code points are `UInt32` in `0...0x10FFFF`; surrogates may appear in a set (Python `str` patterns allow
 /// them) but are dropped when the set is compiled to UTF-8, since no UTF-8 text contains them.
 public struct ScalarSet: Sendable, Hashable {
+    /// The largest Unicode code point.
     public static let maxCodePoint: UInt32 = 0x10FFFF
     /// Sorted, disjoint, non-adjacent ranges.
     public private(set) var ranges: [ClosedRange<UInt32>]
 
+    /// The empty set.
     public init() { ranges = [] }
 
+    /// The union of `ranges` (any order, overlaps allowed).
     public init(_ ranges: [ClosedRange<UInt32>]) {
         self.ranges = Self.normalize(ranges)
     }
 
+    /// The set of one code point.
     public init(scalar: UInt32) { ranges = [scalar...scalar] }
 
+    /// Every code point.
     public static let all = ScalarSet([0...maxCodePoint])
 
+    /// Whether the set has no member.
     public var isEmpty: Bool { ranges.isEmpty }
 
+    /// Whether `c` is a member (binary search).
     public func contains(_ c: UInt32) -> Bool {
         var lo = 0, hi = ranges.count - 1
         while lo <= hi {
@@ -33,8 +40,10 @@ public struct ScalarSet: Sendable, Hashable {
         ranges.count == 1 && ranges[0].lowerBound == ranges[0].upperBound ? ranges[0].lowerBound : nil
     }
 
+    /// Members of either set.
     public func union(_ other: ScalarSet) -> ScalarSet { ScalarSet(ranges + other.ranges) }
 
+    /// The complement within 0...0x10FFFF.
     public func inverted() -> ScalarSet {
         var out: [ClosedRange<UInt32>] = []
         var next: UInt32 = 0
@@ -49,6 +58,7 @@ public struct ScalarSet: Sendable, Hashable {
         return s
     }
 
+    /// Members of this set that are not in `other`.
     public func subtracting(_ other: ScalarSet) -> ScalarSet { inverted().union(other).inverted() }
 
     private static func normalize(_ input: [ClosedRange<UInt32>]) -> [ClosedRange<UInt32>] {

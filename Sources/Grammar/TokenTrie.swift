@@ -16,8 +16,10 @@ public struct TokenTrie: Sendable {
     let duplicates: [Int: [Int32]]
     /// The longest token, in bytes.
     public let maxDepth: Int
+    /// Trie nodes, the root included.
     public var nodeCount: Int { nodes.count }
 
+    /// Builds the trie from the token bytes (ids without bytes are left out).
     public init(_ vocabulary: TokenVocabulary) {
         var entries: [(id: Int, bytes: [UInt8])] = []
         for (id, bytes) in vocabulary.tokenBytes.enumerated() { if let bytes { entries.append((id, bytes)) } }

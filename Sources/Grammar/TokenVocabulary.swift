@@ -20,6 +20,7 @@ public struct TokenVocabulary: Sendable {
     public let tokenBytes: [[UInt8]?]
     /// The ids that end generation (allowed only where the grammar accepts).
     public let eosTokenIds: [Int]
+    /// The alphabet the token strings were read in.
     public let encoding: Encoding
 
     /// Builds the table from explicit bytes (tests, other tokenizer sources).
