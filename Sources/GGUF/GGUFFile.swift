@@ -32,19 +32,19 @@ public final class GGUFFile: Sendable {
     public let fileSize: Int
 
     private let tensorIndex: [String: Int]
-    private let storage: GGUFStorage
+    private let storage: MappedBytes
 
     /// Opens (memory-maps) and parses the GGUF file at `path`.
     public convenience init(path: String) throws {
-        try self.init(storage: GGUFStorage(mapping: path), path: path)
+        try self.init(storage: MappedBytes(mapping: path), path: path)
     }
 
     /// Parses a GGUF file held in memory (the bytes are copied).
     public convenience init(bytes: [UInt8]) throws {
-        try self.init(storage: GGUFStorage(copying: bytes), path: nil)
+        try self.init(storage: MappedBytes(copying: bytes), path: nil)
     }
 
-    private init(storage: GGUFStorage, path: String?) throws {
+    private init(storage: MappedBytes, path: String?) throws {
         self.storage = storage
         self.path = path
         fileSize = storage.count

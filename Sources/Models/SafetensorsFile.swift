@@ -1,3 +1,4 @@
+import GGUF
 import JSON
 
 /// One `.safetensors` file, memory-mapped, with its header parsed and validated.
@@ -17,7 +18,7 @@ public final class SafetensorsFile: WeightSource {
     /// String entries of `__metadata__` (e.g. `format: pt`); informational only.
     public let metadata: [String: String]
 
-    private let mapping: MappedFile
+    private let mapping: MappedBytes
     private let entries: [String: Entry]
     private let dataStart: Int
 
@@ -29,10 +30,18 @@ public final class SafetensorsFile: WeightSource {
 
     /// Maps and validates the file at `path`.
     public init(path: String) throws {
-        let mapping = try MappedFile(path: path)
+        let mapping: MappedBytes
+        do {
+            mapping = try MappedBytes(mapping: path)
+        } catch GGUFError.cannotOpen(_, let reason) {
+            throw ModelError.fileUnreadable(path: path, reason: reason)
+        }
+        guard mapping.count > 0 else {
+            throw ModelError.invalidSafetensors(path: path, tensor: nil, reason: "file is empty")
+        }
         self.path = path
         self.mapping = mapping
-        (entries, metadata, dataStart) = try Self.parse(mapping.buffer, path: path)
+        (entries, metadata, dataStart) = try Self.parse(mapping.bytes, path: path)
         names = entries.keys.sorted()
     }
 
@@ -46,7 +55,7 @@ public final class SafetensorsFile: WeightSource {
 
     public func tensor(named name: String) throws -> TensorData {
         guard let e = entries[name] else { throw ModelError.missingTensor(name) }
-        let bytes = UnsafeRawBufferPointer(start: mapping.base + dataStart + e.begin, count: e.end - e.begin)
+        let bytes = UnsafeRawBufferPointer(rebasing: mapping.bytes[(dataStart + e.begin)..<(dataStart + e.end)])
         return TensorData(info: e.info, bytes: bytes, owner: mapping)
     }
 

@@ -6,11 +6,12 @@ import Musl
 import Darwin
 #endif
 
-/// The bytes of a GGUF file: a read-only memory mapping (unmapped on deinit) or an owned in-memory copy.
+/// The bytes of a file: a read-only memory mapping (unmapped on deinit) or an owned in-memory copy.
+/// Shared by every weight-file reader (GGUF here, safetensors in Models).
 ///
 /// `@unchecked Sendable`: the bytes are never written after creation and the pointer lives exactly as long
 /// as this object, so sharing it across threads is safe.
-final class GGUFStorage: @unchecked Sendable {
+public final class MappedBytes: @unchecked Sendable {
     private enum Ownership {
         case mapped
         case allocated
@@ -18,14 +19,16 @@ final class GGUFStorage: @unchecked Sendable {
     }
 
     private let base: UnsafeRawPointer?
-    let count: Int
+    /// The number of bytes.
+    public let count: Int
     private let ownership: Ownership
 
     /// All the bytes.
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
-    /// Maps the file at `path` read-only.
-    init(mapping path: String) throws {
+    /// Maps the file at `path` read-only; an empty file gives zero bytes.
+    /// - Throws: `GGUFError.cannotOpen` naming the path and the reason.
+    public init(mapping path: String) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
             throw GGUFError.cannotOpen(path: path, reason: Self.errnoText())
@@ -55,7 +58,7 @@ final class GGUFStorage: @unchecked Sendable {
     }
 
     /// Copies `data` into memory owned by this object.
-    init(copying data: [UInt8]) {
+    public init(copying data: [UInt8]) {
         guard !data.isEmpty else {
             base = nil
             count = 0
