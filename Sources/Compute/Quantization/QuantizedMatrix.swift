@@ -47,8 +47,8 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
 
     /// A matrix owning a copy of `bytes`.
     public init(type: GGMLType, rows: Int, cols: Int, copying bytes: [UInt8]) throws {
-        let storage = ByteStorage(bytes)
-        try self.init(type: type, rows: rows, cols: cols, bytes: storage.buffer, owner: storage)
+        let storage = MappedBytes(copying: bytes)
+        try self.init(type: type, rows: rows, cols: cols, bytes: storage.bytes, owner: storage)
     }
 
     private var base: UnsafeRawPointer {
@@ -93,7 +93,8 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
         case .q4_K: run(DotQ4_K.self, input, tokens, output, outputStride, range)
         case .q5_K: run(DotQ5_K.self, input, tokens, output, outputStride, range)
         case .q6_K: run(DotQ6_K.self, input, tokens, output, outputStride, range)
-        default: runWidened(input, tokens, output, outputStride, range)
+        // Types without an integer kernel (F16, BF16, Q2_K, Q3_K) take the widen-then-SGEMM path at any size.
+        default: runGEMM(input, tokens, output, outputStride, range)
         }
     }
 
@@ -188,71 +189,6 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
                 input, Int32(cols), scratch, Int32(cols), 0, output + start, Int32(stride))
             start = end
         }
-    }
-
-    /// Types without an integer kernel: widen each row to fp32 and take fp32 dot products.
-    private func runWidened(
-        _ input: UnsafePointer<Float>, _ tokens: Int, _ output: UnsafeMutablePointer<Float>, _ stride: Int,
-        _ range: Range<Int>
-    ) {
-        let tile = Self.rowTile
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * cols)
-        defer { scratch.deallocate() }
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let end = min(start + tile, range.upperBound)
-            Dequantization.dequantizeUnchecked(
-                type, from: base + start * rowBytes, count: (end - start) * cols, into: scratch)
-            for t in 0..<tokens {
-                let x = input + t * cols
-                for r in start..<end {
-                    output[t * stride + r] = FloatDot.dot(scratch + (r - start) * cols, x, count: cols)
-                }
-            }
-            start = end
-        }
-    }
-}
-
-/// fp32 dot product with 16 lanes.
-enum FloatDot {
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var acc0 = SIMD16<Float>()
-        var acc1 = SIMD16<Float>()
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var i = 0
-        while i + 32 <= count {
-            acc0 += ra.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD16<Float>.self)
-                * rb.loadUnaligned(fromByteOffset: 4 &* i, as: SIMD16<Float>.self)
-            acc1 += ra.loadUnaligned(fromByteOffset: 4 &* i &+ 64, as: SIMD16<Float>.self)
-                * rb.loadUnaligned(fromByteOffset: 4 &* i &+ 64, as: SIMD16<Float>.self)
-            i += 32
-        }
-        var sum = (acc0 + acc1).sum()
-        while i < count {
-            sum += a[i] * b[i]
-            i += 1
-        }
-        return sum
-    }
-}
-
-/// Bytes owned by a matrix built from a copy (tests, permuted GGUF tensors).
-final class ByteStorage: @unchecked Sendable {
-    // @unchecked: written once in init, read-only afterwards.
-    let buffer: UnsafeRawBufferPointer
-
-    init(_ bytes: [UInt8]) {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
-        bytes.withUnsafeBytes { src in
-            if let s = src.baseAddress { p.copyMemory(from: s, byteCount: bytes.count) }
-        }
-        buffer = UnsafeRawBufferPointer(start: p, count: bytes.count)
-    }
-
-    deinit {
-        buffer.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() }
     }
 }
 
