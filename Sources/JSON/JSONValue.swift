@@ -86,18 +86,7 @@ public enum JSONValue: Sendable, Hashable {
 public struct JSONObject: Sendable, Hashable, Sequence {
     /// Key-value pairs in document order.
     public private(set) var entries: [(key: String, value: JSONValue)]
-    private var index: [ByteKey: Int]
-
-    /// A string that hashes and compares by its UTF-8 bytes.
-    struct ByteKey: Hashable {
-        let string: String
-        init(_ s: String) { self.string = s }
-        static func == (a: ByteKey, b: ByteKey) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
-        func hash(into hasher: inout Hasher) {
-            var s = string
-            s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-        }
-    }
+    private var index: [ExactString: Int]
 
     /// An empty object.
     public init() {
@@ -120,20 +109,20 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     /// Reads or writes a member; writing nil removes it.
     public subscript(key: String) -> JSONValue? {
         get {
-            guard let i = index[ByteKey(key)] else { return nil }
+            guard let i = index[ExactString(key)] else { return nil }
             return entries[i].value
         }
         set {
-            if let i = index[ByteKey(key)] {
+            if let i = index[ExactString(key)] {
                 if let newValue {
                     entries[i].value = newValue
                 } else {
                     entries.remove(at: i)
                     index = [:]
-                    for (j, e) in entries.enumerated() { index[ByteKey(e.key)] = j }
+                    for (j, e) in entries.enumerated() { index[ExactString(e.key)] = j }
                 }
             } else if let newValue {
-                index[ByteKey(key)] = entries.count
+                index[ExactString(key)] = entries.count
                 entries.append((key, newValue))
             }
         }
