@@ -17,14 +17,6 @@ public struct TokenLogprob: Sendable, Hashable {
     public let logprob: Double
 }
 
-/// Why generation stopped.
-public enum FinishReason: String, Sendable, Hashable {
-    /// An EOS / stop id was generated (it is the last output id).
-    case stop
-    /// `maxNewTokens` was reached.
-    case length
-}
-
 /// The result of one generation.
 public struct GenerationResult: Sendable, Hashable {
     /// Every generated id, the final EOS included when generation stopped on it.
@@ -78,7 +70,7 @@ public struct Generator: Sendable {
 
         var output: [Int] = []
         var logprobs: [[TokenLogprob]] = []
-        guard maxNewTokens > 0 else { return GenerationResult(outputIds: [], topLogprobs: [], finishReason: .length) }
+        guard maxNewTokens > 0 else { return GenerationResult(outputIds: [], topLogprobs: [], finishReason: .length(maxNewTokens)) }
         var logits = try model.forward(
             ForwardBatch(requests: [row], prefixLens: [0], newTokens: [promptIds.map(Int32.init)],
                          slots: try kvPool.alloc(promptIds.count)),
@@ -92,10 +84,10 @@ public struct Generator: Sendable {
             logprobs.append(top)
             try onToken(GeneratedToken(id: id, topLogprobs: top))
             if !ignoreEOS && stopIds.contains(id) {
-                return GenerationResult(outputIds: output, topLogprobs: logprobs, finishReason: .stop)
+                return GenerationResult(outputIds: output, topLogprobs: logprobs, finishReason: .matchedToken(id))
             }
             if output.count >= maxNewTokens || length >= capacity {
-                return GenerationResult(outputIds: output, topLogprobs: logprobs, finishReason: .length)
+                return GenerationResult(outputIds: output, topLogprobs: logprobs, finishReason: .length(output.count))
             }
             logits = try model.forward(
                 ForwardBatch(requests: [row], prefixLens: [length], newTokens: [[Int32(id)]], slots: try kvPool.alloc(1)),

@@ -1,48 +1,5 @@
 import Foundation
 
-/// Per-request sampling settings (SGLang's `sampling_params`, spec §3).
-public struct SamplingParams: Sendable, Hashable {
-    /// Softmax temperature; below `Sampler.greedyThreshold` decoding is greedy (argmax).
-    public var temperature: Double
-    /// Nucleus mass in (0, 1].
-    public var topP: Double
-    /// Keep only the `topK` most likely tokens; -1 means the whole vocabulary.
-    public var topK: Int
-    /// Keep tokens whose probability is at least `minP` times the largest one.
-    public var minP: Double
-    /// Seed of the request's random stream (nil: SGLang's default sampling seed, 42).
-    public var seed: UInt64?
-
-    /// SGLang's defaults: temperature 1, top-p 1, top-k -1, min-p 0.
-    public init(temperature: Double = 1, topP: Double = 1, topK: Int = -1, minP: Double = 0, seed: UInt64? = nil) {
-        self.temperature = temperature
-        self.topP = topP
-        self.topK = topK
-        self.minP = minP
-        self.seed = seed
-    }
-
-    /// Whether this request decodes greedily.
-    public var isGreedy: Bool { temperature < Sampler.greedyThreshold || topK == 1 }
-
-    /// Checks the ranges SGLang enforces.
-    /// - Throws: `RuntimeError.invalidSamplingParams` naming the field.
-    public func validate() throws {
-        guard temperature >= 0, temperature.isFinite else {
-            throw RuntimeError.invalidSamplingParams("temperature must be a finite value ≥ 0, found \(temperature)")
-        }
-        guard topP > 0, topP <= 1 else {
-            throw RuntimeError.invalidSamplingParams("top_p must be in (0, 1], found \(topP)")
-        }
-        guard topK == -1 || topK >= 1 else {
-            throw RuntimeError.invalidSamplingParams("top_k must be -1 (whole vocabulary) or ≥ 1, found \(topK)")
-        }
-        guard minP >= 0, minP <= 1 else {
-            throw RuntimeError.invalidSamplingParams("min_p must be in [0, 1], found \(minP)")
-        }
-    }
-}
-
 /// A small seeded random stream (SplitMix64): reproducible per request and independent of other requests.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64

@@ -3,7 +3,7 @@ import Models
 import Tokenizers
 
 /// What `sglang generate` asks for: a text prompt (optionally wrapped in the chat template) or raw ids.
-public struct GenerateRequest: Sendable {
+public struct TextGenerationRequest: Sendable {
     /// The prompt text, or nil when `inputIds` is given.
     public var prompt: String?
     /// Apply the model's chat template to `prompt` as one user message, with the generation prompt.
@@ -54,7 +54,7 @@ public enum TextGeneration {
     /// The prompt ids of `request` for `model`.
     /// - Throws: `RuntimeError.invalidInput` when a text prompt needs a tokenizer the model lacks, or the
     ///   chat template's errors.
-    public static func promptIds(_ request: GenerateRequest, model: LoadedModel) throws -> [Int] {
+    public static func promptIds(_ request: TextGenerationRequest, model: LoadedModel) throws -> [Int] {
         if let ids = request.inputIds {
             if request.prompt != nil {
                 throw RuntimeError.invalidInput("give either a prompt or input ids, not both")
@@ -77,7 +77,7 @@ public enum TextGeneration {
 
     /// Generates; `onText` receives the completion as it is produced (incremental detokenization, special
     /// tokens and the final stop token left out). The concatenation of `onText` calls equals `text`.
-    public static func run(_ request: GenerateRequest, model: LoadedModel,
+    public static func run(_ request: TextGenerationRequest, model: LoadedModel,
                            onText: (String) throws -> Void = { _ in }) throws -> TextGenerationOutput {
         let ids = try promptIds(request, model: model)
         let stopIds = model.eosTokenIds

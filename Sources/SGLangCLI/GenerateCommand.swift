@@ -79,7 +79,7 @@ struct GenerateCommand: ParsableCommand {
             let params = SamplingParams(
                 temperature: temperature ?? g.temperature ?? 1, topP: topP ?? g.topP ?? 1,
                 topK: topK ?? g.topK.map { $0 == 0 ? -1 : $0 } ?? -1, minP: minP ?? g.minP ?? 0, seed: seed)
-            let request = GenerateRequest(
+            let request = TextGenerationRequest(
                 prompt: prompt, chat: chat, inputIds: try inputIds.map(Self.parseIds), params: params,
                 maxNewTokens: maxNewTokens, ignoreEOS: ignoreEos, topLogprobs: topLogprobs)
             let output = try TextGeneration.run(request, model: loaded) { piece in

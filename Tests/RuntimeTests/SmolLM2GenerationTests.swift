@@ -153,11 +153,11 @@ enum RuntimeFixtures {
         let loaded = try model()
         var streamed = ""
         let out = try TextGeneration.run(
-            GenerateRequest(prompt: "What is the capital of France?", chat: true, params: SamplingParams(temperature: 0)),
+            TextGenerationRequest(prompt: "What is the capital of France?", chat: true, params: SamplingParams(temperature: 0)),
             model: loaded) { streamed += $0 }
         #expect(out.text == "The capital of France is Paris.")
         #expect(streamed == out.text)
-        #expect(out.result.finishReason == .stop)
+        #expect(out.result.finishReason.type == "stop")
         #expect(out.result.outputIds.last == loaded.tokenizer?.eosTokenId)
         // The chat prompt is the one transformers renders (greedy.jsonl's first row).
         let first = try RuntimeFixtures.rows("smollm2/greedy.jsonl")[0]
@@ -243,7 +243,7 @@ enum RuntimeFixtures {
     @Test func badInputsAreClearErrors() throws {
         let loaded = try model()
         #expect(throws: RuntimeError.invalidInput("token id 49152 is outside the vocabulary 0..<49152")) {
-            _ = try TextGeneration.run(GenerateRequest(inputIds: [1, 49152]), model: loaded)
+            _ = try TextGeneration.run(TextGenerationRequest(inputIds: [1, 49152]), model: loaded)
         }
         #expect(throws: RuntimeError.modelNotFound("/nonexistent/model.gguf does not exist")) {
             _ = try ModelLoader.load(path: "/nonexistent/model.gguf")

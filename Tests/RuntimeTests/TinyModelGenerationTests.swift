@@ -29,7 +29,7 @@ struct TinyModelGenerationTests {
                 promptIds: RuntimeFixtures.ints(sequence), params: SamplingParams(temperature: 0),
                 maxNewTokens: want.count, stopIds: loaded.eosTokenIds, ignoreEOS: true)
             #expect(result.outputIds == want)
-            #expect(result.finishReason == .length)
+            #expect(result.finishReason == .length(want.count))
         }
     }
 
@@ -45,7 +45,7 @@ struct TinyModelGenerationTests {
                                              maxNewTokens: 8, stopIds: [stop])
         let firstHit = (free.outputIds.firstIndex(of: stop) ?? 0) + 1
         #expect(stopped.outputIds == Array(free.outputIds.prefix(firstHit)))
-        #expect(stopped.finishReason == .stop)
+        #expect(stopped.finishReason == .matchedToken(stop))
         // Seeded sampling is reproducible end to end.
         let params = SamplingParams(temperature: 1, topP: 0.9, seed: 3)
         let a = try generator.generate(promptIds: prompt, params: params, maxNewTokens: 8, ignoreEOS: true)
