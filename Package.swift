@@ -39,7 +39,7 @@ let package = Package(
         // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
         .target(name: "Models", dependencies: ["JSON", "GGUF", "Compute"], swiftSettings: swiftSettings),
         // Model loading, sampling, single-request generation and the one-batch benchmark.
-        .target(name: "Runtime", dependencies: ["Models", "Compute", "Tokenizers", "JSON"], swiftSettings: swiftSettings),
+        .target(name: "Runtime", dependencies: ["Models", "Compute", "Tokenizers", "JSON", "Grammar"], swiftSettings: swiftSettings),
         // The `sglang` command-line tool: argument parsing only, no logic of its own.
         .executableTarget(
             name: "SGLangCLI",

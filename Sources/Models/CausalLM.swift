@@ -7,6 +7,8 @@ public enum LogitsSelection: Sendable, Hashable {
     case lastPerRequest
     /// Every new token (prompt logprobs, tests).
     case all
+    /// These flat token indices, in this order (a batch where only some requests want prompt logprobs).
+    case rows([Int])
 }
 
 /// Logits of a forward: `rows × vocabSize` fp32 values, row-major.
@@ -160,6 +162,11 @@ public final class CausalLM: @unchecked Sendable {
         switch selection {
         case .all: rows = Array(0..<tokens)
         case .lastPerRequest: rows = zip(batch.extendStartLoc, batch.extendLens).map { $0 + $1 - 1 }
+        case .rows(let picked):
+            if let bad = picked.first(where: { $0 < 0 || $0 >= tokens }) {
+                throw ComputeError.invalidBatch("logits row \(bad) is outside the batch's \(tokens) tokens")
+            }
+            rows = picked
         }
         backend.gatherRows(ws.hidden, indices: rows, dim: h, output: ws.delta)
         backend.rmsNorm(ws.delta, rows: rows.count, dim: h, weight: finalNorm, eps: norm.eps, addOne: norm.addOne,

@@ -1,0 +1,236 @@
+import Compute
+import Models
+
+extension Scheduler {
+    /// One decode step over the running batch (spec §7.7): make room (evict, else retract), one token each.
+    func runDecode() throws {
+        if !ensureFree(running.count) {
+            retract()
+        } else {
+            newTokenRatio = max(newTokenRatio - tokenRatioDecay, minTokenRatio)
+        }
+        guard !running.isEmpty, ensureFree(running.count) else { return }
+        let slots = try kvPool.alloc(running.count)
+        var rows: [Int32] = []
+        var prefixLens: [Int] = []
+        var tokens: [[Int32]] = []
+        for req in running {
+            guard let row = req.row, let last = req.outputIds.last else { continue }
+            rows.append(Int32(row))
+            prefixLens.append(req.kvLength)
+            tokens.append([last])
+        }
+        guard rows.count == running.count else {
+            kvPool.free(slots)
+            throw RuntimeError.invalidInput("a running request lost its KV row")
+        }
+        let batch = ForwardBatch(requests: rows, prefixLens: prefixLens, newTokens: tokens, slots: slots)
+        let logits = try model.model.forward(batch, reqToToken: reqPool, kvPool: kvPool, logits: .lastPerRequest)
+        stats.forwardPasses += 1
+        let batchReqs = running
+        running.removeAll(keepingCapacity: true)
+        for (i, req) in batchReqs.enumerated() {
+            req.kvLength += 1
+            sampleAndAppend(req, logits: logits, row: i)
+            if req.finish != nil {
+                finishRequest(req)
+            } else if !requeueIfJumped(req) {
+                running.append(req)
+            }
+        }
+    }
+
+    /// Frees memory by sending running requests back to the queue (spec §7.7): the ones with the fewest
+    /// output tokens and the longest prompts go first, until the rest can decode `retractDecodeSteps` steps.
+    func retract() {
+        running.sort { ($0.outputIds.count, -$0.originIds.count) > ($1.outputIds.count, -$1.originIds.count) }
+        while running.count > 1 && kvPool.available + tree.evictableSize < running.count * Self.retractDecodeSteps {
+            let victim = running.removeLast()
+            victim.retractions += 1
+            stats.retractions += 1
+            requeue(victim)
+        }
+        _ = ensureFree(running.count)
+        let decoded = running.reduce(0) { $0 + $1.outputIds.count }
+        let budget = running.reduce(0) { $0 + $1.params.maxNewTokens }
+        if budget > 0 {
+            newTokenRatio = min(1, Double(decoded + Self.retractDecodeSteps * running.count) / Double(budget))
+        }
+    }
+
+    /// Logprob entries for the prompt tokens predicted by the rows of an extend (row at position p predicts
+    /// prompt token p + 1); with `logprob_start_len = 0` the first token gets a null entry.
+    func collectInputLogprobs(_ req: ScheduledRequest, logits: Logits, firstRow: Int, positions: Range<Int>) {
+        guard let start = req.inputLogprobStart else { return }
+        let topK = req.request.topLogprobsNum
+        if start == 0 && req.inputTokenLogprobs.isEmpty, let first = req.originIds.first {
+            req.inputTokenLogprobs.append(LogprobEntry(logprob: nil, id: Int(first), text: tokenText(req, Int(first))))
+            req.inputTopLogprobs.append(nil)
+        }
+        for (k, p) in positions.enumerated() {
+            let j = p + 1
+            guard j < req.originIds.count, j == req.nextInputLogprob else { continue }
+            let token = Int(req.originIds[j])
+            logits.values.withUnsafeBufferPointer { all in
+                let row = UnsafeBufferPointer(rebasing: all[((firstRow + k) * logits.vocabSize)..<((firstRow + k + 1) * logits.vocabSize)])
+                let logZ = Logprobs.logNormalizer(row)
+                req.inputTokenLogprobs.append(
+                    LogprobEntry(logprob: Double(row[token]) - logZ, id: token, text: tokenText(req, token)))
+                req.inputTopLogprobs.append(topK > 0 ? topEntries(req, row: row, k: topK, logZ: logZ) : nil)
+            }
+        }
+    }
+
+    func topEntries(_ req: ScheduledRequest, row: UnsafeBufferPointer<Float>, k: Int, logZ: Double) -> [LogprobEntry] {
+        Logprobs.top(row, k: k, logNormalizer: logZ).map {
+            LogprobEntry(logprob: $0.logprob, id: $0.id, text: tokenText(req, $0.id))
+        }
+    }
+
+    func tokenText(_ req: ScheduledRequest, _ id: Int) -> String? {
+        guard req.request.returnTextInLogprobs, let tokenizer = model.tokenizer else { return nil }
+        return RequestOutputText.tokenText(id, tokenizer: tokenizer)
+    }
+
+    /// Samples the request's next token from logits row `row`, appends it and decides whether it finished.
+    func sampleAndAppend(_ req: ScheduledRequest, logits: Logits, row: Int) {
+        var values = Array(logits.row(row))
+        if req.request.returnLogprob {
+            values.withUnsafeBufferPointer { raw in
+                let logZ = Logprobs.logNormalizer(raw)
+                req.pendingLogZ = logZ
+                if req.request.topLogprobsNum > 0 {
+                    req.outputTopLogprobs.append(topEntries(req, row: raw, k: req.request.topLogprobsNum, logZ: logZ))
+                } else {
+                    req.outputTopLogprobs.append(nil)
+                }
+            }
+        }
+        let raw = req.request.returnLogprob ? values : []
+        var mask: [UInt32]? = nil
+        if let matcher = req.matcher {
+            var words = [UInt32](repeating: 0, count: (vocabSize + 31) / 32)
+            let gw = matcher.grammar.index.maskWords
+            words.withUnsafeMutableBufferPointer { buf in
+                matcher.fillMask(into: UnsafeMutableBufferPointer(rebasing: buf[0..<min(gw, buf.count)]))
+            }
+            mask = words
+        }
+        let token: Int = values.withUnsafeMutableBufferPointer { buf in
+            if let mask {
+                return mask.withUnsafeBufferPointer { req.sampler.sample(buf, allowedMask: $0) }
+            }
+            return req.sampler.sample(buf, allowedMask: nil)
+        }
+        if req.request.returnLogprob {
+            let lp = Double(raw[token]) - req.pendingLogZ
+            req.outputTokenLogprobs.append(LogprobEntry(logprob: lp, id: token, text: tokenText(req, token)))
+        }
+        req.sampler.accept(token)
+        req.sampledCount += 1
+        append(req, tokens: [token])
+    }
+
+    /// Appends generated (or forced) tokens and sets `finish` when a stop condition holds (spec §7.3 order:
+    /// length, stop token, stop string).
+    func append(_ req: ScheduledRequest, tokens: [Int]) {
+        stats.generatedTokens += tokens.count
+        var matchedString: String?
+        for token in tokens {
+            req.outputIds.append(Int32(token))
+            if let text = req.outputText?.append([token]), matchedString == nil { matchedString = text }
+            if req.finish != nil { continue }
+            if req.outputIds.count >= req.params.maxNewTokens {
+                req.finish = .length(req.params.maxNewTokens)
+            } else if req.sequenceLength >= contextLength {
+                req.finish = .length(req.outputIds.count)
+            } else if !req.params.ignoreEOS && req.stopIds.contains(token) {
+                req.finish = .matchedToken(token)
+            } else if let s = matchedString {
+                req.finish = .matchedString(s)
+            }
+            if req.finish == nil, var matcher = req.matcher {
+                _ = matcher.accept(token)
+                req.matcher = matcher
+            }
+        }
+        if req.finish == nil { emit(req, final: false) }
+    }
+
+    /// Applies grammar jump-forward after a sampled token (spec §7.10): the forced text's tokens replace the
+    /// tail of the output and the request re-enters the queue to prefill them (the cache keeps its prefix).
+    /// Returns whether the request was requeued.
+    func requeueIfJumped(_ req: ScheduledRequest) -> Bool {
+        guard !options.disableRegexJumpForward, var matcher = req.matcher, let tokenizer = model.tokenizer,
+              let jump = matcher.jumpForward(tokenizer: tokenizer) else { return false }
+        req.matcher = matcher
+        let keep = req.outputIds.count - jump.rollback
+        guard keep >= 0 else { return false }
+        // Drop the rolled-back tokens (their KV is released with the request) and append the forced ones.
+        releaseFinished(req)
+        req.outputIds.removeLast(jump.rollback)
+        if req.request.returnLogprob {
+            // Re-tokenized tokens have no sampled distribution: logprobs cover the kept tokens only.
+            let kept = min(keep, req.outputTokenLogprobs.count)
+            req.outputTokenLogprobs.removeLast(req.outputTokenLogprobs.count - kept)
+            req.outputTopLogprobs.removeLast(req.outputTopLogprobs.count - kept)
+        }
+        req.outputText?.reset(outputIds: req.outputIds.map(Int.init))
+        for t in jump.tokens { req.sampler.accept(t) }
+        append(req, tokens: jump.tokens)
+        if req.finish != nil {
+            finishRequest(req)
+        } else {
+            waiting.append(req)
+        }
+        return true
+    }
+
+    /// Ends a request that reached a stop condition: its KV goes to the cache, the stream gets the final output.
+    func finishRequest(_ req: ScheduledRequest) {
+        running.removeAll { $0 === req }
+        if inflight === req { inflight = nil }
+        releaseFinished(req)
+        emit(req, final: true)
+    }
+
+    /// Sends the request's cumulative output: every `stream_interval` tokens while streaming, and at the end.
+    func emit(_ req: ScheduledRequest, final: Bool) {
+        if !final {
+            guard req.request.stream else { return }
+            let interval = req.params.streamInterval ?? options.streamInterval
+            let count = req.outputIds.count
+            guard count == 1 || count % interval == 0, count != req.lastEmittedCount else { return }
+            req.lastEmittedCount = count
+        }
+        var out = GenerateOutput(rid: req.rid, promptTokens: req.originIds.count)
+        var ids = req.outputIds.map(Int.init)
+        if final, case .matchedToken = req.finish, !req.params.noStopTrim, !ids.isEmpty { ids.removeLast() }
+        out.outputIds = ids
+        if let text = req.outputText {
+            out.text = final ? text.finalText(for: req.finish ?? .length(0)) : text.streamableText
+        }
+        out.completionTokens = req.outputIds.count
+        out.completionTokensWithoutJumpForward = req.sampledCount
+        out.cachedTokens = req.cachedTokens
+        out.retractions = req.retractions
+        if req.request.returnLogprob {
+            out.inputTokenLogprobs = req.inputTokenLogprobs
+            out.inputTopLogprobs = req.inputTopLogprobs
+            out.outputTokenLogprobs = req.outputTokenLogprobs
+            out.outputTopLogprobs = req.outputTopLogprobs
+            let values = req.inputTokenLogprobs.compactMap(\.logprob)
+            out.normalizedPromptLogprob = values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
+        }
+        if final {
+            out.finishReason = req.finish
+            out.e2eLatency = Self.now() - req.arrival
+            byRid[req.rid] = nil
+            stats.finishedRequests += 1
+            req.continuation.yield(out)
+            req.continuation.finish()
+        } else {
+            req.continuation.yield(out)
+        }
+    }
+}
