@@ -28,7 +28,7 @@ public struct GenerationResult: Sendable, Hashable {
 }
 
 /// Single-request generation over a `CausalLM`: a prefill of the prompt, then one decode forward per token
-/// on the paged KV pool, sampling each step with `Sampler`.
+/// on the paged KV pool, sampling each step with a `RequestSampler`.
 public struct Generator: Sendable {
     /// The network.
     public let model: CausalLM
@@ -66,7 +66,9 @@ public struct Generator: Sendable {
         let reqPool = ReqToTokenPool(maxRequests: 1, maxContext: capacity)
         let kvPool = model.makeKVPool(size: capacity + 1)
         let row = Int32(try reqPool.alloc())
-        var rng = SplitMix64(seed: params.seed ?? 42)
+        var sampler = RequestSampler(params: params, promptIds: promptIds, vocabSize: vocab, stopIds: stopIds,
+                                     seed: params.seed ?? 42, sampleIndex: 0)
+        var scratch = [Float](repeating: 0, count: vocab)
 
         var output: [Int] = []
         var logprobs: [[TokenLogprob]] = []
@@ -78,8 +80,11 @@ public struct Generator: Sendable {
         var length = promptIds.count
         while true {
             let row0 = logits.row(0)
-            let id = Sampler.sample(row0, params: params, rng: &rng)
             let top = Sampler.topLogprobs(row0, k: topLogprobs).map { TokenLogprob(id: $0.id, logprob: $0.logprob) }
+            // The sampler rewrites its row, so it gets a copy (the raw row gave the logprobs above).
+            scratch.replaceSubrange(0..<scratch.count, with: row0)
+            let id = scratch.withUnsafeMutableBufferPointer { sampler.sample($0, allowedMask: nil) }
+            sampler.accept(id)
             output.append(id)
             logprobs.append(top)
             try onToken(GeneratedToken(id: id, topLogprobs: top))

@@ -117,16 +117,9 @@ public enum Sampler {
     /// temperature): (token id, logprob) in descending order, ties by lower id.
     public static func topLogprobs(_ logits: ArraySlice<Float>, k: Int) -> [(id: Int, logprob: Double)] {
         guard k > 0, !logits.isEmpty else { return [] }
-        var maxLogit = -Double.infinity
-        for v in logits where Double(v) > maxLogit { maxLogit = Double(v) }
-        var sum = 0.0
-        for v in logits { sum += exp(Double(v) - maxLogit) }
-        let logZ = maxLogit + log(sum)
-        let values = logits.map(Double.init)
-        let top = partialTop(min(k, logits.count), of: values) { a, b in
-            values[a] > values[b] || (values[a] == values[b] && a < b)
+        return logits.withUnsafeBufferPointer { row in
+            Logprobs.top(row, k: k, logNormalizer: Logprobs.logNormalizer(row))
         }
-        return top.map { (id: $0, logprob: values[$0] - logZ) }
     }
 
     /// The indices of the `k` first elements under `before` (a strict total order), sorted.
