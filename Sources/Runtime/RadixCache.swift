@@ -229,6 +229,9 @@ public final class RadixCache: @unchecked Sendable {
             node.parent = nil
         }
         pool.free(freed)
+        // Holders of the old root (requests that matched nothing) must not touch the new tree's counters.
+        root.children = [:]
+        root.isEvicted = true
         root = Self.makeRoot()
         heap.removeAll()
         evictableSize = 0
