@@ -35,6 +35,15 @@ public final class RadixCache: @unchecked Sendable {
         root = Self.makeRoot()
     }
 
+    deinit {
+        // Dismantle iteratively: the default recursive release of a deep chain could exhaust the stack.
+        var stack = [root]
+        while let node = stack.popLast() {
+            stack.append(contentsOf: node.children.values)
+            node.children = [:]
+        }
+    }
+
     private static func makeRoot() -> RadixNode {
         let root = RadixNode(key: [], value: [], parent: nil, lastAccess: 0, serial: 0)
         root.lockRef = 1
@@ -225,10 +234,13 @@ public final class RadixCache: @unchecked Sendable {
         while let node = stack.popLast() {
             freed.append(contentsOf: node.value)
             stack.append(contentsOf: node.children.values)
+            // Unlinked one by one: releasing a deep chain recursively could exhaust the stack.
+            node.children = [:]
             node.isEvicted = true
             node.parent = nil
         }
-        pool.free(freed)
+        // Dictionary order is seeded per process: sort so the pool hands out slots reproducibly (low first).
+        pool.free(freed.sorted(by: >))
         // Holders of the old root (requests that matched nothing) must not touch the new tree's counters.
         root.children = [:]
         root.isEvicted = true

@@ -118,6 +118,37 @@ struct RadixCacheTests {
         #expect(cache.checkIdleInvariant() == nil)
     }
 
+    @Test func deepChainMatchesEvictsAndResets() throws {
+        // Keys [0], [0,0], [0,0,0], ... make a chain of one-token nodes thousands deep.
+        let depth = 2500
+        let pool = Self.tinyPool(depth + 1)
+        var cache: RadixCache? = RadixCache(pool: pool)
+        guard let tree = cache else { return }
+        var slots: [Int32] = []
+        for n in 1...depth {
+            slots += try pool.alloc(1)
+            #expect(tree.insert(Array(repeating: 0, count: n), slots: slots) == n - 1)
+        }
+        #expect(tree.nodeCount == depth && tree.checkStructure() == nil)
+        let full = tree.matchPrefix(Array(repeating: 0, count: depth + 5))
+        #expect(full.slots == slots && full.node.prefixLength == depth)
+        #expect(tree.evict(1) == 1)  // only the deepest node is a leaf
+        #expect(tree.matchPrefix(Array(repeating: 0, count: depth)).slots == Array(slots.dropLast()))
+        let node = tree.matchPrefix(Array(repeating: 0, count: depth / 2)).node
+        #expect(tree.incLockRef(node) == -(depth / 2))
+        #expect(tree.evict(depth) == depth / 2 - 1)  // everything below the locked half
+        #expect(tree.decLockRef(node) == depth / 2)
+        #expect(tree.reset() && pool.available == depth)
+        // A second deep tree dropped with the cache itself (iterative teardown).
+        slots = []
+        for n in 1...depth {
+            slots += try pool.alloc(1)
+            tree.insert(Array(repeating: 1, count: n), slots: slots)
+        }
+        #expect(tree.nodeCount == depth && tree.checkStructure() == nil)
+        cache = nil
+    }
+
     @Test func dfsWeightOrderHandExample() throws {
         let pool = Self.tinyPool(64)
         let cache = RadixCache(pool: pool)
