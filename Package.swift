@@ -20,6 +20,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // A small ordered JSON value type with a fast parser and a Python-compatible writer.
@@ -34,17 +37,40 @@ let package = Package(
         .target(name: "Grammar", dependencies: ["JSON", "Tokenizers"], swiftSettings: swiftSettings),
         // OpenBLAS's CBLAS (apt: libopenblas-dev) for dense GEMMs on the CPU.
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // SIMD integer dot kernels for block-quantized weights (portable C, AVX2, AVX-512 VNNI; runtime dispatch).
+        .target(name: "CQuantKernels"),
         // Tensors, the ComputeBackend protocol, the CPU backend, KV pools and ForwardBatch metadata.
-        .target(name: "Compute", dependencies: ["COpenBLAS", "GGUF"], swiftSettings: swiftSettings),
+        .target(name: "Compute", dependencies: ["COpenBLAS", "CQuantKernels", "GGUF"], swiftSettings: swiftSettings),
         // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
         .target(name: "Models", dependencies: ["JSON", "GGUF", "Compute"], swiftSettings: swiftSettings),
         // Model loading, sampling, single-request generation and the one-batch benchmark.
         .target(name: "Runtime", dependencies: ["Models", "Compute", "Tokenizers", "JSON", "Grammar"], swiftSettings: swiftSettings),
+        // The HTTP server: SGLang's native API and the OpenAI-compatible API over the Engine.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Runtime", "Tokenizers", "JSON", "Models",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks that drive the engine or a server: datasets, bench-offline, bench-serving (HTTP client on NIO).
+        .target(
+            name: "Bench",
+            dependencies: [
+                "Runtime", "JSON", "Tokenizers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `sglang` command-line tool: argument parsing only, no logic of its own.
         .executableTarget(
             name: "SGLangCLI",
             dependencies: [
-                "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar", "Models", "Compute", "Runtime",
+                "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar", "Models", "Compute", "Runtime", "Server", "Bench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -58,6 +84,10 @@ let package = Package(
             name: "RuntimeTests", dependencies: ["Runtime", "Models", "Compute", "Tokenizers", "JSON"],
             swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServerTests", dependencies: ["Server", "Runtime", "Bench", "JSON", "Tokenizers", "Models"],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Runtime", "JSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelsTests",
             dependencies: ["Models", "JSON", "GGUF"],

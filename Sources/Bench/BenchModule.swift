@@ -1,0 +1,2 @@
+/// The benchmark module: datasets, `bench-offline` and `bench-serving`.
+enum BenchModule {}

@@ -1,0 +1,2 @@
+/// The HTTP server module: SGLang's native and OpenAI-compatible endpoints over `Runtime.Engine`.
+enum ServerModule {}
