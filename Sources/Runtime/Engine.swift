@@ -137,25 +137,37 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Submits one request; the stream yields cumulative outputs (every `stream_interval` tokens when
+    /// Validates a request completely on the caller's thread: prompt (tokenized), sampling values and grammar.
+    /// The server calls this first so it can answer 400 before it starts a response.
+    /// - Throws: `RuntimeError.invalidInput` / `.invalidSamplingParams` naming the problem.
+    public func prepare(_ request: GenerateRequest) throws -> PreparedRequest {
+        let ids = try promptIds(for: request)
+        let matcher = try grammarMatcher(for: request.sampling)
+        return PreparedRequest(request: request, promptIds: ids, matcher: matcher)
+    }
+
+    /// Submits a prepared request; the stream yields cumulative outputs (every `stream_interval` tokens when
     /// `request.stream`, else only the final one) and finishes after the output whose `finishReason` is set.
-    /// Invalid requests finish the stream at once with the validation error. Cancelling the stream's consumer
-    /// (a disconnected client) aborts the request.
-    public func generate(_ request: GenerateRequest) -> AsyncThrowingStream<GenerateOutput, any Error> {
+    /// Cancelling the stream's consumer (a disconnected client) aborts the request.
+    public func generate(_ prepared: PreparedRequest) -> AsyncThrowingStream<GenerateOutput, any Error> {
         let (stream, continuation) = AsyncThrowingStream<GenerateOutput, any Error>.makeStream()
-        do {
-            let ids = try promptIds(for: request)
-            let matcher = try grammarMatcher(for: request.sampling)
-            submit(request, promptIds: ids, matcher: matcher, continuation: continuation)
-        } catch {
-            continuation.finish(throwing: error)
-        }
+        submit(prepared.request, promptIds: prepared.promptIds, matcher: prepared.matcher, continuation: continuation)
         return stream
     }
 
-    /// Submits a request whose ids were validated by `promptIds(for:)` (the server validates first so it can
-    /// answer 400 before it starts a stream).
-    func submit(_ request: GenerateRequest, promptIds ids: [Int], matcher: GrammarMatcher?,
+    /// `prepare` + `generate`: invalid requests finish the stream at once with the validation error.
+    public func generate(_ request: GenerateRequest) -> AsyncThrowingStream<GenerateOutput, any Error> {
+        do {
+            return generate(try prepare(request))
+        } catch {
+            let (stream, continuation) = AsyncThrowingStream<GenerateOutput, any Error>.makeStream()
+            continuation.finish(throwing: error)
+            return stream
+        }
+    }
+
+    /// Hands a validated request to the scheduler.
+    private func submit(_ request: GenerateRequest, promptIds ids: [Int], matcher: GrammarMatcher?,
                 continuation: AsyncThrowingStream<GenerateOutput, any Error>.Continuation) {
         var params = request.sampling
         var stopIds = params.stopTokenIds
@@ -232,4 +244,13 @@ public final class Engine: Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// A request that passed `Engine.prepare`: its prompt ids and compiled grammar.
+public struct PreparedRequest: Sendable {
+    /// The request as given.
+    public let request: GenerateRequest
+    /// The tokenized prompt.
+    public let promptIds: [Int]
+    let matcher: GrammarMatcher?
 }
