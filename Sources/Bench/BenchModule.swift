@@ -1,2 +1,0 @@
-/// The benchmark module: datasets, `bench-offline` and `bench-serving`.
-enum BenchModule {}
