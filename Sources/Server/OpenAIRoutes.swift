@@ -1,0 +1,326 @@
+import Foundation
+import Hummingbird
+import JSON
+import Runtime
+
+/// The OpenAI-compatible endpoints (spec §4).
+extension SGLangServer {
+    func addOpenAIRoutes(to router: Router<ServerContext>) {
+        router.get("/v1/models") { _, _ in
+            SGLangServer.json(.object(JSONObject([("object", .string("list")), ("data", .array([self.modelCard()]))])))
+        }
+        router.get("/v1/models/{model}") { _, context in
+            let name = context.parameters.get("model") ?? ""
+            try self.checkModel(name)
+            return SGLangServer.json(self.modelCard())
+        }
+        router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
+        router.post("/v1/chat/completions") { request, context in try await self.chatCompletions(request, context: context) }
+        router.post("/v1/embeddings") { _, _ -> Response in
+            throw ServerError.badRequest(
+                "\(self.arguments.modelName) is a generation model; /v1/embeddings needs an embedding model "
+                    + "(none is loaded on this server)", param: "model")
+        }
+    }
+
+    func modelCard() -> JSONValue {
+        .object(JSONObject([
+            ("id", .string(arguments.modelName)), ("object", .string("model")),
+            ("created", .int(Int(startTime.timeIntervalSince1970))), ("owned_by", .string("sglang")),
+            ("root", .string(arguments.modelName)), ("max_model_len", .int(engine.contextLength)),
+        ]))
+    }
+
+    /// Accepts the served name, the model path and "default"; anything else is 404 as OpenAI answers.
+    func checkModel(_ name: String?) throws {
+        guard let name else { return }
+        if name == arguments.modelName || name == arguments.modelPath || name == "default" { return }
+        throw ServerError(status: 404, "The model `\(name)` does not exist.", param: "model")
+    }
+
+    // MARK: /v1/completions
+
+    func completions(_ request: Request, context: ServerContext) async throws -> Response {
+        let body = try await readJSON(request)
+        logRequest("/v1/completions", body)
+        let input = try OpenAIRequestParser.completion(body, defaults: defaults, defaultTimeout: arguments.requestTimeout)
+        try checkModel(input.options.model)
+        let prepared = try input.items.map(runner.prepare)
+        let echo: [String] = input.options.echo ? zip(input.prompts, prepared).map { prompt, p in
+            switch prompt {
+            case .text(let s): return s
+            case .ids(let ids): return model.tokenizer?.decode(ids) ?? ""
+            }
+        } : []
+        let n = prepared.first?.samples.count ?? 1
+        let header = OpenAIHeader(
+            id: input.items[0].request.rid, created: Int(Date().timeIntervalSince1970),
+            model: input.options.model ?? arguments.modelName, cacheReport: arguments.enableCacheReport)
+        if input.options.stream {
+            let formatter = CompletionStreamFormatter(header: header, options: input.options, n: n, echo: echo,
+                                                      promptLengths: prepared.map(\.promptIds.count))
+            return SSEStream.response(runner.run(prepared), channel: context.channel, formatter: formatter,
+                                      onEvent: recorder())
+        }
+        let outputs = try await runner.collect(prepared, channel: context.channel)
+        record(outputs)
+        logFinished(outputs)
+        if let error = outputs.lazy.compactMap({ ServerError.fromAbort($0.finishReason) }).first { throw error }
+        let choices: [JSONValue] = outputs.enumerated().map { k, out in
+            let p = k / n
+            let prefix = input.options.echo ? echo[p] : ""
+            var logprobs: JSONValue = .null
+            if input.options.logprobs != nil {
+                var entries = out.outputTokenLogprobs ?? []
+                var tops = out.outputTopLogprobs ?? []
+                if input.options.echo {
+                    entries = (out.inputTokenLogprobs ?? []) + entries
+                    tops = (out.inputTopLogprobs ?? Array(repeating: nil, count: out.inputTokenLogprobs?.count ?? 0)) + tops
+                }
+                logprobs = ResponseEncoding.completionLogprobs(
+                    entries, top: tops, offset: input.options.echo ? 0 : (prefix.isEmpty ? 0 : prefix.unicodeScalars.count))
+            }
+            return .object(JSONObject([
+                ("index", .int(k)), ("text", .string(prefix + out.text)), ("logprobs", logprobs),
+                ("finish_reason", ResponseEncoding.openAIFinishReason(out.finishReason)),
+                ("matched_stop", ResponseEncoding.matchedStop(out.finishReason)),
+            ]))
+        }
+        var o = header.object("text_completion")
+        o["choices"] = .array(choices)
+        o["usage"] = header.usage(outputs, n: n)
+        return SGLangServer.json(.object(o))
+    }
+
+    // MARK: /v1/chat/completions
+
+    func chatCompletions(_ request: Request, context: ServerContext) async throws -> Response {
+        let body = try await readJSON(request)
+        logRequest("/v1/chat/completions", body)
+        let input = try OpenAIRequestParser.chat(body, defaults: defaults, defaultTimeout: arguments.requestTimeout)
+        try checkModel(input.options.model)
+        let rendered = try chat.render(messages: input.messages, tools: input.tools, extra: input.templateKwargs,
+                                       tokenizer: model.tokenizer)
+        var item = input.item
+        item.request.prompt = .ids(rendered.ids)
+        for s in rendered.stop where !item.request.sampling.stop.contains(s) { item.request.sampling.stop.append(s) }
+        let prepared = [try runner.prepare(item)]
+        let n = prepared[0].samples.count
+        let header = OpenAIHeader(
+            id: item.request.rid, created: Int(Date().timeIntervalSince1970),
+            model: input.options.model ?? arguments.modelName, cacheReport: arguments.enableCacheReport)
+        if input.options.stream {
+            let formatter = ChatStreamFormatter(header: header, options: input.options, n: n)
+            return SSEStream.response(runner.run(prepared), channel: context.channel, formatter: formatter,
+                                      onEvent: recorder())
+        }
+        let outputs = try await runner.collect(prepared, channel: context.channel)
+        record(outputs)
+        logFinished(outputs)
+        if let error = outputs.lazy.compactMap({ ServerError.fromAbort($0.finishReason) }).first { throw error }
+        let choices: [JSONValue] = outputs.enumerated().map { k, out in
+            var logprobs: JSONValue = .null
+            if let top = input.options.logprobs {
+                let content = ResponseEncoding.chatLogprobContent(
+                    out.outputTokenLogprobs ?? [], top: out.outputTopLogprobs ?? [], topCount: top)
+                logprobs = .object(JSONObject([("content", .array(content))]))
+            }
+            return .object(JSONObject([
+                ("index", .int(k)),
+                ("message", .object(JSONObject([("role", .string("assistant")), ("content", .string(out.text))]))),
+                ("logprobs", logprobs),
+                ("finish_reason", ResponseEncoding.openAIFinishReason(out.finishReason)),
+                ("matched_stop", ResponseEncoding.matchedStop(out.finishReason)),
+            ]))
+        }
+        var o = header.object("chat.completion")
+        o["choices"] = .array(choices)
+        o["usage"] = header.usage(outputs, n: n)
+        return SGLangServer.json(.object(o))
+    }
+}
+
+/// The fields every OpenAI response and chunk starts with, and the usage block.
+struct OpenAIHeader: Sendable {
+    var id: String
+    var created: Int
+    var model: String
+    var cacheReport: Bool
+
+    func object(_ kind: String) -> JSONObject {
+        JSONObject([("id", .string(id)), ("object", .string(kind)), ("created", .int(created)), ("model", .string(model))])
+    }
+
+    /// Usage over final outputs (prompt-major, `n` per prompt): prompt tokens counted once per prompt.
+    func usage(_ outputs: [GenerateOutput], n: Int) -> JSONValue {
+        var prompt = 0, completion = 0, cached = 0
+        for (k, o) in outputs.enumerated() {
+            if k % max(1, n) == 0 {
+                prompt += o.promptTokens
+                cached += o.cachedTokens
+            }
+            completion += o.completionTokens
+        }
+        return ResponseEncoding.usage(prompt: prompt, completion: completion, cached: cacheReport ? cached : nil)
+    }
+}
+
+/// The part of a cumulative text not sent yet (by UTF-8 length).
+func textDelta(_ text: String, sent: inout Int) -> String {
+    let bytes = text.utf8
+    guard bytes.count > sent else { return "" }
+    let piece = String(decoding: bytes.dropFirst(sent), as: UTF8.self)
+    sent = bytes.count
+    return piece
+}
+
+/// `/v1/completions` stream chunks: text deltas (the echo first), logprob deltas, the finish reason on the
+/// last content chunk, an optional usage chunk.
+struct CompletionStreamFormatter: StreamFormatter {
+    let header: OpenAIHeader
+    let options: OpenAIOptions
+    let n: Int
+    let echo: [String]
+    let promptLengths: [Int]
+    var sent: [Int: Int] = [:]
+    var sentLogprobs: [Int: Int] = [:]
+    var echoed: Set<Int> = []
+    var finals: [Int: GenerateOutput] = [:]
+
+    init(header: OpenAIHeader, options: OpenAIOptions, n: Int, echo: [String], promptLengths: [Int]) {
+        self.header = header
+        self.options = options
+        self.n = n
+        self.echo = echo
+        self.promptLengths = promptLengths
+    }
+
+    mutating func chunks(for event: RunEvent) -> [String] {
+        let k = event.index, out = event.output
+        var sentBytes = sent[k] ?? 0
+        var text = textDelta(out.text, sent: &sentBytes)
+        sent[k] = sentBytes
+        var offset = 0
+        if options.echo, !echoed.contains(k) {
+            echoed.insert(k)
+            text = echo[k / n] + text
+        }
+        var logprobs: JSONValue = .null
+        if options.logprobs != nil {
+            var entries = out.outputTokenLogprobs ?? []
+            var tops = out.outputTopLogprobs ?? []
+            if options.echo {
+                let input = out.inputTokenLogprobs ?? []
+                entries = input + entries
+                tops = (out.inputTopLogprobs ?? Array(repeating: nil, count: input.count)) + tops
+            }
+            let from = sentLogprobs[k] ?? 0
+            if entries.count > from {
+                offset = entries[..<from].reduce(0) { $0 + ($1.text ?? "").unicodeScalars.count }
+                logprobs = ResponseEncoding.completionLogprobs(
+                    Array(entries[from...]), top: Array(tops.dropFirst(from)), offset: offset)
+                sentLogprobs[k] = entries.count
+            }
+        }
+        if out.isFinished { finals[k] = out }
+        guard !text.isEmpty || out.isFinished || !logprobs.isNull else { return [] }
+        var o = header.object("text_completion")
+        o["choices"] = .array([.object(JSONObject([
+            ("index", .int(k)), ("text", .string(text)), ("logprobs", logprobs),
+            ("finish_reason", ResponseEncoding.openAIFinishReason(out.finishReason)),
+            ("matched_stop", ResponseEncoding.matchedStop(out.finishReason)),
+        ]))])
+        if options.continuousUsage {
+            o["usage"] = ResponseEncoding.usage(prompt: out.promptTokens, completion: out.completionTokens, cached: nil)
+        }
+        return [SSEStream.json(.object(o))]
+    }
+
+    mutating func finish() -> [String] {
+        guard options.includeUsage else { return [] }
+        let outputs = finals.keys.sorted().compactMap { finals[$0] }
+        var o = header.object("text_completion")
+        o["choices"] = .array([])
+        o["usage"] = header.usage(outputs, n: n)
+        return [SSEStream.json(.object(o))]
+    }
+
+    func error(_ error: ServerError) -> String {
+        SSEStream.json(.object(JSONObject([("error", error.openAIJSON)])))
+    }
+}
+
+/// `/v1/chat/completions` stream chunks: a role chunk per choice, content deltas, a finish chunk, an
+/// optional usage chunk.
+struct ChatStreamFormatter: StreamFormatter {
+    let header: OpenAIHeader
+    let options: OpenAIOptions
+    let n: Int
+    var sent: [Int: Int] = [:]
+    var sentLogprobs: [Int: Int] = [:]
+    var started: Set<Int> = []
+    var finals: [Int: GenerateOutput] = [:]
+
+    init(header: OpenAIHeader, options: OpenAIOptions, n: Int) {
+        self.header = header
+        self.options = options
+        self.n = n
+    }
+
+    func chunk(_ index: Int, delta: JSONObject, logprobs: JSONValue = .null, finish: FinishReason? = nil,
+               usage: GenerateOutput? = nil) -> String {
+        var choice = JSONObject([("index", .int(index)), ("delta", .object(delta)), ("logprobs", logprobs),
+                                 ("finish_reason", ResponseEncoding.openAIFinishReason(finish))])
+        if finish != nil { choice["matched_stop"] = ResponseEncoding.matchedStop(finish) }
+        var o = header.object("chat.completion.chunk")
+        o["choices"] = .array([.object(choice)])
+        if options.continuousUsage, let u = usage {
+            o["usage"] = ResponseEncoding.usage(prompt: u.promptTokens, completion: u.completionTokens, cached: nil)
+        }
+        return SSEStream.json(.object(o))
+    }
+
+    mutating func chunks(for event: RunEvent) -> [String] {
+        let k = event.index, out = event.output
+        var result: [String] = []
+        if !started.contains(k) {
+            started.insert(k)
+            result.append(chunk(k, delta: JSONObject([("role", .string("assistant")), ("content", .string(""))])))
+        }
+        var sentBytes = sent[k] ?? 0
+        let text = textDelta(out.text, sent: &sentBytes)
+        sent[k] = sentBytes
+        var logprobs: JSONValue = .null
+        if let top = options.logprobs {
+            let entries = out.outputTokenLogprobs ?? []
+            let from = sentLogprobs[k] ?? 0
+            if entries.count > from {
+                let content = ResponseEncoding.chatLogprobContent(
+                    Array(entries[from...]), top: Array((out.outputTopLogprobs ?? []).dropFirst(from)), topCount: top)
+                logprobs = .object(JSONObject([("content", .array(content))]))
+                sentLogprobs[k] = entries.count
+            }
+        }
+        if !text.isEmpty || !logprobs.isNull {
+            result.append(chunk(k, delta: JSONObject([("content", .string(text))]), logprobs: logprobs, usage: out))
+        }
+        if out.isFinished {
+            finals[k] = out
+            result.append(chunk(k, delta: JSONObject(), finish: out.finishReason, usage: out))
+        }
+        return result
+    }
+
+    mutating func finish() -> [String] {
+        guard options.includeUsage else { return [] }
+        let outputs = finals.keys.sorted().compactMap { finals[$0] }
+        var o = header.object("chat.completion.chunk")
+        o["choices"] = .array([])
+        o["usage"] = header.usage(outputs, n: n)
+        return [SSEStream.json(.object(o))]
+    }
+
+    func error(_ error: ServerError) -> String {
+        SSEStream.json(.object(JSONObject([("error", error.openAIJSON)])))
+    }
+}

@@ -1,2 +1,0 @@
-/// The HTTP server module: SGLang's native and OpenAI-compatible endpoints over `Runtime.Engine`.
-enum ServerModule {}
