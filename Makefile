@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_FLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: build test fetch-model clean
+.PHONY: build test fetch-model serve clean
 
 build:
 	$(SWIFT) build -c release
@@ -14,6 +14,13 @@ test: fetch-model
 
 fetch-model:
 	bash scripts/fetch-smollm2.sh > /dev/null
+
+# Serves the default model (SmolLM2-135M-Instruct) on http://127.0.0.1:30000 with SGLang's native and OpenAI APIs.
+# Extra flags: make serve SERVE_ARGS="--port 8000 --api-key KEY".
+SERVE_ARGS ?=
+serve:
+	@model="$$(bash scripts/fetch-smollm2.sh)" && $(SWIFT) build -c release --product sglang && \
+		exec .build/release/sglang serve --model-path "$$model" $(SERVE_ARGS)
 
 clean:
 	rm -rf .build
