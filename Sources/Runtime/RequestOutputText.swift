@@ -66,9 +66,9 @@ public struct RequestOutputText: Sendable {
     @discardableResult
     public mutating func append(_ ids: [Int]) -> String? {
         guard !ids.isEmpty else { return matchedStop }
-        let delta = detokenizer.append(contentsOf: ids)
         let oldCount = visible.count
-        updateVisible(committedDelta: delta)
+        let fed = feed(ids)
+        updateVisible(committedDelta: fed.delta, holding: fed.holding)
         return afterTextChange(searchFrom: min(oldCount, visible.count))
     }
 
@@ -128,17 +128,32 @@ public struct RequestOutputText: Sendable {
     public mutating func reset(outputIds: [Int]) -> String? {
         let streamed = Array(visible[..<streamEnd])
         detokenizer = tokenizer.makeIncrementalDetokenizer(skipSpecialTokens: params.skipSpecialTokens, context: context)
-        let delta = outputIds.isEmpty ? "" : detokenizer.append(contentsOf: outputIds)
+        let fed = feed(outputIds)
         visible.removeAll(keepingCapacity: true)
         committedCount = 0
         pendingRaw = ""
         match = nil
-        updateVisible(committedDelta: delta)
+        updateVisible(committedDelta: fed.delta, holding: fed.holding)
         if visible.count < streamed.count || !visible.starts(with: streamed) { streamEnd = 0 }
         return afterTextChange(searchFrom: 0)
     }
 
     // MARK: Internals
+
+    /// Feeds ids one at a time, so text is committed at every character boundary. Fed together, a run of
+    /// byte-fallback tokens that ends inside a character decodes as U+FFFD throughout (transformers'
+    /// `ByteFallback` rejects the whole run) and would hold back its complete characters too.
+    /// `holding`: the last id committed nothing, so some ids are pending.
+    private mutating func feed(_ ids: [Int]) -> (delta: String, holding: Bool) {
+        var delta = ""
+        var holding = false
+        for id in ids {
+            let piece = detokenizer.append(id)
+            delta += piece
+            holding = piece.isEmpty
+        }
+        return (delta, holding)
+    }
 
     /// Committed text plus the raw pending tail: what a flush at this point gives.
     private func fullBytes() -> [UInt8] {
@@ -148,11 +163,11 @@ public struct RequestOutputText: Sendable {
     }
 
     /// Appends the newly committed text and recomputes the pending tail.
-    private mutating func updateVisible(committedDelta delta: String) {
+    private mutating func updateVisible(committedDelta delta: String, holding: Bool) {
         visible.removeSubrange(committedCount...)
         visible.append(contentsOf: delta.utf8)
         committedCount = visible.count
-        if delta.isEmpty {
+        if holding {
             // Nothing committed: the detokenizer holds ids back. A copy's flush shows what they decode to.
             var copy = detokenizer
             pendingRaw = copy.finish()
