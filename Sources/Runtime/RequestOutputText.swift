@@ -104,8 +104,9 @@ public struct RequestOutputText: Sendable {
             let ids = outputIds
             guard !params.noStopTrim, ids.last == id else { return String(decoding: fullBytes(), as: UTF8.self) }
             var detok = tokenizer.makeIncrementalDetokenizer(skipSpecialTokens: params.skipSpecialTokens, context: context)
-            let committed = detok.append(contentsOf: Array(ids.dropLast()))
-            return committed + detok.finish()
+            var text = ""
+            for kept in ids.dropLast() { text += detok.append(kept) }
+            return text + detok.finish()
         case .length, .abort:
             return String(decoding: fullBytes(), as: UTF8.self)
         }
