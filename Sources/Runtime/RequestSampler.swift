@@ -110,78 +110,97 @@ public struct RequestSampler: Sendable {
             return Self.draw(ids: ids, weights: weights, normalizer: weights.reduce(0, +), topP: params.topP,
                              minP: params.minP, u: u)
         }
-        if params.minP > 0 {
-            // Min-p keeps exp(x - m) ≥ min_p; the tokens below it come last in the sorted order, so they can
-            // neither survive nor move top-p's cut, which needs only the full normalizer.
-            let slack = Float(log(params.minP)) - 1e-3
-            let md = Double(m)
-            var ids: [Int] = []
-            var weights: [Double] = []
-            for i in 0..<n where logits[i] - m >= slack {
-                let w = exp(Double(logits[i]) - md)
-                if w >= params.minP {
-                    ids.append(i)
-                    weights.append(w)
-                }
-            }
-            var normalizer = weights.reduce(0, +)
-            if params.topP < 1 {
-                normalizer = 0
-                for v in logits where v > -.infinity { normalizer += Double(expf(v - m)) }
-            }
-            let order = ids.indices.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && ids[$0] < ids[$1]) }
-            return Self.draw(ids: order.map { ids[$0] }, weights: order.map { weights[$0] }, normalizer: normalizer,
-                             topP: params.topP, minP: 0, u: u)
-        }
-        // Unnormalized probabilities in place, with the mass per power-of-two bucket for top-p's cut.
-        var total = 0.0
-        var bucketMass = [Double](repeating: 0, count: Self.buckets)
-        let cutTopP = params.topP < 1
-        for i in 0..<n {
-            let v = logits[i]
-            let e: Float = v > -.infinity ? expf(v - m) : 0
-            logits[i] = e
-            guard e > 0 else { continue }
-            total += Double(e)
-            if cutTopP { bucketMass[Self.bucket(e)] += Double(e) }
-        }
-        if !cutTopP {
+        // Unnormalized probabilities e = exp(x - m) in place (the largest is exactly 1).
+        var blockSums: [Double] = []
+        let total = Self.exponentiate(logits, max: m, blockSums: &blockSums)
+        if params.topP >= 1, params.minP <= 0 {
+            // The whole distribution: find the block holding u·total, then the token inside it.
             let target = u * total
             var acc = 0.0
+            var block = 0
+            while block < blockSums.count - 1, acc + blockSums[block] <= target {
+                acc += blockSums[block]
+                block += 1
+            }
             var last = -1
-            for i in 0..<n where logits[i] > 0 {
+            for i in block * Self.blockSize..<min((block + 1) * Self.blockSize, n) where logits[i] > 0 {
+                acc += Double(logits[i])
+                last = i
+                if target < acc { return i }
+            }
+            if last >= 0 { return last }
+            // Rounding left the target past the end: the last token with any mass.
+            return (0..<n).last { logits[$0] > 0 } ?? Self.argmax(UnsafeBufferPointer(logits), mask: allowedMask)
+        }
+        // Min-p relative to the most likely token (e = 1) keeps e ≥ min_p; it comes after top-p, whose cut depends
+        // only on the heavier tokens, so it is a plain filter here.
+        let floor = Float(params.minP)
+        // Top-p: the nucleus lies in the smallest bucket prefix holding more than top_p of the mass. The buckets
+        // before the last one are kept whole in any order; only the last ("boundary") bucket is sorted. Without
+        // top-p, `b == buckets`: every token is in a whole bucket.
+        let limit = params.topP * total
+        var b = Self.buckets
+        if params.topP < 1 {
+            var bucketMass = [Double](repeating: 0, count: Self.buckets)
+            for i in 0..<n where logits[i] > 0 { bucketMass[Self.bucket(logits[i])] += Double(logits[i]) }
+            var acc = 0.0
+            b = 0
+            while b < Self.buckets - 1 {
+                acc += bucketMass[b]
+                if acc > limit { break }
+                b += 1
+            }
+        }
+        while true {
+            let whole = b == Self.buckets
+            // Bucket bounds as floats: bucket(e) < b ⇔ e ≥ sureFrom, bucket(e) == b ⇔ boundaryFrom ≤ e < sureFrom.
+            let sureFrom = whole ? Float.leastNonzeroMagnitude : Self.bucketStart(b - 1)
+            let boundaryFrom = whole || b == Self.buckets - 1 ? Float.leastNonzeroMagnitude : Self.bucketStart(b)
+            var boundary: [Int] = []
+            var sure = 0.0
+            var sureKept = 0.0
+            for i in 0..<n where logits[i] >= boundaryFrom {
+                let e = logits[i]
+                if e >= sureFrom {
+                    sure += Double(e)
+                    if e >= floor { sureKept += Double(e) }
+                } else {
+                    boundary.append(i)
+                }
+            }
+            boundary.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+            // Top-p on the boundary, continuing the mass before it: a token is cut when the mass strictly before
+            // it exceeds top_p.
+            var kept = boundary.count
+            var before = sure
+            for j in boundary.indices {
+                if before > limit {
+                    kept = j
+                    break
+                }
+                before += Double(logits[boundary[j]])
+            }
+            // Rounding can leave the candidates' mass at or below the limit: then take the next bucket too.
+            if !whole, kept == boundary.count, before <= limit, b < Self.buckets - 1 {
+                b += 1
+                continue
+            }
+            let boundaryKept = boundary.prefix(kept).filter { logits[$0] >= floor }
+            let target = u * boundaryKept.reduce(sureKept) { $0 + Double(logits[$1]) }
+            var acc = 0.0
+            var last = -1
+            let from = max(sureFrom, floor)
+            for i in 0..<n where logits[i] >= from {
+                acc += Double(logits[i])
+                last = i
+                if target < acc { return i }
+            }
+            for i in boundaryKept {
                 acc += Double(logits[i])
                 last = i
                 if target < acc { return i }
             }
             return last >= 0 ? last : Self.argmax(UnsafeBufferPointer(logits), mask: allowedMask)
-        }
-        // The nucleus lies in the smallest bucket prefix holding more than top_p of the mass: the buckets before
-        // the last one are kept whole, only the last bucket's tokens need sorting.
-        let limit = params.topP * total
-        var acc = 0.0
-        var b = 0
-        while b < Self.buckets - 1 {
-            acc += bucketMass[b]
-            if acc > limit { break }
-            b += 1
-        }
-        while true {
-            var ids: [Int] = []
-            var boundary: [Int] = []
-            for i in 0..<n where logits[i] > 0 {
-                let k = Self.bucket(logits[i])
-                if k < b { ids.append(i) } else if k == b { boundary.append(i) }
-            }
-            boundary.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-            ids += boundary
-            let weights = ids.map { Double(logits[$0]) }
-            // Rounding can leave the candidates' mass at or below the limit: then take the next bucket too.
-            if b < Self.buckets - 1, weights.reduce(0, +) <= limit {
-                b += 1
-                continue
-            }
-            return Self.draw(ids: ids, weights: weights, normalizer: total, topP: params.topP, minP: 0, u: u)
         }
     }
 
@@ -256,8 +275,14 @@ public struct RequestSampler: Sendable {
         return min(max((127 << 5) - key, 0), buckets - 1)
     }
 
-    /// Sorted candidates (descending weight, ties by lower id) → top-p on `weights / normalizer` (a token is cut
-    /// when the mass strictly before it exceeds top_p) → min-p relative to the first → a draw with `u`.
+    /// The smallest e of bucket `b` (for b < buckets - 1; for b = -1 a value above 1, so no e reaches it).
+    private static func bucketStart(_ b: Int) -> Float {
+        Float(bitPattern: UInt32((127 << 5) - b) << 18)
+    }
+
+    /// Candidates in descending weight order (ties by lower id), or at least ordered so that every token is
+    /// preceded by all heavier ones of the top-p boundary → top-p on `weights / normalizer` (a token is cut when
+    /// the mass strictly before it exceeds top_p) → min-p relative to the heaviest kept → a draw with `u`.
     private static func draw(ids: [Int], weights: [Double], normalizer: Double, topP: Double, minP: Double,
                              u: Double) -> Int {
         guard let first = ids.first else { return 0 }
@@ -273,23 +298,85 @@ public struct RequestSampler: Sendable {
                 before += weights[j]
             }
         }
-        if minP > 0 {
-            let threshold = minP * weights[0]
-            var j = 1
-            while j < kept, weights[j] >= threshold { j += 1 }
-            kept = j
-        }
+        var heaviest = 0.0
+        for j in 0..<kept where weights[j] > heaviest { heaviest = weights[j] }
+        let threshold = minP > 0 ? minP * heaviest : 0
         var mass = 0.0
-        for j in 0..<kept { mass += weights[j] }
+        for j in 0..<kept where weights[j] >= threshold { mass += weights[j] }
         let target = u * mass
         var acc = 0.0
         var last = first
-        for j in 0..<kept where weights[j] > 0 {
+        for j in 0..<kept where weights[j] > 0 && weights[j] >= threshold {
             acc += weights[j]
             last = ids[j]
             if target < acc { return ids[j] }
         }
         return last
+    }
+
+    /// Tokens per partial sum of `exponentiate` (so a draw over the whole row scans one block).
+    private static let blockSize = 256
+
+    /// e = exp(x - m) in place for x ≤ m (8 lanes at a time); NaN, -inf and e below 2^-126 become 0. Returns the
+    /// sum of e and fills `blockSums` with the sum of each `blockSize` block (Float within a block, Double across).
+    static func exponentiate(_ row: UnsafeMutableBufferPointer<Float>, max m: Float, blockSums: inout [Double]) -> Double {
+        let n = row.count
+        guard let base = row.baseAddress else { return 0 }
+        blockSums = [Double](repeating: 0, count: (n + blockSize - 1) / blockSize)
+        let raw = UnsafeMutableRawPointer(base)
+        typealias V = SIMD8<Float>
+        let lanes = V.scalarCount
+        let shift = V(repeating: m)
+        let lowest = V(repeating: -87)
+        let log2e = V(repeating: 1.442_695_04)
+        // ln 2 in two parts (Cody–Waite) so r = x - k·ln2 stays exact.
+        let ln2High = V(repeating: 0.693_359_375)
+        let ln2Low = V(repeating: -2.121_944_4e-4)
+        let magic = V(repeating: 12_582_912)  // 1.5 · 2^23: adding it rounds to an integer in the low bits
+        let magicBits = SIMD8<Int32>(repeating: Int32(bitPattern: (12_582_912 as Float).bitPattern))
+        var total = 0.0
+        var start = 0
+        for block in 0..<blockSums.count {
+            let end = min(start + blockSize, n)
+            // Float lanes over one short block (32 values each), then Double across blocks.
+            var sum = V()
+            var i = start
+            while i + lanes <= end {
+                let x = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) - shift
+                let valid = x .>= lowest
+                let xc = x.replacing(with: 0, where: .!valid)
+                let rounded = xc * log2e + magic
+                let k = rounded - magic
+                let r = xc - k * ln2High - k * ln2Low
+                // exp(r) for |r| ≤ ln2/2: Taylor to degree 7 (relative error below 1e-8).
+                var p = V(repeating: 1.0 / 5040)
+                p = p * r + 1.0 / 720
+                p = p * r + 1.0 / 120
+                p = p * r + 1.0 / 24
+                p = p * r + 1.0 / 6
+                p = p * r + 0.5
+                p = p * r + 1
+                p = p * r + 1
+                let exponent = unsafeBitCast(rounded, to: SIMD8<Int32>.self) &- magicBits
+                let scale = unsafeBitCast((exponent &+ 127) &<< 23, to: V.self)
+                let e = (p * scale).replacing(with: 0, where: .!valid)
+                raw.storeBytes(of: e, toByteOffset: i * 4, as: V.self)
+                sum += e
+                i += lanes
+            }
+            var s = Double(sum.sum())
+            while i < end {
+                let x = row[i] - m
+                let e: Float = x >= -87 ? expf(x) : 0
+                row[i] = e
+                s += Double(e)
+                i += 1
+            }
+            blockSums[block] = s
+            total += s
+            start = end
+        }
+        return total
     }
 
     /// The largest allowed non-NaN logit, ties by lower id; with none above -inf, the first allowed non-NaN id,
