@@ -221,14 +221,27 @@ public struct RequestSampler: Sendable {
             return
         }
         let words = min(mask.count, (n + 31) / 32)
+        guard let base = logits.baseAddress else { return }
+        let raw = UnsafeMutableRawPointer(base)
+        let laneBits = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+        let factor = SIMD8<Float>(repeating: inverse)
+        let negativeInfinity = SIMD8<UInt32>(repeating: (-Float.infinity).bitPattern)
         for w in 0..<words {
             let bits = mask[w]
             let start = w << 5
-            let end = min(start + 32, n)
-            if bits == 0 {
-                for i in start..<end { logits[i] = -.infinity }
+            if start + 32 <= n {
+                // 8 lanes at a time: lane j of group g is allowed when bit 8g + j is set. Plain integer ops
+                // (bit ≥ 1 → carry into the sign bit → all-ones lane) select the value or -inf.
+                for g in 0..<4 {
+                    let offset = (start + 8 * g) * 4
+                    let bit = SIMD8<UInt32>(repeating: bits >> UInt32(8 * g)) & laneBits
+                    let keep = 0 &- ((bit &+ 0x7FFF_FFFF) &>> 31)
+                    let v = raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) * factor
+                    let out = (unsafeBitCast(v, to: SIMD8<UInt32>.self) & keep) | (~keep & negativeInfinity)
+                    raw.storeBytes(of: out, toByteOffset: offset, as: SIMD8<UInt32>.self)
+                }
             } else {
-                for i in start..<end {
+                for i in start..<n {
                     logits[i] = bits & (1 << UInt32(i & 31)) != 0 ? logits[i] * inverse : -.infinity
                 }
             }
