@@ -5,8 +5,8 @@ import Foundation
 /// `sample` runs SGLang's order (spec §3) on one row of raw logits: logits / temperature → + logit_bias → grammar
 /// mask → frequency/presence penalties and min_new_tokens masking → repetition penalty → softmax → top-k
 /// (renormalized) → top-p on the renormalized mass → min-p relative to the most likely token → a draw.
-/// The work is sparse where it can be: penalties touch only the ids seen, greedy is one pass, and top-k / top-p /
-/// min-p sort only a candidate set, never the vocabulary.
+/// The work is sparse where it can be: penalties touch only the ids seen, greedy is one pass, top-k is a heap
+/// selection, and top-p sorts only the tokens of one probability bucket, never the vocabulary.
 public struct RequestSampler: Sendable {
     /// The request's parameters.
     public let params: SamplingParams
@@ -293,9 +293,8 @@ public struct RequestSampler: Sendable {
         Float(bitPattern: UInt32((127 << 5) - b) << 18)
     }
 
-    /// Candidates in descending weight order (ties by lower id), or at least ordered so that every token is
-    /// preceded by all heavier ones of the top-p boundary → top-p on `weights / normalizer` (a token is cut when
-    /// the mass strictly before it exceeds top_p) → min-p relative to the heaviest kept → a draw with `u`.
+    /// Candidates in descending weight order (ties by lower id) → top-p on `weights / normalizer` (a token is cut
+    /// when the mass strictly before it exceeds top_p) → min-p relative to the heaviest kept → a draw with `u`.
     private static func draw(ids: [Int], weights: [Double], normalizer: Double, topP: Double, minP: Double,
                              u: Double) -> Int {
         guard let first = ids.first else { return 0 }
