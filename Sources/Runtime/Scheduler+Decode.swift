@@ -9,7 +9,15 @@ extension Scheduler {
         } else {
             newTokenRatio = max(newTokenRatio - tokenRatioDecay, minTokenRatio)
         }
-        guard !running.isEmpty, ensureFree(running.count) else { return }
+        guard !running.isEmpty else { return }
+        if !ensureFree(running.count) {
+            // A lone request that outgrew the whole KV cache: it ends at the length it reached.
+            for req in running {
+                req.finish = .length(req.outputIds.count)
+                finishRequest(req)
+            }
+            return
+        }
         let slots = try kvPool.alloc(running.count)
         var rows: [Int32] = []
         var prefixLens: [Int] = []

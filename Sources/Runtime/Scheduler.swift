@@ -195,7 +195,8 @@ final class Scheduler: @unchecked Sendable {
 
     /// The head of the queue needs more KV than the pool has even when empty: fail it with a clear error.
     func rejectUnfittable() {
-        let req = waiting.removeFirst()
+        guard let req = orderedWaiting().first else { return }
+        waiting.removeAll { $0 === req }
         let need = req.fillIds.count
         req.finish = .abort(
             message: "the request needs \(need) KV tokens but the cache holds \(kvPool.size - 1); raise --max-total-tokens",

@@ -305,3 +305,26 @@ import Testing
         #expect(await engine.checkMemory() == nil)
     }
 }
+
+/// Requests at the edges of the KV cache's capacity finish instead of stalling the engine.
+@Suite struct EngineCapacityTests {
+    @Test func requestsLargerThanTheCacheEndCleanly() async throws {
+        let loaded = try EngineTests.tiny()
+        let engine = try Engine(model: loaded, options: EngineOptions(maxTotalTokens: 64))
+        defer { engine.shutdown() }
+        // 60 prompt tokens fit; the output can only grow until the cache is full.
+        let big = try await EngineTests.final(engine, GenerateRequest(
+            rid: "big", prompt: .ids(Array(repeating: 3, count: 60)),
+            sampling: SamplingParams(maxNewTokens: 100, temperature: 0, ignoreEOS: true)))
+        #expect(big.finishReason?.type == "length")
+        #expect(big.completionTokens >= 1 && big.completionTokens <= 5)
+        // Prompts beyond the cache are rejected up front.
+        await #expect(throws: RuntimeError.self) {
+            _ = try await EngineTests.run(engine, GenerateRequest(rid: "huge", prompt: .ids(Array(repeating: 3, count: 64))))
+        }
+        let small = try await EngineTests.final(engine, GenerateRequest(
+            rid: "small", prompt: .ids([1, 2, 3]), sampling: SamplingParams(maxNewTokens: 4, temperature: 0, ignoreEOS: true)))
+        #expect(small.outputIds.count == 4)
+        #expect(await engine.checkMemory() == nil)
+    }
+}
