@@ -12,6 +12,10 @@ import JSON
 ///   permutation copies rows of blocks (no dequantization).
 /// - `gemma`/`gemma2`: llama.cpp stores RMSNorm weights as `1 + w`; 1 is subtracted again.
 /// - Stacked expert tensors (`ffn_*_exps`, `[experts × rows × cols]`) are served per expert as views.
+///
+/// `rope_freqs.weight` (written by llama.cpp's converter for Llama 3.1-style `rope_type: llama3`, whose
+/// parameters the metadata does not carry) is not a weight: it holds one divisor per rotated pair, and is
+/// folded into `config.rope` as per-frequency factors (`inv_freq[i] / factor[i]`, as llama.cpp applies it).
 public final class GGUFWeightSource: QuantizedWeightSource {
     /// The opened file.
     public let file: GGUFFile
@@ -47,13 +51,17 @@ public final class GGUFWeightSource: QuantizedWeightSource {
     ///   Hugging Face name (named in the error).
     public init(file: GGUFFile) throws {
         self.file = file
-        let config = try GGUFModelConfig.config(from: file)
-        self.config = config
+        var config = try GGUFModelConfig.config(from: file)
         let arch = file.architecture ?? ""
         var entries: [String: Entry] = [:]
         for tensor in file.tensors {
-            // llama.cpp's precomputed RoPE tables are not weights.
-            if tensor.name == "rope_freqs.weight" || tensor.name.hasSuffix(".rope_freqs.weight") { continue }
+            if tensor.name == "rope_freqs.weight" {
+                config.rope = try Self.applyingFrequencyFactors(try file.rawBytes(of: tensor), tensor: tensor,
+                                                                to: config.rope)
+                continue
+            }
+            // Per-layer copies of the same table (some converters write them) repeat the global one.
+            if tensor.name.hasSuffix(".rope_freqs.weight") { continue }
             let mapped = try GGUFTensorNames.huggingFaceNames(for: tensor, family: config.family)
             for m in mapped {
                 var transform = Transform.none
@@ -70,8 +78,43 @@ public final class GGUFWeightSource: QuantizedWeightSource {
                     transform: transform)
             }
         }
+        self.config = config
         self.entries = entries
         names = entries.keys.sorted()
+    }
+
+    /// `rope` with llama.cpp's per-pair frequency divisors (an F32 tensor of `rotaryDim / 2` values) applied:
+    /// θ_i = pos · base^(−2i/d) / factor_i. That is LongRoPE's formula with one factor list for every length
+    /// and no attention scaling, so it is expressed as such; a linear scaling factor multiplies into the
+    /// divisors, as llama.cpp's `freq_scale` does.
+    /// - Throws: `ModelError` for a tensor of the wrong type or length, non-positive factors, or another
+    ///   scaling type (llama.cpp combines those differently).
+    static func applyingFrequencyFactors(_ bytes: UnsafeRawBufferPointer, tensor: GGUFTensorInfo, to rope: RopeConfig)
+        throws -> RopeConfig
+    {
+        let pairs = rope.rotaryDim / 2
+        guard tensor.type == .f32, tensor.dimensions.reduce(1, *) == pairs, bytes.count == 4 * pairs else {
+            throw ModelError.invalidField(
+                tensor.name,
+                reason: "expected \(pairs) F32 frequency factors (rotary dim \(rope.rotaryDim)), got "
+                    + "\(tensor.type.name) \(tensor.dimensions)")
+        }
+        var factors = (0..<pairs).map { Double(bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self)) }
+        guard factors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ModelError.invalidField(tensor.name, reason: "frequency factors must be finite and positive")
+        }
+        switch rope.scaling {
+        case .none: break
+        case .linear(let f): factors = factors.map { $0 * f }
+        default:
+            throw ModelError.invalidField(
+                tensor.name, reason: "per-frequency factors with rope scaling '\(rope.ropeType)' are not supported")
+        }
+        var out = rope
+        out.scaling = .longrope(LongRopeParameters(
+            shortFactor: factors, longFactor: factors, factor: nil, attentionFactor: 1,
+            originalMaxPositionEmbeddings: rope.maxPositionEmbeddings))
+        return out
     }
 
     public func info(named name: String) throws -> TensorInfo {

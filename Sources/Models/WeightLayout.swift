@@ -1,3 +1,6 @@
+import Compute
+import GGUF
+
 /// A tensor a model needs: its Hugging Face checkpoint name and the shape the config implies.
 public struct WeightSpec: Sendable, Hashable {
     /// The checkpoint name.
@@ -89,7 +92,9 @@ extension ModelConfig {
         return specs
     }
 
-    /// Checks that `source` holds every expected weight with the expected shape and a float element type.
+    /// Checks that `source` holds every expected weight with the expected shape and an element type the
+    /// loaders read: a float type, or a ggml block format (GGUF's Q4_0 … Q8_0, K-quants) that `QuantizedMatrix`
+    /// multiplies packed and `Dequantization` expands, with rows that are whole blocks.
     /// Extra tensors (e.g. a stored `lm_head.weight` of a tied model) are allowed.
     /// - Throws: `ModelError.missingTensor`, `.shapeMismatch` or `.unsupportedDType`, naming the tensor.
     public func validateWeights(_ source: any WeightSource) throws {
@@ -98,9 +103,21 @@ extension ModelConfig {
             guard info.shape == spec.shape else {
                 throw ModelError.shapeMismatch(tensor: spec.name, expected: spec.shape, actual: info.shape)
             }
-            guard info.dtype.isConvertibleToFloat else {
+            guard info.dtype.isConvertibleToFloat || Self.isLoadableBlock(info.dtype, shape: info.shape) else {
                 throw ModelError.unsupportedDType(tensor: spec.name, dtype: info.dtype.description)
             }
         }
+    }
+
+    /// Whether `dtype` is a ggml block format with kernels here (its name, block length and block size all
+    /// those of the ggml type) and `shape`'s rows are whole blocks of it.
+    static func isLoadableBlock(_ dtype: TensorDType, shape: [Int]) -> Bool {
+        guard case .block(let name, let perBlock, let bytesPerBlock) = dtype,
+              let type = GGMLType.allCases.first(where: { $0.name == name }),
+              type.isQuantized, QuantizedMatrix.supportedTypes.contains(type),
+              type.blockSize == perBlock, type.typeSize == bytesPerBlock,
+              let row = shape.last, row > 0, row % perBlock == 0
+        else { return false }
+        return true
     }
 }

@@ -48,7 +48,9 @@ import Testing
 
 /// A minimal GGUF v3 writer (F32 tensors) for the round-trip test.
 enum TinyGGUFWriter {
-    static func write(config c: ModelConfig, weights: SafetensorsModel, to path: String) throws {
+    /// `extraTensors` (GGUF name, ggml dims, F32 values) are written after the model's own tensors.
+    static func write(config c: ModelConfig, weights: SafetensorsModel, to path: String,
+                      extraTensors: [(String, [Int], [Float])] = []) throws {
         let arch: String
         switch c.family {
         case .llama: arch = "llama"
@@ -137,6 +139,8 @@ enum TinyGGUFWriter {
                 for kind in ["gate", "up", "down"] { try add(b + "ffn_\(kind).weight", p + "mlp.\(kind)_proj.weight") }
             }
         }
+
+        tensors += extraTensors
 
         var out = Bytes()
         out.raw(Array("GGUF".utf8))

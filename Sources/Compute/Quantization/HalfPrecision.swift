@@ -28,20 +28,4 @@ enum HalfPrecision {
     static func loadHalf(_ base: UnsafeRawPointer, _ offset: Int) -> Float {
         float(fromHalf: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }
-
-    /// All 65 536 f16 values as float32 (256 KiB), as ggml keeps without F16C: in the dot kernels a load
-    /// is cheaper than the bit manipulation, and a row's few distinct scales stay in cache.
-    // nonisolated(unsafe): filled once by the lazy initializer, read-only afterwards.
-    @usableFromInline
-    nonisolated(unsafe) static let table: UnsafePointer<Float> = {
-        let t = UnsafeMutablePointer<Float>.allocate(capacity: 65_536)
-        for i in 0..<65_536 { t[i] = float(fromHalf: UInt16(i)) }
-        return UnsafePointer(t)
-    }()
-
-    /// `loadHalf` through `table` (passed in so hot loops read the global once).
-    @inline(__always)
-    static func lookup(_ table: UnsafePointer<Float>, _ base: UnsafeRawPointer, _ offset: Int) -> Float {
-        table[Int(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))]
-    }
 }

@@ -1,10 +1,14 @@
 import COpenBLAS
+import CQuantKernels
 import GGUF
 
 /// A `[rows × cols]` weight matrix kept in its ggml block encoding (e.g. mmapped from a GGUF file):
-/// rows are consecutive, each `cols / blockSize` blocks. Multiplication quantizes the fp32 activations
-/// to 8 bits once (Q8 with 32-value blocks, or Q8_K for the K-quants) and takes integer dot products per
-/// block, as llama.cpp does on the CPU; F32/F16/BF16 and Q2_K/Q3_K rows are widened to fp32 per row.
+/// rows are consecutive, each `cols / blockSize` blocks. For a few tokens (decode), multiplication quantizes
+/// the fp32 activations to 8 bits per block (one fp32 scale per 32 values, or per 256 for the K-quants, like
+/// ggml's Q8_0/Q8_1/Q8_K) and takes integer dot products with the packed blocks (the `CQuantKernels` C
+/// target: AVX-512 VNNI, AVX2 or portable C, chosen at run time), as llama.cpp does on the CPU. For many
+/// tokens (prefill), and for F16/BF16/Q2_K/Q3_K at any size, rows are widened to fp32 and multiplied with
+/// OpenBLAS's SGEMM.
 public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
     // @unchecked: `bytes` is read-only memory kept alive by `owner`.
     /// Output features.
@@ -78,24 +82,30 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
         input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
         rowRange: Range<Int>
     ) {
+        matmul(input: input, tokens: tokens, output: output, outputStride: outputStride, rowRange: rowRange,
+               level: .best)
+    }
+
+    /// `matmul` with the integer kernels of `level` (tests run every level the CPU supports).
+    func matmul(
+        input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        rowRange: Range<Int>, level: QuantKernelLevel
+    ) {
         let range = rowRange.clamped(to: 0..<rows)
         guard tokens > 0, !range.isEmpty else { return }
-        if tokens >= Self.gemmMinimumTokens {
-            runGEMM(input, tokens, output, outputStride, range)
+        if tokens < Self.gemmMinimumTokens, hasIntegerKernel,
+           cqk_matmul(level.rawValue, type.rawValue, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound),
+                      Int32(cols), input, Int32(tokens), output, outputStride) == 0
+        {
             return
         }
-        switch type {
-        case .q4_0: run(DotQ4_0.self, input, tokens, output, outputStride, range)
-        case .q4_1: run(DotQ4_1.self, input, tokens, output, outputStride, range)
-        case .q5_0: run(DotQ5_0.self, input, tokens, output, outputStride, range)
-        case .q5_1: run(DotQ5_1.self, input, tokens, output, outputStride, range)
-        case .q8_0: run(DotQ8_0.self, input, tokens, output, outputStride, range)
-        case .q4_K: run(DotQ4_K.self, input, tokens, output, outputStride, range)
-        case .q5_K: run(DotQ5_K.self, input, tokens, output, outputStride, range)
-        case .q6_K: run(DotQ6_K.self, input, tokens, output, outputStride, range)
         // Types without an integer kernel (F16, BF16, Q2_K, Q3_K) take the widen-then-SGEMM path at any size.
-        default: runGEMM(input, tokens, output, outputStride, range)
-        }
+        runGEMM(input, tokens, output, outputStride, range)
+    }
+
+    /// Whether the integer kernels handle `type` (and the sizes fit their 32-bit arguments).
+    private var hasIntegerKernel: Bool {
+        cqk_supports_type(type.rawValue) != 0 && rows <= Int(Int32.max) && cols <= Int(Int32.max)
     }
 
     /// Multiplies on all cores: `output` is `[tokens × rows]` (stride `rows`).
@@ -133,36 +143,11 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
         return result
     }
 
-    /// Rows processed together so their blocks stay in L1 while every token passes over them.
+    /// Thread chunks are whole tiles of this many rows (the C kernels tile rows by 16 for several tokens).
     static let rowTile = 16
 
     /// Threads `matmul(input:tokens:output:)` uses.
     static let threadCount = max(1, ProcessInfoBridge.activeProcessorCount)
-
-    @inline(__always)
-    private func run<K: BlockDotKernel>(
-        _ kernel: K.Type, _ input: UnsafePointer<Float>, _ tokens: Int, _ output: UnsafeMutablePointer<Float>,
-        _ stride: Int, _ range: Range<Int>
-    ) {
-        let acts = QuantizedActivations(input, rows: tokens, cols: cols, blockSize: K.activationBlock)
-        let blocks = cols / type.blockSize
-        let w = base
-        var tile = range.lowerBound
-        while tile < range.upperBound {
-            let end = min(tile + Self.rowTile, range.upperBound)
-            for t in 0..<tokens {
-                let a = acts.row(t)
-                let out = output + t * stride
-                var r = tile
-                while r &+ 1 < end {
-                    (out[r], out[r &+ 1]) = K.dot2(w + r &* rowBytes, w + (r &+ 1) &* rowBytes, a, blocks: blocks)
-                    r &+= 2
-                }
-                if r < end { out[r] = K.dot(w + r &* rowBytes, a, blocks: blocks) }
-            }
-            tile = end
-        }
-    }
 
     /// From this many tokens on (prefill), a tile of rows is widened to fp32 once and multiplied with
     /// OpenBLAS's SGEMM: widening costs about as much as six integer block dots, and SGEMM's cost per token
