@@ -42,6 +42,11 @@ extension ServerTests {
             }
         }
 
+        /// Runs blocking work on a Dispatch thread and awaits it without holding a cooperative thread.
+        static func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+            await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: work()) } }
+        }
+
         @Test func sixtyFourStreamsWithDisconnects() async throws {
             try await ServerFixture.withServer({ $0.maxRunningRequests = 64 }) { server in
                 let before = await server.engine.stats()
@@ -60,11 +65,26 @@ extension ServerTests {
                 }
                 let clients = started
                 // Hang up the quitters as soon as their first chunk arrives, concurrently with everyone else.
-                await withTaskGroup(of: Void.self) { group in
-                    for i in quitters { group.addTask { clients[i].hangUpAfterFirstEvent() } }
+                // The pipes are read on Dispatch threads: blocking the two cooperative threads would starve the
+                // in-process server.
+                let bodies = await withTaskGroup(of: (Int, [UInt8]).self) { group in
+                    for (i, client) in clients.enumerated() {
+                        group.addTask {
+                            await Self.offThePool {
+                                if quitters.contains(i) {
+                                    client.hangUpAfterFirstEvent()
+                                    return (i, [])
+                                }
+                                return (i, [UInt8](client.readAll()))
+                            }
+                        }
+                    }
+                    var all: [Int: [UInt8]] = [:]
+                    for await (i, body) in group { all[i] = body }
+                    return all
                 }
-                for (i, client) in clients.enumerated() where !quitters.contains(i) {
-                    let body = [UInt8](client.readAll())
+                for i in 0..<64 where !quitters.contains(i) {
+                    let body = bodies[i] ?? []
                     guard let events = sseEvents(body) else {
                         Issue.record("client \(i): bad stream \(String(decoding: body, as: UTF8.self).prefix(300))")
                         continue
