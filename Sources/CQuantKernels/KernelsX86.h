@@ -164,73 +164,95 @@ CQK_INLINE __m256 fdot8(__m256 acc, __m256i ints, __m256 floats) {
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(ints), floats, acc);
 }
 
-/// Q4_K (`with_high` 0) and Q5_K (1): per digit, Σ_g scale_g·Σq·y per 32-value group in 32-bit lanes
-/// (vpmaddubsw, then vpmaddwd with the broadcast scale; < 2²⁴ per lane), combined in fp32; minus
-/// Σ_g min_g·Σq_a from the activation sums.
-CQK_INLINE void k4_row(const int with_high, const uint8_t *w, int blocks, const cqk_act *a, float *out) {
+/// K-quant rows go in pairs with AVX-512's 32 vector registers; with AVX2's 16, a pair spills.
+#define CQK_K_PAIRS CQK_VNNI
+
+/// Q4_K (`with_high` 0) and Q5_K (1), `R` rows (1 or 2) per pass over the activations: per digit,
+/// Σ_g scale_g·Σq·y per 32-value group in 32-bit lanes (vpmaddubsw, then vpmaddwd with the broadcast scale;
+/// < 2²⁴ per lane), combined in fp32; minus Σ_g min_g·Σq_a from the activation sums.
+CQK_INLINE void k4_rows(const int with_high, const uint8_t *w, size_t stride, const int R, int blocks,
+                        const cqk_act *a, float *out) {
     const int size = with_high ? 176 : 144;
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, acc_min[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int b = 0; b < blocks; b++) {
-        const uint8_t *blk = w + size * b;
         const int8_t *hi = a->hi + 256 * b, *lo = a->lo + 256 * b;
         const float da = a->d[b];
-        uint32_t packed[4];
-        cqk_unpack_k4_scales(blk + 4, packed);
-        const __m128i sm = _mm_loadu_si128((const __m128i *)packed);
-        const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
-        const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8));
-        acc_min = fdot8(acc_min, mins, _mm256_mul_ps(_mm256_loadu_ps(a->sums32 + 8 * b), _mm256_set1_ps(half_at(blk + 2) * da)));
-        const __m256i high = with_high ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
-        const uint8_t *qs = blk + (with_high ? 48 : 16);
-        __m256i sum_hi = _mm256_setzero_si256(), sum_lo = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
-            __m256i ql = _mm256_and_si256(q, m4);
-            __m256i qu = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            if (with_high) {
-                ql = _mm256_or_si256(ql, bit_to_0x10(high, 2 * j));
-                qu = _mm256_or_si256(qu, bit_to_0x10(high, 2 * j + 1));
-            }
-            const __m256i s0 = BROADCAST_LANE16(scales, 2 * j), s1 = BROADCAST_LANE16(scales, 2 * j + 1);
-            sum_hi = scaled(scaled(sum_hi, ql, hi + 64 * j, s0), qu, hi + 64 * j + 32, s1);
-            sum_lo = scaled(scaled(sum_lo, ql, lo + 64 * j, s0), qu, lo + 64 * j + 32, s1);
+        const __m256 sums = _mm256_loadu_ps(a->sums32 + 8 * b);
+        __m256i scales[2], high[2], sum_hi[2], sum_lo[2];
+        for (int r = 0; r < R; r++) {
+            const uint8_t *blk = w + r * stride + size * b;
+            uint32_t packed[4];
+            cqk_unpack_k4_scales(blk + 4, packed);
+            const __m128i sm = _mm_loadu_si128((const __m128i *)packed);
+            scales[r] = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+            const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8));
+            acc_min[r] = fdot8(acc_min[r], mins, _mm256_mul_ps(sums, _mm256_set1_ps(half_at(blk + 2) * da)));
+            high[r] = with_high ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+            sum_hi[r] = _mm256_setzero_si256();
+            sum_lo[r] = _mm256_setzero_si256();
         }
-        const float dd = half_at(blk) * da;
-        acc = fdot8(fdot8(acc, sum_hi, _mm256_set1_ps(256 * dd)), sum_lo, _mm256_set1_ps(dd));
+        for (int j = 0; j < 4; j++) {
+            for (int r = 0; r < R; r++) {
+                const uint8_t *qs = w + r * stride + size * b + (with_high ? 48 : 16);
+                const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+                __m256i ql = _mm256_and_si256(q, m4);
+                __m256i qu = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                if (with_high) {
+                    ql = _mm256_or_si256(ql, bit_to_0x10(high[r], 2 * j));
+                    qu = _mm256_or_si256(qu, bit_to_0x10(high[r], 2 * j + 1));
+                }
+                const __m256i s0 = BROADCAST_LANE16(scales[r], 2 * j), s1 = BROADCAST_LANE16(scales[r], 2 * j + 1);
+                sum_hi[r] = scaled(scaled(sum_hi[r], ql, hi + 64 * j, s0), qu, hi + 64 * j + 32, s1);
+                sum_lo[r] = scaled(scaled(sum_lo[r], ql, lo + 64 * j, s0), qu, lo + 64 * j + 32, s1);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const float dd = half_at(w + r * stride + size * b) * da;
+            acc[r] = fdot8(fdot8(acc[r], sum_hi[r], _mm256_set1_ps(256 * dd)), sum_lo[r], _mm256_set1_ps(dd));
+        }
     }
-    *out = hsum_ps(acc) - hsum_ps(acc_min);
+    for (int r = 0; r < R; r++) out[r] = hsum_ps(acc[r]) - hsum_ps(acc_min[r]);
 }
 
 static CQK_TARGET void q4_k_rows(const uint8_t *w, size_t s, int rows, int nb, const cqk_act *a, float *out) {
-    for (int r = 0; r < rows; r++) k4_row(0, w + r * s, nb, a, out + r);
+    int r = 0;
+    for (; CQK_K_PAIRS && r + 2 <= rows; r += 2) k4_rows(0, w + r * s, s, 2, nb, a, out + r);
+    for (; r < rows; r++) k4_rows(0, w + r * s, s, 1, nb, a, out + r);
 }
 
 static CQK_TARGET void q5_k_rows(const uint8_t *w, size_t s, int rows, int nb, const cqk_act *a, float *out) {
-    for (int r = 0; r < rows; r++) k4_row(1, w + r * s, nb, a, out + r);
+    int r = 0;
+    for (; CQK_K_PAIRS && r + 2 <= rows; r += 2) k4_rows(1, w + r * s, s, 2, nb, a, out + r);
+    for (; r < rows; r++) k4_rows(1, w + r * s, s, 1, nb, a, out + r);
 }
 
-/// Q6_K: unsigned quants 0…63 against each digit per 16-value group with signed scales (< 2²⁶ per lane);
-/// the −32 offset comes off as 32·Σ_g scale_g·Σq_a,g in fp32.
-static CQK_TARGET void q6_k_rows(const uint8_t *w, size_t stride, int rows, int blocks, const cqk_act *a,
-                                 float *out) {
+/// Q6_K, `R` rows (1 or 2) per pass: unsigned quants 0…63 against each digit per 16-value group with signed
+/// scales (< 2²⁶ per lane); the −32 offset comes off as 32·Σ_g scale_g·Σq_a,g in fp32.
+CQK_INLINE void q6_k_pass(const uint8_t *w, size_t stride, const int R, int blocks, const cqk_act *a, float *out) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-    for (int r = 0; r < rows; r++) {
-        __m256 acc = _mm256_setzero_ps();
-        for (int b = 0; b < blocks; b++) {
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < blocks; b++) {
+        const int8_t *hi = a->hi + 256 * b, *lo = a->lo + 256 * b;
+        const __m256 sums0 = _mm256_loadu_ps(a->sums16 + 16 * b), sums1 = _mm256_loadu_ps(a->sums16 + 16 * b + 8);
+        __m256i scales[2], sum_hi[2], sum_lo[2];
+        float dd[2];
+        for (int r = 0; r < R; r++) {
             const uint8_t *blk = w + r * stride + 210 * b;
-            const int8_t *hi = a->hi + 256 * b, *lo = a->lo + 256 * b;
             const __m128i sc8 = _mm_loadu_si128((const __m128i *)(blk + 192));
-            const __m256i scales = _mm256_cvtepi8_epi16(sc8);
-            const float dd = half_at(blk + 208) * a->d[b];
+            scales[r] = _mm256_cvtepi8_epi16(sc8);
+            dd[r] = half_at(blk + 208) * a->d[b];
             // −32·Σ_g scale_g·Σq_a,g
-            __m256 off = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc8)), _mm256_loadu_ps(a->sums16 + 16 * b));
-            off = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8))),
-                                  _mm256_loadu_ps(a->sums16 + 16 * b + 8), off);
-            acc = _mm256_fmadd_ps(off, _mm256_set1_ps(-32 * dd), acc);
-            __m256i sum_hi = _mm256_setzero_si256(), sum_lo = _mm256_setzero_si256();
-            for (int half = 0; half < 2; half++) {
-                const __m128i hs = half == 0 ? _mm256_castsi256_si128(scales) : _mm256_extracti128_si256(scales, 1);
+            __m256 off = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc8)), sums0);
+            off = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8))), sums1, off);
+            acc[r] = _mm256_fmadd_ps(off, _mm256_set1_ps(-32 * dd[r]), acc[r]);
+            sum_hi[r] = _mm256_setzero_si256();
+            sum_lo[r] = _mm256_setzero_si256();
+        }
+        for (int half = 0; half < 2; half++) {
+            for (int r = 0; r < R; r++) {
+                const uint8_t *blk = w + r * stride + 210 * b;
+                const __m128i hs = half == 0 ? _mm256_castsi256_si128(scales[r]) : _mm256_extracti128_si256(scales[r], 1);
                 const __m256i sc = _mm256_broadcastsi128_si256(hs);
                 const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * half));
                 const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * half + 32));
@@ -249,14 +271,22 @@ static CQK_TARGET void q6_k_rows(const uint8_t *w, size_t stride, int rows, int 
                         4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
                         4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3);
                     const __m256i s = _mm256_shuffle_epi8(sc, pick);
-                    sum_hi = scaled(sum_hi, q[k], hi + 128 * half + 32 * k, s);
-                    sum_lo = scaled(sum_lo, q[k], lo + 128 * half + 32 * k, s);
+                    sum_hi[r] = scaled(sum_hi[r], q[k], hi + 128 * half + 32 * k, s);
+                    sum_lo[r] = scaled(sum_lo[r], q[k], lo + 128 * half + 32 * k, s);
                 }
             }
-            acc = fdot8(fdot8(acc, sum_hi, _mm256_set1_ps(256 * dd)), sum_lo, _mm256_set1_ps(dd));
         }
-        out[r] = hsum_ps(acc);
+        for (int r = 0; r < R; r++) {
+            acc[r] = fdot8(fdot8(acc[r], sum_hi[r], _mm256_set1_ps(256 * dd[r])), sum_lo[r], _mm256_set1_ps(dd[r]));
+        }
     }
+    for (int r = 0; r < R; r++) out[r] = hsum_ps(acc[r]);
+}
+
+static CQK_TARGET void q6_k_rows(const uint8_t *w, size_t s, int rows, int nb, const cqk_act *a, float *out) {
+    int r = 0;
+    for (; CQK_K_PAIRS && r + 2 <= rows; r += 2) q6_k_pass(w + r * s, s, 2, nb, a, out + r);
+    for (; r < rows; r++) q6_k_pass(w + r * s, s, 1, nb, a, out + r);
 }
 
 CQK_TARGET cqk_rows_fn CQK_NAME(kernel)(uint32_t type) {
