@@ -192,22 +192,24 @@ public final class Engine: Sendable {
         scheduler.send(.add(req))
     }
 
-    /// SGLang's parallel sampling: a prefill-only request warms the cache with the prompt, then `n` samples
-    /// (rids `rid`, or `rid-i` for i > 0 when n > 1; sample index i) run over the shared prefix.
-    public func generateParallel(_ request: GenerateRequest) -> [AsyncThrowingStream<GenerateOutput, any Error>] {
+    /// SGLang's parallel sampling: a prefill-only request warms the cache with the prompt (awaited), then `n`
+    /// samples (rids `rid`, or `rid-i` for i > 0; sample index i) run over the shared prefix.
+    /// - Throws: the warm-up's validation error.
+    public func generateParallel(_ request: GenerateRequest) async throws -> [AsyncThrowingStream<GenerateOutput, any Error>] {
         let n = request.sampling.n
-        guard n > 1 else { return [generate(request)] }
-        var warm = request
+        var single = request
+        single.sampling.n = 1
+        guard n > 1 else { return [generate(single)] }
+        var warm = single
         warm.rid = request.rid + "-prefill"
-        warm.sampling.n = 1
         warm.sampling.maxNewTokens = 0
+        warm.sampling.minNewTokens = 0
         warm.stream = false
         warm.returnLogprob = false
-        _ = generate(warm)
+        for try await _ in generate(warm) {}
         return (0..<n).map { i in
-            var item = request
+            var item = single
             item.rid = i == 0 ? request.rid : "\(request.rid)-\(i)"
-            item.sampling.n = 1
             item.sampleIndex = i
             return generate(item)
         }

@@ -225,10 +225,12 @@ import Testing
         parallel.n = 3
         func samples() async throws -> [[Int]] {
             var result: [[Int]] = []
-            for stream in engine.generateParallel(GenerateRequest(rid: "par", prompt: .ids([9, 9, 9]), sampling: parallel)) {
+            for stream in try await engine.generateParallel(GenerateRequest(rid: "par", prompt: .ids([9, 9, 9]), sampling: parallel)) {
                 var last: GenerateOutput?
                 for try await out in stream { last = out }
                 result.append(last?.outputIds ?? [])
+                // The awaited prefill-only request cached the prompt for every sample.
+                #expect((last?.cachedTokens ?? 0) >= 2)
             }
             return result
         }
