@@ -50,6 +50,15 @@ extension Scheduler {
         }
     }
 
+    static let inBatchPrefixThreshold = 32
+
+    static func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+        var n = 0
+        let limit = min(a.count, b.count)
+        while n < limit && a[n] == b[n] { n += 1 }
+        return n
+    }
+
     /// The longest prefix a request may take from the cache: at least one token must be computed (its
     /// logits choose the next token), and prompt positions whose logprobs are wanted are recomputed.
     func matchLimit(_ req: ScheduledRequest) -> Int {
@@ -91,6 +100,12 @@ extension Scheduler {
             let fill = req.fillIds
             let (prefixSlots, node) = tree.matchPrefix(fill[..<matchLimit(req)])
             let prefix = prefixSlots.count
+            // In-batch prefix caching (SGLang's lpm): a request that shares a long prefix with one admitted in
+            // this batch waits a round, so it reuses that request's KV instead of computing the prefix again.
+            if options.schedulePolicy == .lpm, !tree.disabled, prefix < Self.inBatchPrefixThreshold,
+               batch.entries.contains(where: { Self.commonPrefix($0.req.fillIds, fill) >= Self.inBatchPrefixThreshold }) {
+                continue
+            }
             var extend = fill.count - prefix
             let reserve = min(req.remainingNewTokens, Self.outputReserveClip)
             // Locking the matched path turns its evictable tokens into protected ones: they leave the budget.

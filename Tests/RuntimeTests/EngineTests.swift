@@ -132,6 +132,27 @@ import Testing
         #expect(await engine.checkMemory() == nil)
     }
 
+    /// Requests that arrive together and share a long prefix are not prefilled side by side: all but one
+    /// wait a round and reuse the first one's KV (SGLang's in-batch prefix caching under lpm).
+    @Test func burstSharingAPrefixReusesIt() async throws {
+        let loaded = try Self.tiny()
+        let engine = try Engine(model: loaded, options: EngineOptions(maxTotalTokens: 4000))
+        defer { engine.shutdown() }
+        var rng = SplitMix64(seed: 9)
+        let prefix = (0..<100).map { _ in Int(rng.next() % 512) }
+        let requests = (0..<4).map { i in
+            GenerateRequest(rid: "burst\(i)", prompt: .ids(prefix + [i, i + 1]), sampling: SamplingParams(maxNewTokens: 3, temperature: 0))
+        }
+        let streams = requests.map { engine.generate($0) }
+        var cached: [Int] = []
+        for stream in streams {
+            var last: GenerateOutput?
+            for try await out in stream { last = out }
+            cached.append(last?.cachedTokens ?? 0)
+        }
+        #expect(cached.filter { $0 >= 99 }.count >= 3, "cached tokens per request: \(cached)")
+    }
+
     /// Log-softmax of every row of a forward over `ids` (independent of the engine's logprob code).
     static func teacherForcedLogprobs(_ model: CausalLM, ids: [Int]) throws -> [[Double]] {
         let reqPool = ReqToTokenPool(maxRequests: 1, maxContext: ids.count + 1)
