@@ -1,3 +1,4 @@
+import Bench
 import Foundation
 import JSON
 import Runtime
@@ -5,89 +6,46 @@ import Server
 import Testing
 
 extension ServerTests {
-    /// 64 concurrent streaming clients (curl processes), every tenth hanging up mid-stream: the others finish
+    /// 64 concurrent streaming clients (HTTP/1.1 over SwiftNIO), every tenth hanging up mid-stream: the others finish
     /// correctly, the disconnected requests are aborted, and the KV cache returns to idle.
     @Suite struct ConcurrentStreamsServerTests {
-        /// A curl process streaming one `/generate` request.
-        final class StreamClient: @unchecked Sendable {
-            let process = Process()
-            let output = Pipe()
-            var received = Data()
+        /// Thrown from a body callback to drop the connection mid-stream.
+        struct HangUp: Error {}
 
-            init(url: String, body: JSONValue) throws {
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                process.arguments = ["curl", "-sS", "-N", "--max-time", "300", "-H", "Content-Type: application/json",
-                                     "--data-binary", body.serialized(), url]
-                process.standardOutput = output
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-            }
-
-            /// Reads until the first SSE event has arrived, then kills curl (the connection drops mid-stream).
-            func hangUpAfterFirstEvent() {
-                let handle = output.fileHandleForReading
-                while !String(decoding: received, as: UTF8.self).contains("\n\n") {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { break }
-                    received.append(chunk)
-                }
-                process.terminate()
-                process.waitUntilExit()
-            }
-
-            func readAll() -> Data {
-                received.append(output.fileHandleForReading.readDataToEndOfFile())
-                process.waitUntilExit()
-                return received
-            }
-        }
-
-        /// Runs blocking work on a thread of its own and awaits it without holding a cooperative thread.
-        /// (Not Dispatch: 64 blocked Dispatch workers can starve the queue Foundation uses to notice that a
-        /// child process exited, so `waitUntilExit` never returns.)
-        static func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-            await withCheckedContinuation { c in
-                let thread = Thread { c.resume(returning: work()) }
-                thread.stackSize = 1 << 20
-                thread.start()
-            }
-        }
-
-        @Test(.disabled("hangs: the disconnecting clients never see their first event; under investigation (issue 5)"))
-        func sixtyFourStreamsWithDisconnects() async throws {
+        @Test func sixtyFourStreamsWithDisconnects() async throws {
             try await ServerFixture.withServer({ $0.maxRunningRequests = 64 }) { server in
                 let before = await server.engine.stats()
-                let url = ServerFixture.url(server, "/generate")
+                let url = try BenchURL(parsing: ServerFixture.url(server, "/generate"))
                 let quitters = Set(stride(from: 0, to: 64, by: 10))
                 let tokens = 8, quitterTokens = 400
-                var started: [StreamClient] = []
-                for i in 0..<64 {
-                    let body = obj(
-                        ("text", str("Request \(i): write a short line about the number \(i).")),
-                        ("stream", .bool(true)),
-                        ("sampling_params", obj(
-                            ("max_new_tokens", num(quitters.contains(i) ? quitterTokens : tokens)),
-                            ("temperature", .int(0)), ("ignore_eos", .bool(true)))))
-                    started.append(try StreamClient(url: url, body: body))
-                }
-                let clients = started
-                // Hang up the quitters as soon as their first chunk arrives, concurrently with everyone else.
-                // The pipes are read on Dispatch threads: blocking the two cooperative threads would starve the
-                // in-process server.
-                let bodies = await withTaskGroup(of: (Int, [UInt8]).self) { group in
-                    for (i, client) in clients.enumerated() {
+                // 64 real HTTP/1.1 connections (SwiftNIO); a quitter closes its socket as soon as its first
+                // SSE event has arrived.
+                let bodies = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+                    for i in 0..<64 {
+                        let body = obj(
+                            ("text", str("Request \(i): write a short line about the number \(i).")),
+                            ("stream", .bool(true)),
+                            ("sampling_params", obj(
+                                ("max_new_tokens", num(quitters.contains(i) ? quitterTokens : tokens)),
+                                ("temperature", .int(0)), ("ignore_eos", .bool(true)))))
                         group.addTask {
-                            await Self.offThePool {
-                                if quitters.contains(i) {
-                                    client.hangUpAfterFirstEvent()
-                                    return (i, [])
+                            var received: [UInt8] = []
+                            do {
+                                _ = try await BenchHTTPClient().send(method: .POST, url: url,
+                                                                     body: Array(body.serialized().utf8)) { chunk in
+                                    received += chunk
+                                    if quitters.contains(i), String(decoding: received, as: UTF8.self).contains("\n\n") {
+                                        throw HangUp()
+                                    }
                                 }
-                                return (i, [UInt8](client.readAll()))
+                            } catch is HangUp {
+                                return (i, [])
                             }
+                            return (i, received)
                         }
                     }
                     var all: [Int: [UInt8]] = [:]
-                    for await (i, body) in group { all[i] = body }
+                    for try await (i, body) in group { all[i] = body }
                     return all
                 }
                 for i in 0..<64 where !quitters.contains(i) {

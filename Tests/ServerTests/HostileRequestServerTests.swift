@@ -124,17 +124,17 @@ extension ServerTests {
                 for c in Self.cases {
                     var headers = ["Content-Type: application/json"]
                     if let key = c.key { headers.append("Authorization: Bearer \(key)") }
-                    let r = try Curl.request(ServerFixture.url(server, c.path), method: c.method, body: c.body, headers: headers)
+                    let r = try await Curl.request(ServerFixture.url(server, c.path), method: c.method, body: c.body, headers: headers)
                     check(c, r)
                 }
                 // Field-level messages name the field.
-                let r = try Curl.request(ServerFixture.url(server, "/v1/completions"), body: Self.json(#"{"prompt": "a", "max_tokens": -3}"#),
+                let r = try await Curl.request(ServerFixture.url(server, "/v1/completions"), body: Self.json(#"{"prompt": "a", "max_tokens": -3}"#),
                                          headers: ["Content-Type: application/json", "Authorization: Bearer k"])
                 #expect(r.json?["message"]?.stringValue == "max_tokens must be an integer ≥ 0, found -3")
                 #expect(r.json?["param"]?.stringValue == "max_tokens")
                 // /health needs no key; the server still generates.
-                #expect(try Curl.get(ServerFixture.url(server, "/health")).status == 200)
-                let health = try Curl.get(ServerFixture.url(server, "/health_generate"), headers: ["Authorization: Bearer k"])
+                #expect(try await Curl.get(ServerFixture.url(server, "/health")).status == 200)
+                let health = try await Curl.get(ServerFixture.url(server, "/health_generate"), headers: ["Authorization: Bearer k"])
                 #expect(health.status == 200)
                 try await expectIdleWithoutLeaks(server)
             }

@@ -12,7 +12,7 @@ extension ServerTests {
         @Test func greedyGenerateMatchesTheSingleRequestGenerator() async throws {
             try await ServerFixture.withServer { server in
                 let prompt = "The capital of France is"
-                let reply = try Curl.post(ServerFixture.url(server, "/generate"), json: obj(
+                let reply = try await Curl.post(ServerFixture.url(server, "/generate"), json: obj(
                     ("text", str(prompt)),
                     ("sampling_params", obj(("max_new_tokens", num(10)), ("temperature", .int(0)), ("ignore_eos", .bool(true)))),
                     ("rid", str("greedy-1"))))
@@ -38,9 +38,9 @@ extension ServerTests {
         @Test func streamFramingIsExactAndTextIsCumulative() async throws {
             try await ServerFixture.withServer { server in
                 let params = obj(("max_new_tokens", num(12)), ("temperature", .int(0)), ("ignore_eos", .bool(true)))
-                let plain = try Curl.post(ServerFixture.url(server, "/generate"), json: obj(
+                let plain = try await Curl.post(ServerFixture.url(server, "/generate"), json: obj(
                     ("text", str("List three colors:")), ("sampling_params", params)))
-                let streamed = try Curl.post(ServerFixture.url(server, "/generate"), json: obj(
+                let streamed = try await Curl.post(ServerFixture.url(server, "/generate"), json: obj(
                     ("text", str("List three colors:")), ("sampling_params", params), ("stream", .bool(true))))
                 #expect(streamed.status == 200)
                 let events = try #require(sseEvents(streamed.body), "bad SSE framing: \(streamed.text.debugDescription)")
@@ -68,8 +68,9 @@ extension ServerTests {
                 let url = ServerFixture.url(server, "/generate")
                 let params = obj(("max_new_tokens", num(6)), ("temperature", .int(0)), ("ignore_eos", .bool(true)))
                 let prompts = ["Hello, my name is", "The sky is"]
-                let singles = try prompts.map { p in try Curl.post(url, json: obj(("text", str(p)), ("sampling_params", params))) }
-                let batch = try Curl.post(url, json: obj(("text", .array(prompts.map(str))), ("sampling_params", params)))
+                var singles: [CurlResult] = []
+                for p in prompts { singles.append(try await Curl.post(url, json: obj(("text", str(p)), ("sampling_params", params)))) }
+                let batch = try await Curl.post(url, json: obj(("text", .array(prompts.map(str))), ("sampling_params", params)))
                 let items = try #require(batch.json?.arrayValue)
                 #expect(items.count == 2)
                 for (item, single) in zip(items, singles) {
@@ -77,10 +78,10 @@ extension ServerTests {
                     #expect(item["output_ids"] == single.json?["output_ids"])
                 }
                 let tokenizer = try #require(try ServerFixture.model().tokenizer)
-                let byIds = try Curl.post(url, json: obj(("input_ids", ids(tokenizer.encode(prompts[0]))), ("sampling_params", params)))
+                let byIds = try await Curl.post(url, json: obj(("input_ids", ids(tokenizer.encode(prompts[0]))), ("sampling_params", params)))
                 #expect(byIds.json?["output_ids"] == singles[0].json?["output_ids"])
 
-                let sampled = try Curl.post(url, json: obj(
+                let sampled = try await Curl.post(url, json: obj(
                     ("text", str("Once upon a time")), ("rid", str("par")),
                     ("sampling_params", obj(("max_new_tokens", num(5)), ("temperature", .double(1.0)), ("n", num(3)),
                                             ("ignore_eos", .bool(true)), ("sampling_seed", num(5))))))
@@ -102,7 +103,7 @@ extension ServerTests {
                 let row = try JSONValue.parse(String(line))
                 let promptIds = (row["ids"]?.arrayValue ?? []).compactMap(\.intValue)
                 let expected = (row["next_token_logprobs"]?.arrayValue ?? []).compactMap(\.doubleValue)
-                let reply = try Curl.post(ServerFixture.url(server, "/generate"), json: obj(
+                let reply = try await Curl.post(ServerFixture.url(server, "/generate"), json: obj(
                     ("input_ids", ids(promptIds)), ("sampling_params", obj(("max_new_tokens", num(0)))),
                     ("return_logprob", .bool(true)), ("logprob_start_len", num(0)), ("top_logprobs_num", num(2)),
                     ("return_text_in_logprobs", .bool(true))))
@@ -127,24 +128,24 @@ extension ServerTests {
         @Test func infoTokenizeFlushAndHealth() async throws {
             try await ServerFixture.withServer({ $0.servedModelName = "smollm2" }) { server in
                 let tokenizer = try #require(try ServerFixture.model().tokenizer)
-                let info = try Curl.get(ServerFixture.url(server, "/get_model_info"))
+                let info = try await Curl.get(ServerFixture.url(server, "/get_model_info"))
                 #expect(info.json?["model_path"]?.stringValue == ServerFixture.smolLM2Path)
                 #expect(info.json?["is_generation"] == .bool(true))
-                let serverInfo = try #require(try Curl.get(ServerFixture.url(server, "/server_info")).json)
+                let serverInfo = try #require(await Curl.get(ServerFixture.url(server, "/server_info")).json)
                 #expect(serverInfo["served_model_name"]?.stringValue == "smollm2")
                 #expect(serverInfo["max_total_num_tokens"]?.intValue == server.engine.maxTotalTokens)
                 #expect(serverInfo["internal_states"]?.arrayValue?.first?["available_tokens"]?.intValue != nil)
                 let text = "Hello world, <|im_start|>user"
-                let tok = try Curl.post(ServerFixture.url(server, "/tokenize"), json: obj(("prompt", str(text))))
+                let tok = try await Curl.post(ServerFixture.url(server, "/tokenize"), json: obj(("prompt", str(text))))
                 #expect(tok.json?["tokens"]?.arrayValue?.compactMap(\.intValue) == tokenizer.encode(text))
                 #expect(tok.json?["count"]?.intValue == tokenizer.encode(text).count)
-                let detok = try Curl.post(ServerFixture.url(server, "/detokenize"), json: obj(("tokens", ids(tokenizer.encode(text)))))
+                let detok = try await Curl.post(ServerFixture.url(server, "/detokenize"), json: obj(("tokens", ids(tokenizer.encode(text)))))
                 #expect(detok.json?["text"]?.stringValue == tokenizer.decode(tokenizer.encode(text)))
-                let flush = try Curl.get(ServerFixture.url(server, "/flush_cache"))
+                let flush = try await Curl.get(ServerFixture.url(server, "/flush_cache"))
                 #expect(flush.status == 200 && flush.text.hasPrefix("Cache flushed"))
-                #expect(try Curl.get(ServerFixture.url(server, "/health")).status == 200)
-                #expect(try Curl.get(ServerFixture.url(server, "/health_generate")).status == 200)
-                let models = try Curl.get(ServerFixture.url(server, "/v1/models"))
+                #expect(try await Curl.get(ServerFixture.url(server, "/health")).status == 200)
+                #expect(try await Curl.get(ServerFixture.url(server, "/health_generate")).status == 200)
+                let models = try await Curl.get(ServerFixture.url(server, "/v1/models"))
                 #expect(models.json?["data"]?.arrayValue?.first?["id"]?.stringValue == "smollm2")
             }
         }
@@ -156,16 +157,16 @@ extension ServerTests {
                 $0.enableMetrics = true
             }) { server in
                 let auth = ["Content-Type: application/json", "Authorization: Bearer secret"]
-                #expect(try Curl.get(ServerFixture.url(server, "/health")).status == 200)
-                let denied = try Curl.post(ServerFixture.url(server, "/generate"), json: obj(("text", str("Hi"))))
+                #expect(try await Curl.get(ServerFixture.url(server, "/health")).status == 200)
+                let denied = try await Curl.post(ServerFixture.url(server, "/generate"), json: obj(("text", str("Hi"))))
                 #expect(denied.status == 401)
                 #expect(denied.json == obj(("error", str("Unauthorized"))))
-                let ok = try Curl.post(ServerFixture.url(server, "/generate"), json: obj(
+                let ok = try await Curl.post(ServerFixture.url(server, "/generate"), json: obj(
                     ("text", str("Hi")), ("sampling_params", obj(("max_new_tokens", num(3)), ("ignore_eos", .bool(true))))),
                     headers: auth)
                 #expect(ok.status == 200)
-                #expect(try Curl.get(ServerFixture.url(server, "/metrics")).status == 401)
-                let metrics = try Curl.get(ServerFixture.url(server, "/metrics"), headers: auth)
+                #expect(try await Curl.get(ServerFixture.url(server, "/metrics")).status == 401)
+                let metrics = try await Curl.get(ServerFixture.url(server, "/metrics"), headers: auth)
                 #expect(metrics.status == 200)
                 let line = metrics.text.split(separator: "\n").first { $0.hasPrefix("sglang:generation_tokens_total{") }
                 let value = line.flatMap { Double($0.split(separator: " ").last ?? "") }

@@ -9,30 +9,22 @@ extension ServerTests {
     /// its SSE framing checked byte for byte with curl.
     @Suite struct OpenAIServerTests {
         /// Runs the client script; nil (with a recorded issue) when Python or the package is missing.
-        func runClient(_ server: SGLangServer) throws -> JSONValue? {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", ServerFixture.repoRoot.appendingPathComponent("scripts/openai_client_check.py").path,
-                                 "http://127.0.0.1:\(server.port ?? 0)", server.arguments.modelName]
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            let errors = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                Issue.record("the openai client script failed (pip install openai?): \(String(decoding: errors, as: UTF8.self).suffix(2000))")
+        func runClient(_ server: SGLangServer) async throws -> JSONValue? {
+            let r = try await ChildProcess.run(
+                ["python3", ServerFixture.repoRoot.appendingPathComponent("scripts/openai_client_check.py").path,
+                 "http://127.0.0.1:\(server.port ?? 0)", server.arguments.modelName])
+            guard r.status == 0 else {
+                Issue.record("the openai client script failed (pip install openai?): \(String(decoding: r.stderr, as: UTF8.self).suffix(2000))")
                 return nil
             }
-            return try JSONValue.parse(bytes: [UInt8](data))
+            return try JSONValue.parse(bytes: r.stdout)
         }
 
         @Test func officialClientCompletionsChatStreamingNAndLogprobs() async throws {
             try await ServerFixture.withServer({ $0.servedModelName = "smollm2"; $0.enableCacheReport = true }) { server in
-                guard let r = try runClient(server) else { return }
+                guard let r = try await runClient(server) else { return }
                 // Completions: greedy text equals the native API's, logprobs line up with the tokens.
-                let native = try Curl.post(ServerFixture.url(server, "/generate"), json: obj(
+                let native = try await Curl.post(ServerFixture.url(server, "/generate"), json: obj(
                     ("text", str("The capital of France is")),
                     ("sampling_params", obj(("max_new_tokens", num(8)), ("temperature", .int(0))))))
                 let completion = try #require(r["completion"])
@@ -89,7 +81,7 @@ extension ServerTests {
                     ("model", str("default")), ("messages", .array([obj(("role", str("user")), ("content", str("Say hi")))])),
                     ("max_tokens", num(6)), ("temperature", .int(0)), ("stream", .bool(true)),
                     ("stream_options", obj(("include_usage", .bool(true)))))
-                let r = try Curl.post(ServerFixture.url(server, "/v1/chat/completions"), json: body)
+                let r = try await Curl.post(ServerFixture.url(server, "/v1/chat/completions"), json: body)
                 #expect(r.status == 200)
                 let events = try #require(sseEvents(r.body), "bad framing: \(r.text.debugDescription)")
                 let chunks = try events.dropLast().map { try JSONValue.parse($0) }
@@ -101,7 +93,7 @@ extension ServerTests {
                 #expect(chunks.allSatisfy { $0["object"]?.stringValue == "chat.completion.chunk" })
                 #expect(Set(chunks.compactMap { $0["id"]?.stringValue }).count == 1)
                 let text = chunks.compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
-                let plain = try Curl.post(ServerFixture.url(server, "/v1/chat/completions"), json: obj(
+                let plain = try await Curl.post(ServerFixture.url(server, "/v1/chat/completions"), json: obj(
                     ("messages", .array([obj(("role", str("user")), ("content", str("Say hi")))])),
                     ("max_tokens", num(6)), ("temperature", .int(0))))
                 #expect(plain.json?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue == text)

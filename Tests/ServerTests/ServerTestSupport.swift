@@ -62,41 +62,27 @@ struct CurlResult {
 enum Curl {
     /// Runs curl; the body goes through stdin, so any bytes (bad UTF-8, megabytes) can be sent.
     static func request(_ url: String, method: String = "POST", body: [UInt8]? = nil,
-                        headers: [String] = ["Content-Type: application/json"], extra: [String] = []) throws -> CurlResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                        headers: [String] = ["Content-Type: application/json"], extra: [String] = []) async throws -> CurlResult {
         var args = ["curl", "-sS", "-N", "-X", method, "--max-time", "120", "-o", "-", "-w", "\n%{http_code}"]
         for h in headers { args += ["-H", h] }
         if body != nil { args += ["--data-binary", "@-"] }
-        process.arguments = args + extra + [url]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Feed stdin from another thread so a large body cannot deadlock against a full stdout pipe.
-        let writer = Thread {
-            if let body { input.fileHandleForWriting.write(Data(body)) }
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        var bytes = [UInt8](data)
+        let finished = try await ChildProcess.run(args + extra + [url], stdin: body)
+        var bytes = finished.stdout
         guard let nl = bytes.lastIndex(of: UInt8(ascii: "\n")),
               let status = Int(String(decoding: bytes[(nl + 1)...], as: UTF8.self)) else {
-            throw ServerFixture.Failure("curl gave no status for \(method) \(url) (exit \(process.terminationStatus))")
+            throw ServerFixture.Failure("curl gave no status for \(method) \(url) (exit \(finished.status)): "
+                                        + String(decoding: finished.stderr, as: UTF8.self))
         }
         bytes.removeSubrange(nl...)
         return CurlResult(status: status, body: bytes)
     }
 
-    static func post(_ url: String, json: JSONValue, headers: [String] = ["Content-Type: application/json"]) throws -> CurlResult {
-        try request(url, body: Array(json.serialized().utf8), headers: headers)
+    static func post(_ url: String, json: JSONValue, headers: [String] = ["Content-Type: application/json"]) async throws -> CurlResult {
+        try await request(url, body: Array(json.serialized().utf8), headers: headers)
     }
 
-    static func get(_ url: String, headers: [String] = []) throws -> CurlResult {
-        try request(url, method: "GET", headers: headers)
+    static func get(_ url: String, headers: [String] = []) async throws -> CurlResult {
+        try await request(url, method: "GET", headers: headers)
     }
 }
 
