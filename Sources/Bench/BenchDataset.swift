@@ -95,7 +95,7 @@ public struct BenchDatasetOptions: Sendable, Hashable {
     }
 }
 
-/// Builds benchmark datasets. Everything random comes from `BenchRandom(seed:)`, so a seed fixes the rows.
+/// Builds benchmark datasets. Everything random comes from `SplitMix64(seed:)`, so a seed fixes the rows.
 public struct BenchDatasetBuilder: Sendable {
     /// Encodes and decodes text; without one, prompts are token ids (a model folder without tokenizer files).
     public let tokenizer: Tokenizer?
@@ -112,7 +112,7 @@ public struct BenchDatasetBuilder: Sendable {
     /// - Throws: `BenchError` for bad options, a missing tokenizer where one is needed, or a bad dataset file.
     public func build(_ options: BenchDatasetOptions) throws -> [DatasetRow] {
         try options.validate()
-        var rng = BenchRandom(seed: options.seed)
+        var rng = SplitMix64(seed: options.seed)
         switch options.name {
         case .random: return try random(options, rng: &rng)
         case .generatedSharedPrefix: return try sharedPrefix(options, rng: &rng)
@@ -129,13 +129,13 @@ public struct BenchDatasetBuilder: Sendable {
         return ids
     }
 
-    private func randomIds(_ count: Int, from pool: [Int], rng: inout BenchRandom) -> [Int] {
+    private func randomIds(_ count: Int, from pool: [Int], rng: inout SplitMix64) -> [Int] {
         (0..<count).map { _ in pool[rng.int(in: 0...(pool.count - 1))] }
     }
 
     /// SGLang's `random`: input and output lengths uniform in `[max(len·ratio, 1), len]`, uniform token ids,
     /// decoded to text; `prompt_len` is the drawn length.
-    private func random(_ o: BenchDatasetOptions, rng: inout BenchRandom) throws -> [DatasetRow] {
+    private func random(_ o: BenchDatasetOptions, rng: inout SplitMix64) throws -> [DatasetRow] {
         let inputRange = max(Int(Double(o.randomInputLen) * o.randomRangeRatio), 1)...o.randomInputLen
         let outputRange = max(Int(Double(o.randomOutputLen) * o.randomRangeRatio), 1)...o.randomOutputLen
         let inputLens = (0..<o.numPrompts).map { _ in rng.int(in: inputRange) }
@@ -155,7 +155,7 @@ public struct BenchDatasetBuilder: Sendable {
 
     /// SGLang's `generated-shared-prefix`: each group's random system prompt, then "\n\n" and a random question;
     /// `prompt_len` is the encoded length of the whole prompt; rows are shuffled.
-    private func sharedPrefix(_ o: BenchDatasetOptions, rng: inout BenchRandom) throws -> [DatasetRow] {
+    private func sharedPrefix(_ o: BenchDatasetOptions, rng: inout SplitMix64) throws -> [DatasetRow] {
         let pool = try samplableIds()
         let systems = (0..<o.gspNumGroups).map { _ in randomIds(o.gspSystemPromptLen, from: pool, rng: &rng) }
         let questions = (0..<(o.gspNumGroups * o.gspPromptsPerGroup)).map { _ in
@@ -185,7 +185,7 @@ public struct BenchDatasetBuilder: Sendable {
 
     /// SGLang's `sharegpt`: conversations with at least two turns, their first two turns (prompt, reference
     /// reply), shuffled; rows whose prompt or output is under 2 tokens, or over the context length, are skipped.
-    private func shareGPT(_ o: BenchDatasetOptions, rng: inout BenchRandom) throws -> [DatasetRow] {
+    private func shareGPT(_ o: BenchDatasetOptions, rng: inout SplitMix64) throws -> [DatasetRow] {
         guard let tokenizer else {
             throw BenchError.invalidArgument("the sharegpt dataset needs a tokenizer (--tokenizer or a model with one)")
         }

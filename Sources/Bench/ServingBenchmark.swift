@@ -243,7 +243,7 @@ public struct ServingBenchmark: Sendable {
             _ = try? await client.fetch(method: .POST, url: options.baseURL.appending(path: "/flush_cache"))
         }
         let semaphore = options.maxConcurrency.map { AsyncSemaphore(permits: $0) }
-        var arrivals = BenchRandom(seed: options.seed)
+        var arrivals = SplitMix64(seed: options.seed)
         let start = BenchClock.now()
         let results = await withTaskGroup(of: (Int, RequestResult).self) { group in
             for (i, row) in rows.enumerated() {

@@ -192,27 +192,47 @@ public final class Engine: Sendable {
         scheduler.send(.add(req))
     }
 
-    /// SGLang's parallel sampling: a prefill-only request warms the cache with the prompt (awaited), then `n`
-    /// samples (rids `rid`, or `rid-i` for i > 0; sample index i) run over the shared prefix.
-    /// - Throws: the warm-up's validation error.
-    public func generateParallel(_ request: GenerateRequest) async throws -> [AsyncThrowingStream<GenerateOutput, any Error>] {
+    /// Expands a request with `n` samples (spec §2.2) and validates every part: the samples (rids `rid`, or
+    /// `rid-i` for i > 0; sample index i) and, for n > 1, the prefill-only request (`rid-prefill`: no new
+    /// tokens, no grammar, no stream, no logprobs) that caches the prompt before the samples start.
+    /// - Throws: the validation error, as `prepare`.
+    public func prepareParallel(_ request: GenerateRequest) throws -> PreparedParallelRequest {
         let n = request.sampling.n
         var single = request
         single.sampling.n = 1
-        guard n > 1 else { return [generate(single)] }
-        var warm = single
-        warm.rid = request.rid + "-prefill"
-        warm.sampling.maxNewTokens = 0
-        warm.sampling.minNewTokens = 0
-        warm.stream = false
-        warm.returnLogprob = false
-        for try await _ in generate(warm) {}
-        return (0..<n).map { i in
+        let ids = try promptIds(for: single)
+        single.prompt = .ids(ids)
+        var samples: [PreparedRequest] = []
+        for i in 0..<max(n, 1) {
             var item = single
             item.rid = i == 0 ? request.rid : "\(request.rid)-\(i)"
             item.sampleIndex = i
-            return generate(item)
+            samples.append(try prepare(item))
         }
+        var warm: PreparedRequest?
+        if n > 1 {
+            var w = single
+            w.rid = request.rid + "-prefill"
+            w.sampling.maxNewTokens = 0
+            w.sampling.minNewTokens = 0
+            w.sampling.regex = nil
+            w.sampling.jsonSchema = nil
+            w.stream = false
+            w.returnLogprob = false
+            warm = try prepare(w)
+        }
+        return PreparedParallelRequest(promptIds: ids, samples: samples, warm: warm)
+    }
+
+    /// SGLang's parallel sampling: a prefill-only request warms the cache with the prompt (awaited), then `n`
+    /// samples (rids `rid`, or `rid-i` for i > 0; sample index i) run over the shared prefix.
+    /// - Throws: the validation error (`prepareParallel`) or the warm-up's error.
+    public func generateParallel(_ request: GenerateRequest) async throws -> [AsyncThrowingStream<GenerateOutput, any Error>] {
+        let prepared = try prepareParallel(request)
+        if let warm = prepared.warm {
+            for try await _ in generate(warm) {}
+        }
+        return prepared.samples.map { generate($0) }
     }
 
     /// Aborts a waiting or running request (its stream ends with an abort finish reason).
@@ -246,13 +266,4 @@ public final class Engine: Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
-
-/// A request that passed `Engine.prepare`: its prompt ids and compiled grammar.
-public struct PreparedRequest: Sendable {
-    /// The request as given.
-    public let request: GenerateRequest
-    /// The tokenized prompt.
-    public let promptIds: [Int]
-    let matcher: GrammarMatcher?
 }

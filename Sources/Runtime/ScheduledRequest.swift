@@ -7,10 +7,11 @@ final class ScheduledRequest {
     let rid: String
     let request: GenerateRequest
     let params: SamplingParams
-    /// The prompt ids.
-    let originIds: [Int32]
-    /// Generated ids (jump-forward tokens included).
-    var outputIds: [Int32] = []
+    /// Every id whose KV the request needs for its next forward: the prompt, then the generated ids
+    /// (jump-forward tokens included). One stored array, so the scheduler's hot paths slice instead of copying.
+    private(set) var fillIds: [Int32]
+    /// How many leading `fillIds` are the prompt.
+    let promptLength: Int
     /// Tokens that were sampled (jump-forward tokens excluded).
     var sampledCount = 0
     var sampler: RequestSampler
@@ -60,7 +61,8 @@ final class ScheduledRequest {
         rid = request.rid
         self.request = request
         self.params = params
-        originIds = promptIds.map { Int32($0) }
+        fillIds = promptIds.map { Int32($0) }
+        promptLength = promptIds.count
         self.sampler = sampler
         self.stopIds = stopIds
         self.outputText = outputText
@@ -74,14 +76,24 @@ final class ScheduledRequest {
         }
     }
 
-    /// Every id whose KV the request needs for its next forward: prompt + output.
-    var fillIds: [Int32] { originIds + outputIds }
+    /// The prompt ids (indices from 0).
+    var originIds: ArraySlice<Int32> { fillIds[..<promptLength] }
+    /// Generated ids (indices from `promptLength`).
+    var outputIds: ArraySlice<Int32> { fillIds[promptLength...] }
+    /// Number of generated ids.
+    var outputCount: Int { fillIds.count - promptLength }
+
+    /// Appends a generated (or forced) id.
+    func appendOutput(_ token: Int32) { fillIds.append(token) }
+
+    /// Drops the last `count` generated ids (jump-forward rollback).
+    func removeLastOutputs(_ count: Int) { fillIds.removeLast(min(count, outputCount)) }
 
     /// Total tokens (prompt + output).
-    var sequenceLength: Int { originIds.count + outputIds.count }
+    var sequenceLength: Int { fillIds.count }
 
     /// Output tokens still allowed.
-    var remainingNewTokens: Int { max(0, params.maxNewTokens - outputIds.count) }
+    var remainingNewTokens: Int { max(0, params.maxNewTokens - outputCount) }
 
     /// The next prompt position whose logprob entry is missing.
     var nextInputLogprob: Int { (inputLogprobStart ?? 0) + inputTokenLogprobs.count }

@@ -13,7 +13,7 @@ extension Scheduler {
         if !ensureFree(running.count) {
             // A lone request that outgrew the whole KV cache: it ends at the length it reached.
             for req in running {
-                req.finish = .length(req.outputIds.count)
+                req.finish = .length(req.outputCount)
                 finishRequest(req)
             }
             return
@@ -51,7 +51,7 @@ extension Scheduler {
     /// Frees memory by sending running requests back to the queue (spec §7.7): the ones with the fewest
     /// output tokens and the longest prompts go first, until the rest can decode `retractDecodeSteps` steps.
     func retract() {
-        running.sort { ($0.outputIds.count, -$0.originIds.count) > ($1.outputIds.count, -$1.originIds.count) }
+        running.sort { ($0.outputCount, -$0.promptLength) > ($1.outputCount, -$1.promptLength) }
         while running.count > 1 && kvPool.available + tree.evictableSize < running.count * Self.retractDecodeSteps {
             let victim = running.removeLast()
             victim.retractions += 1
@@ -59,7 +59,7 @@ extension Scheduler {
             requeue(victim)
         }
         _ = ensureFree(running.count)
-        let decoded = running.reduce(0) { $0 + $1.outputIds.count }
+        let decoded = running.reduce(0) { $0 + $1.outputCount }
         let budget = running.reduce(0) { $0 + $1.params.maxNewTokens }
         if budget > 0 {
             newTokenRatio = min(1, Double(decoded + Self.retractDecodeSteps * running.count) / Double(budget))
@@ -77,7 +77,7 @@ extension Scheduler {
         }
         for (k, p) in positions.enumerated() {
             let j = p + 1
-            guard j < req.originIds.count, j == req.nextInputLogprob else { continue }
+            guard j < req.promptLength, j == req.nextInputLogprob else { continue }
             let token = Int(req.originIds[j])
             logits.values.withUnsafeBufferPointer { all in
                 let row = UnsafeBufferPointer(rebasing: all[((firstRow + k) * logits.vocabSize)..<((firstRow + k + 1) * logits.vocabSize)])
@@ -102,9 +102,9 @@ extension Scheduler {
 
     /// Samples the request's next token from logits row `row`, appends it and decides whether it finished.
     func sampleAndAppend(_ req: ScheduledRequest, logits: Logits, row: Int) {
-        var values = Array(logits.row(row))
+        let original = logits.row(row)
         if req.request.returnLogprob {
-            values.withUnsafeBufferPointer { raw in
+            original.withUnsafeBufferPointer { raw in
                 let logZ = Logprobs.logNormalizer(raw)
                 req.pendingLogZ = logZ
                 if req.request.topLogprobsNum > 0 {
@@ -114,24 +114,31 @@ extension Scheduler {
                 }
             }
         }
-        let raw = req.request.returnLogprob ? values : []
-        var mask: [UInt32]? = nil
-        if let matcher = req.matcher {
-            var words = [UInt32](repeating: 0, count: (vocabSize + 31) / 32)
-            let gw = matcher.grammar.index.maskWords
-            words.withUnsafeMutableBufferPointer { buf in
-                matcher.fillMask(into: UnsafeMutableBufferPointer(rebasing: buf[0..<min(gw, buf.count)]))
-            }
-            mask = words
+        // The sampler rewrites its row in place: a scratch copy reused across requests and steps (the
+        // scheduler is one thread), and likewise the grammar's allowed-token words.
+        if sampleScratch.count != original.count { sampleScratch = [Float](repeating: 0, count: original.count) }
+        sampleScratch.withUnsafeMutableBufferPointer { dst in
+            original.withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src) }
         }
-        let token: Int = values.withUnsafeMutableBufferPointer { buf in
-            if let mask {
-                return mask.withUnsafeBufferPointer { req.sampler.sample(buf, allowedMask: $0) }
+        var masked = false
+        if let matcher = req.matcher {
+            let words = (vocabSize + 31) / 32
+            if maskScratch.count != words { maskScratch = [UInt32](repeating: 0, count: words) }
+            let gw = min(matcher.grammar.index.maskWords, words)
+            maskScratch.withUnsafeMutableBufferPointer { buf in
+                // Words past the grammar's index stay zero (disallowed) from the allocation.
+                matcher.fillMask(into: UnsafeMutableBufferPointer(rebasing: buf[0..<gw]))
+            }
+            masked = true
+        }
+        let token: Int = sampleScratch.withUnsafeMutableBufferPointer { buf in
+            if masked {
+                return maskScratch.withUnsafeBufferPointer { req.sampler.sample(buf, allowedMask: $0) }
             }
             return req.sampler.sample(buf, allowedMask: nil)
         }
         if req.request.returnLogprob {
-            let lp = Double(raw[token]) - req.pendingLogZ
+            let lp = Double(original[original.startIndex + token]) - req.pendingLogZ
             req.outputTokenLogprobs.append(LogprobEntry(logprob: lp, id: token, text: tokenText(req, token)))
         }
         req.sampler.accept(token)
@@ -145,13 +152,13 @@ extension Scheduler {
         stats.generatedTokens += tokens.count
         var matchedString: String?
         for token in tokens {
-            req.outputIds.append(Int32(token))
+            req.appendOutput(Int32(token))
             if let text = req.outputText?.append([token]), matchedString == nil { matchedString = text }
             if req.finish != nil { continue }
-            if req.outputIds.count >= req.params.maxNewTokens {
+            if req.outputCount >= req.params.maxNewTokens {
                 req.finish = .length(req.params.maxNewTokens)
             } else if req.sequenceLength >= contextLength {
-                req.finish = .length(req.outputIds.count)
+                req.finish = .length(req.outputCount)
             } else if !req.params.ignoreEOS && req.stopIds.contains(token) {
                 req.finish = .matchedToken(token)
             } else if let s = matchedString {
@@ -172,11 +179,11 @@ extension Scheduler {
         guard !options.disableRegexJumpForward, var matcher = req.matcher, let tokenizer = model.tokenizer,
               let jump = matcher.jumpForward(tokenizer: tokenizer) else { return false }
         req.matcher = matcher
-        let keep = req.outputIds.count - jump.rollback
+        let keep = req.outputCount - jump.rollback
         guard keep >= 0 else { return false }
         // Drop the rolled-back tokens (their KV is released with the request) and append the forced ones.
         releaseFinished(req)
-        req.outputIds.removeLast(jump.rollback)
+        req.removeLastOutputs(jump.rollback)
         if req.request.returnLogprob {
             // Re-tokenized tokens have no sampled distribution: logprobs cover the kept tokens only.
             let kept = min(keep, req.outputTokenLogprobs.count)
@@ -207,18 +214,18 @@ extension Scheduler {
         if !final {
             guard req.request.stream else { return }
             let interval = req.params.streamInterval ?? options.streamInterval
-            let count = req.outputIds.count
+            let count = req.outputCount
             guard count == 1 || count % interval == 0, count != req.lastEmittedCount else { return }
             req.lastEmittedCount = count
         }
-        var out = GenerateOutput(rid: req.rid, promptTokens: req.originIds.count)
+        var out = GenerateOutput(rid: req.rid, promptTokens: req.promptLength)
         var ids = req.outputIds.map(Int.init)
         if final, case .matchedToken = req.finish, !req.params.noStopTrim, !ids.isEmpty { ids.removeLast() }
         out.outputIds = ids
         if let text = req.outputText {
             out.text = final ? text.finalText(for: req.finish ?? .length(0)) : text.streamableText
         }
-        out.completionTokens = req.outputIds.count
+        out.completionTokens = req.outputCount
         out.completionTokensWithoutJumpForward = req.sampledCount
         out.cachedTokens = req.cachedTokens
         out.retractions = req.retractions

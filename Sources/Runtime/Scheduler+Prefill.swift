@@ -137,7 +137,7 @@ extension Scheduler {
             req.lockedNode = node
             if req.outputIds.isEmpty && req.retractions == 0 {
                 req.cachedTokens = prefix
-                stats.promptTokens += req.originIds.count
+                stats.promptTokens += req.promptLength
                 stats.cachedTokens += prefix
             }
             waiting.removeAll { $0 === req }

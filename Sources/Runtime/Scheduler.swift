@@ -47,6 +47,9 @@ final class Scheduler: @unchecked Sendable {
     var newTokenRatio: Double
     var stopped = false
     var randomOrder = SplitMix64(seed: 0x5eed)
+    /// Reused by `sampleAndAppend`: one logits row, one grammar mask.
+    var sampleScratch: [Float] = []
+    var maskScratch: [UInt32] = []
 
     init(model: LoadedModel, options: EngineOptions, maxTotalTokens: Int, maxRunningRequests: Int, contextLength: Int) {
         self.model = model

@@ -2,16 +2,6 @@ import NIOCore
 import Runtime
 import Synchronization
 
-/// A prompt validated and tokenized, expanded into its `n` samples.
-struct PreparedPrompt: Sendable {
-    /// The prompt's token ids.
-    var promptIds: [Int]
-    /// One prepared request per sample (rids `rid`, `rid-1`, …).
-    var samples: [PreparedRequest]
-    /// For n > 1: the prefill-only request that caches the prompt before the samples start (spec §2.2).
-    var warm: PreparedRequest?
-}
-
 /// One cumulative output of sample `index` (prompt-major: prompt p, sample j → p × n + j).
 struct RunEvent: Sendable {
     var index: Int
@@ -38,7 +28,7 @@ struct GenerationRunner: Sendable {
     /// Validates one prompt and expands it into its samples.
     /// - Throws: `ServerError` (400) naming the problem: the engine's validation, or a prompt plus token
     ///   limit beyond the context.
-    func prepare(_ item: PromptItem) throws -> PreparedPrompt {
+    func prepare(_ item: PromptItem) throws -> PreparedParallelRequest {
         var base = item.request
         let n = base.sampling.n
         base.sampling.n = 1
@@ -60,33 +50,15 @@ struct GenerationRunner: Sendable {
                 base.sampling.maxNewTokens = min(base.sampling.maxNewTokens, max(0, room))
                 base.sampling.minNewTokens = min(base.sampling.minNewTokens, base.sampling.maxNewTokens)
             }
-            var samples: [PreparedRequest] = []
-            for i in 0..<n {
-                var sample = base
-                sample.rid = i == 0 ? base.rid : "\(base.rid)-\(i)"
-                sample.sampleIndex = i
-                samples.append(try engine.prepare(sample))
-            }
-            var warm: PreparedRequest?
-            if n > 1 {
-                var w = base
-                w.rid = base.rid + "-prefill"
-                w.sampling.maxNewTokens = 0
-                w.sampling.minNewTokens = 0
-                w.sampling.regex = nil
-                w.sampling.jsonSchema = nil
-                w.stream = false
-                w.returnLogprob = false
-                warm = try engine.prepare(w)
-            }
-            return PreparedPrompt(promptIds: ids, samples: samples, warm: warm)
+            base.sampling.n = n
+            return try engine.prepareParallel(base)
         } catch {
             throw ServerError.from(error)
         }
     }
 
     /// Starts every sample of `prompts` (each prompt's warm-up first) and merges their outputs.
-    func run(_ prompts: [PreparedPrompt]) -> RunHandle {
+    func run(_ prompts: [PreparedParallelRequest]) -> RunHandle {
         let (stream, continuation) = AsyncThrowingStream<RunEvent, any Error>.makeStream()
         let handle = RunHandle(events: stream)
         let engine = self.engine
@@ -132,7 +104,7 @@ struct GenerationRunner: Sendable {
     /// Waits for the final output of every sample. A client that disconnects (`channel` inactive) aborts the
     /// run.
     /// - Throws: `ServerError`: 499 when the client went away, the engine's errors otherwise.
-    func collect(_ prompts: [PreparedPrompt], channel: (any Channel)?) async throws -> [GenerateOutput] {
+    func collect(_ prompts: [PreparedParallelRequest], channel: (any Channel)?) async throws -> [GenerateOutput] {
         let count = prompts.reduce(0) { $0 + $1.samples.count }
         let handle = run(prompts)
         let watcher = Self.watch(channel, handle)
