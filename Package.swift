@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Compute", targets: ["Compute"]),
         .library(name: "Grammar", targets: ["Grammar"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "SGLang", targets: ["SGLang"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -66,6 +67,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The frontend language (programs, gen/select/roles/fork, run/runBatch) and its backends; the runtime is
+        // reached only through the in-process adapter (EngineBackend.swift), HTTP through Bench's NIO client.
+        .target(
+            name: "SGLang",
+            dependencies: [
+                "JSON", "Tokenizers", "Runtime", "Bench",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `sglang` command-line tool: argument parsing only, no logic of its own.
         .executableTarget(
             name: "SGLangCLI",
@@ -86,6 +97,9 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "Runtime", "Bench", "JSON", "Tokenizers", "Models"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SGLangTests", dependencies: ["SGLang", "Server", "Runtime", "Tokenizers", "JSON"],
             swiftSettings: swiftSettings),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Runtime", "JSON"], swiftSettings: swiftSettings),
         .testTarget(
