@@ -126,7 +126,8 @@ public final class Engine: Sendable {
         let compiler = try grammarCompiler.withLock { cached -> GrammarCompiler in
             if let c = cached { return c }
             let index = try TokenIndex(tokenizer: tokenizer, extraEOSTokenIds: Array(model.eosTokenIds))
-            let c = GrammarCompiler(index: index)
+            let c = GrammarCompiler(
+                index: index, schemaOptions: JSONSchemaOptions(whitespacePattern: options.constrainedJSONWhitespacePattern))
             cached = c
             return c
         }

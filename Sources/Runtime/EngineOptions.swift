@@ -40,13 +40,22 @@ public struct EngineOptions: Sendable, Hashable {
     public var disableRegexJumpForward: Bool
     /// Scales the KV reservation for running requests' future tokens (higher: fewer retractions).
     public var scheduleConservativeness: Double
+    /// Turn the grammar token budget off (`--disable-grammar-token-budget`, an extension of this port). With
+    /// the budget on (the default), a constrained request's mask allows, near `max_new_tokens` (or the
+    /// context end), only tokens that can still finish the match in time, so a request that hits the limit
+    /// ends in a complete match instead of truncated JSON; off, masks are SGLang's plain grammar masks.
+    public var disableGrammarTokenBudget: Bool
+    /// SGLang's `--constrained-json-whitespace-pattern`: the regex for whitespace between JSON tokens in
+    /// `json_schema` / `json_object` constraints (nil: outlines' `[ ]?`; "" allows none).
+    public var constrainedJSONWhitespacePattern: String?
 
     /// SGLang's defaults (chunked prefill 8192, max prefill tokens 16384, policy lpm, stream interval 1).
     public init(contextLength: Int? = nil, maxTotalTokens: Int? = nil, memFractionStatic: Double? = nil,
                 maxRunningRequests: Int? = nil, chunkedPrefillSize: Int? = 8192, maxPrefillTokens: Int = 16384,
                 schedulePolicy: SchedulePolicy = .lpm, disableRadixCache: Bool = false, enableMixedChunk: Bool = false,
                 streamInterval: Int = 1, randomSeed: UInt64 = 42, disableRegexJumpForward: Bool = false,
-                scheduleConservativeness: Double = 1) {
+                scheduleConservativeness: Double = 1, disableGrammarTokenBudget: Bool = false,
+                constrainedJSONWhitespacePattern: String? = nil) {
         self.contextLength = contextLength
         self.maxTotalTokens = maxTotalTokens
         self.memFractionStatic = memFractionStatic
@@ -60,6 +69,8 @@ public struct EngineOptions: Sendable, Hashable {
         self.randomSeed = randomSeed
         self.disableRegexJumpForward = disableRegexJumpForward
         self.scheduleConservativeness = scheduleConservativeness
+        self.disableGrammarTokenBudget = disableGrammarTokenBudget
+        self.constrainedJSONWhitespacePattern = constrainedJSONWhitespacePattern
     }
 }
 

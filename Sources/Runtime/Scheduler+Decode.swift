@@ -125,9 +125,16 @@ extension Scheduler {
             let words = (vocabSize + 31) / 32
             if maskScratch.count != words { maskScratch = [UInt32](repeating: 0, count: words) }
             let gw = min(matcher.grammar.index.maskWords, words)
+            // The token budget (this token included) ends at max_new_tokens or at the context's end.
+            let budget = min(req.params.maxNewTokens - req.outputCount, contextLength - req.sequenceLength)
             maskScratch.withUnsafeMutableBufferPointer { buf in
                 // Words past the grammar's index stay zero (disallowed) from the allocation.
-                matcher.fillMask(into: UnsafeMutableBufferPointer(rebasing: buf[0..<gw]))
+                let words = UnsafeMutableBufferPointer(rebasing: buf[0..<gw])
+                if options.disableGrammarTokenBudget {
+                    matcher.fillMask(into: words)
+                } else {
+                    matcher.fillMask(into: words, remainingTokens: budget)
+                }
             }
             masked = true
         }
@@ -147,8 +154,9 @@ extension Scheduler {
     }
 
     /// Appends generated (or forced) tokens and sets `finish` when a stop condition holds (spec §7.3 order:
-    /// length, stop token, stop string).
-    func append(_ req: ScheduledRequest, tokens: [Int]) {
+    /// length, stop token, stop string). `advanceMatcher: false` for jump-forward tokens, which the matcher
+    /// already walked (accepting them twice would move it past text the output does not have).
+    func append(_ req: ScheduledRequest, tokens: [Int], advanceMatcher: Bool = true) {
         stats.generatedTokens += tokens.count
         var matchedString: String?
         for token in tokens {
@@ -164,7 +172,7 @@ extension Scheduler {
             } else if let s = matchedString {
                 req.finish = .matchedString(s)
             }
-            if req.finish == nil, var matcher = req.matcher {
+            if advanceMatcher, req.finish == nil, var matcher = req.matcher {
                 _ = matcher.accept(token)
                 req.matcher = matcher
             }
@@ -192,7 +200,7 @@ extension Scheduler {
         }
         req.outputText?.reset(outputIds: req.outputIds.map(Int.init))
         for t in jump.tokens { req.sampler.accept(t) }
-        append(req, tokens: jump.tokens)
+        append(req, tokens: jump.tokens, advanceMatcher: false)
         if req.finish != nil {
             finishRequest(req)
         } else {

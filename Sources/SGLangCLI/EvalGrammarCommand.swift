@@ -1,26 +1,27 @@
 import ArgumentParser
-import Compute
 import Dispatch
 import Foundation
-import Grammar
 import JSON
-import Models
+import Runtime
 import Tokenizers
 
-/// `sglang eval-grammar`: constrained generation of a regex / JSON-schema suite with a local model (masked
-/// temperature sampling, optional jump-forward), writing every output as a JSON line for the independent
-/// checker (scripts/grammar_eval.py --check) and reporting forward passes and wall time.
-struct EvalGrammarCommand: ParsableCommand {
+/// `sglang eval-grammar`: a regex / JSON-schema suite generated through the serving engine (`Runtime.Engine`,
+/// requests with `regex` / `json_schema` sampling params), every output written as a JSON line for the
+/// independent checker (`scripts/grammar_eval.py --check`), with completion tokens, sampled tokens, forward
+/// passes and wall time per grammar and in total.
+///
+/// `--jump-forward off|on` runs one engine; requests go `--concurrency` at a time (the batched serving path).
+/// `--jump-forward both` runs two engines over the same model, one with `disableRegexJumpForward`, and sends
+/// every request to each in turn, one request at a time, so each request's forward passes (the engine's
+/// counter before and after) and wall time are its own.
+struct EvalGrammarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-grammar",
-        abstract: "Generate a regex / JSON-schema suite under grammar constraints and record outputs, forward passes and time."
+        abstract: "Generate a regex / JSON-schema suite through the engine and record outputs, forward passes and time."
     )
 
-    @Option(name: .long, help: "The model: a .gguf file or a safetensors folder.")
-    var model: String
-
-    @Option(name: .long, help: "A model folder, a tokenizer.json, or a .gguf file (default: the model).")
-    var tokenizer: String?
+    @Option(name: [.customLong("model-path"), .customLong("model")], help: "A .gguf file or a Hugging Face model folder.")
+    var modelPath: String
 
     @Option(name: .long, help: "The suite: {\"regexes\": [{name, regex, prompt}], \"schemas\": [{name, schema, prompt}]}.")
     var suite: String
@@ -28,186 +29,257 @@ struct EvalGrammarCommand: ParsableCommand {
     @Option(name: .long, help: "Where to write the outputs (JSON lines).")
     var out: String
 
-    @Option(name: .long, help: "Seeds 1...N per grammar.")
+    @Option(name: .long, help: "Seeds 1...N per grammar (the requests' sampling seeds).")
     var seeds = 3
 
     @Option(name: .long, help: "Sampling temperature (0: greedy).")
     var temperature = 0.7
 
-    @Option(name: .long, help: "The most new tokens per output.")
+    @Option(name: .long, help: "max_new_tokens of every request.")
     var maxTokens = 160
 
     @Option(name: .long, help: "Only these names (comma-separated).")
     var only: String?
 
-    @Option(name: .long, help: "jump-forward: off, on, or both (each output twice, same seed).")
-    var jumpForward = "off"
+    @Option(name: .long, help: "Jump-forward: on (the engine's default), off, or both (two engines, same requests, one at a time).")
+    var jumpForward = "on"
 
-    @Option(name: .long, help: "Whitespace regex between JSON tokens (default: outlines' \"[ ]?\").")
+    @Option(name: .long, help: "Requests in flight at once with one engine (1: one at a time, forward passes per request).")
+    var concurrency = 16
+
+    @Option(name: .long, help: "The engine's --constrained-json-whitespace-pattern (default: outlines' \"[ ]?\").")
     var whitespace: String?
 
-    @Flag(name: .long, inversion: .prefixedNo, help: "Near max-tokens, allow only tokens that finish the match in time.")
+    @Flag(name: .long, inversion: .prefixedNo, help: "The engine's grammar token budget (off: --disable-grammar-token-budget).")
     var budgetAware = true
 
-    func run() throws {
-        let lm: CausalLM
-        if model.hasSuffix(".gguf") {
-            let source = try GGUFWeightSource(path: model)
-            lm = try CausalLM(config: source.config, weights: source)
-        } else {
-            lm = try CausalLM(folder: model)
+    @Option(name: .long, help: "Prompt format: chat (the model's chat template, as the server renders chat requests) or chatml (fixed ChatML, no system turn).")
+    var promptFormat = "chat"
+
+    @Option(name: .long, help: "KV cache size in tokens of each engine.")
+    var maxTotalTokens = 16384
+
+    func validate() throws {
+        guard ["on", "off", "both"].contains(jumpForward) else { throw ValidationError("--jump-forward must be on, off or both") }
+        guard ["chat", "chatml"].contains(promptFormat) else { throw ValidationError("--prompt-format must be chat or chatml") }
+        guard seeds >= 1 else { throw ValidationError("--seeds must be ≥ 1") }
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be ≥ 1") }
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be ≥ 1") }
+        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0") }
+    }
+
+    /// One suite entry.
+    struct Job {
+        var kind: String
+        var name: String
+        var source: String
+        var prompt: [Int]
+    }
+
+    /// One request of the run: a job, a seed and a jump-forward mode.
+    struct Item {
+        var job: Int
+        var seed: Int
+        var jump: Bool
+    }
+
+    /// What one request produced.
+    struct Result {
+        var output: GenerateOutput
+        /// Forward passes of the engine while the request ran alone (nil when requests overlapped).
+        var passes: Int?
+        /// Wall time while alone; end-to-end latency when requests overlapped.
+        var ms: Double
+    }
+
+    func run() async throws {
+        let loaded = try ModelLoader.load(path: modelPath)
+        guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(modelPath) has no tokenizer") }
+        let jobs = try loadJobs(tokenizer: tokenizer)
+        guard !jobs.isEmpty else { throw ValidationError("no suite entry selected") }
+        let modes: [Bool] = jumpForward == "both" ? [false, true] : [jumpForward == "on"]
+        var engines: [Bool: Engine] = [:]
+        for jump in modes {
+            engines[jump] = try Engine(model: loaded, options: EngineOptions(
+                maxTotalTokens: maxTotalTokens, disableRegexJumpForward: !jump,
+                disableGrammarTokenBudget: !budgetAware, constrainedJSONWhitespacePattern: whitespace))
         }
-        let tok = try Tokenizer.load(from: tokenizer ?? model)
-        let compiler = GrammarCompiler(index: try TokenIndex(tokenizer: tok),
-                                       schemaOptions: JSONSchemaOptions(whitespacePattern: whitespace))
+        defer { for e in engines.values { e.shutdown() } }
+
+        var items: [Item] = []
+        for j in jobs.indices {
+            for seed in 1...seeds {
+                for jump in modes { items.append(Item(job: j, seed: seed, jump: jump)) }
+            }
+        }
+        // Validate and compile every grammar before the clock starts (each engine has its own compiler).
+        var prepared: [PreparedRequest] = []
+        for (i, item) in items.enumerated() {
+            let job = jobs[item.job]
+            var params = SamplingParams(maxNewTokens: maxTokens, temperature: temperature, seed: UInt64(item.seed))
+            if job.kind == "regex" { params.regex = job.source } else { params.jsonSchema = job.source }
+            guard let engine = engines[item.jump] else { continue }
+            prepared.append(try engine.prepare(GenerateRequest(rid: "eval-\(i)", prompt: .ids(job.prompt), sampling: params)))
+        }
+
+        let sequential = modes.count > 1 || concurrency == 1
+        let before = await totals(engines)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var results = [Result?](repeating: nil, count: items.count)
+        if sequential {
+            for (i, item) in items.enumerated() {
+                guard let engine = engines[item.jump] else { continue }
+                let passes = await engine.stats().forwardPasses
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let output = try await final(engine.generate(prepared[i]))
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                let r = Result(output: output, passes: await engine.stats().forwardPasses - passes, ms: ms)
+                results[i] = r
+                report(jobs[item.job], item, r)
+            }
+        } else {
+            try await withThrowingTaskGroup(of: (Int, GenerateOutput).self) { group in
+                var next = 0
+                func submit() {
+                    guard next < items.count, let engine = engines[items[next].jump] else { return }
+                    let stream = engine.generate(prepared[next])
+                    let i = next
+                    group.addTask { (i, try await Self.final(stream)) }
+                    next += 1
+                }
+                for _ in 0..<min(concurrency, items.count) { submit() }
+                while let (i, output) = try await group.next() {
+                    let r = Result(output: output, passes: nil, ms: (output.e2eLatency ?? 0) * 1000)
+                    results[i] = r
+                    report(jobs[items[i].job], items[i], r)
+                    submit()
+                }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let after = await totals(engines)
+        try write(jobs: jobs, items: items, results: results)
+        summarize(jobs: jobs, items: items, results: results, modes: modes, sequential: sequential)
+        if !sequential {
+            let passes = after.values.reduce(0, +) - before.values.reduce(0, +)
+            print("run: \(items.count) requests, \(concurrency) at a time: \(passes) forward passes, \(String(format: "%.1f", seconds)) s")
+        }
+    }
+
+    /// The suite's entries (filtered by `--only`) with their rendered prompts.
+    func loadJobs(tokenizer: Tokenizer) throws -> [Job] {
         guard let data = FileManager.default.contents(atPath: suite) else { throw ValidationError("cannot read --suite \(suite)") }
         let json = try JSONValue.parse(bytes: [UInt8](data))
-        var jobs: [(kind: String, name: String, spec: GrammarSpec, source: String, prompt: String)] = []
-        for r in json["regexes"]?.arrayValue ?? [] {
-            guard let name = r["name"]?.stringValue, let regex = r["regex"]?.stringValue, let prompt = r["prompt"]?.stringValue else { continue }
-            jobs.append(("regex", name, .regex(regex), regex, prompt))
-        }
-        for s in json["schemas"]?.arrayValue ?? [] {
-            guard let name = s["name"]?.stringValue, let schema = s["schema"]?.stringValue, let prompt = s["prompt"]?.stringValue else { continue }
-            jobs.append(("schema", name, .jsonSchema(schema), schema, prompt))
-        }
-        if let only {
-            let names = Set(only.split(separator: ",").map(String.init))
-            jobs = jobs.filter { names.contains($0.name) }
-        }
-        let modes: [Bool] = jumpForward == "both" ? [false, true] : [jumpForward == "on"]
-        guard let eos = tok.eosTokenId else { throw ValidationError("the tokenizer has no EOS token") }
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: out) else { throw ValidationError("cannot write --out \(out)") }
-        defer { try? handle.close() }
-        var totals: [Bool: (passes: Int, sampled: Int, tokens: Int, ms: Double, count: Int)] = [:]
-        for job in jobs {
-            let grammar = try compiler.compile(job.spec)
-            let promptIds = tok.encode("<|im_start|>user\n\(job.prompt)<|im_end|>\n<|im_start|>assistant\n", addSpecialTokens: false)
-            for seed in 1...max(1, seeds) {
-                for jump in modes {
-                    let r = try generate(lm, tok, grammar: grammar, prompt: promptIds, seed: UInt64(seed), jump: jump, eos: eos)
-                    let text = tok.decode(r.tokens.filter { $0 != eos })
-                    let row: [(String, JSONValue)] = [
-                        ("kind", .string(job.kind)), ("name", .string(job.name)), (job.kind, .string(job.source)),
-                        ("seed", .int(seed)), ("jump_forward", .bool(jump)), ("text", .string(text)),
-                        ("finish", .string(r.finish)), ("completion_tokens", .int(r.tokens.count)),
-                        ("completion_tokens_wo_jump_forward", .int(r.sampled)), ("forward_passes", .int(r.passes)),
-                        ("ms", .double((r.ms * 10).rounded() / 10)),
-                    ]
-                    handle.write(Data((JSONValue.object(JSONObject(row)).serialized() + "\n").utf8))
-                    var t = totals[jump] ?? (0, 0, 0, 0, 0)
-                    t.passes += r.passes; t.sampled += r.sampled; t.tokens += r.tokens.count; t.ms += r.ms; t.count += 1
-                    totals[jump] = t
-                    print("\(job.name) seed \(seed)\(jump ? " jump" : ""): \(r.finish), \(r.tokens.count) tokens, \(r.passes) forward passes, \(String(format: "%.0f", r.ms)) ms: \(text.prefix(70).debugDescription)")
+        let names = only.map { Set($0.split(separator: ",").map(String.init)) }
+        let template = promptFormat == "chat" ? try ChatTemplate(tokenizer: tokenizer) : nil
+        var jobs: [Job] = []
+        for (kind, key) in [("regex", "regexes"), ("schema", "schemas")] {
+            for (i, entry) in (json[key]?.arrayValue ?? []).enumerated() {
+                guard let name = entry["name"]?.stringValue, let source = entry[kind]?.stringValue,
+                      let question = entry["prompt"]?.stringValue else {
+                    throw ValidationError("--suite: \(key)[\(i)] needs string fields name, \(kind) and prompt")
                 }
+                if let names, !names.contains(name) { continue }
+                let text: String
+                if let template {
+                    var message = JSONObject()
+                    message["role"] = .string("user")
+                    message["content"] = .string(question)
+                    text = try template.apply(messages: .array([.object(message)]), addGenerationPrompt: true)
+                } else {
+                    text = "<|im_start|>user\n\(question)<|im_end|>\n<|im_start|>assistant\n"
+                }
+                jobs.append(Job(kind: kind, name: name, source: source, prompt: tokenizer.encode(text, addSpecialTokens: false)))
+            }
+        }
+        return jobs
+    }
+
+    static func final(_ stream: AsyncThrowingStream<GenerateOutput, any Error>) async throws -> GenerateOutput {
+        var last: GenerateOutput?
+        for try await o in stream { last = o }
+        guard let last else { throw ValidationError("the engine finished a request without output") }
+        return last
+    }
+
+    func final(_ stream: AsyncThrowingStream<GenerateOutput, any Error>) async throws -> GenerateOutput {
+        try await Self.final(stream)
+    }
+
+    func totals(_ engines: [Bool: Engine]) async -> [Bool: Int] {
+        var r: [Bool: Int] = [:]
+        for (k, e) in engines { r[k] = await e.stats().forwardPasses }
+        return r
+    }
+
+    static func finish(_ reason: FinishReason?) -> String {
+        switch reason {
+        case .abort(let message, _): return "abort: \(message)"
+        case let r?: return r.type
+        case nil: return "none"
+        }
+    }
+
+    func report(_ job: Job, _ item: Item, _ r: Result) {
+        let o = r.output
+        let passes = r.passes.map { ", \($0) forward passes" } ?? ""
+        print("\(job.name) seed \(item.seed)\(item.jump ? " jump" : ""): \(Self.finish(o.finishReason)), \(o.completionTokens) tokens (\(o.completionTokensWithoutJumpForward) sampled)\(passes), \(String(format: "%.0f", r.ms)) ms: \(o.text.prefix(70).debugDescription)")
+    }
+
+    /// The JSON lines `scripts/grammar_eval.py --check` reads, in suite order.
+    func write(jobs: [Job], items: [Item], results: [Result?]) throws {
+        var lines = ""
+        for (item, r) in zip(items, results) {
+            guard let r else { continue }
+            let job = jobs[item.job]
+            let o = r.output
+            let row: [(String, JSONValue)] = [
+                ("kind", .string(job.kind)), ("name", .string(job.name)), (job.kind, .string(job.source)),
+                ("seed", .int(item.seed)), ("jump_forward", .bool(item.jump)), ("text", .string(o.text)),
+                ("finish", .string(Self.finish(o.finishReason))), ("completion_tokens", .int(o.completionTokens)),
+                ("completion_tokens_wo_jump_forward", .int(o.completionTokensWithoutJumpForward)),
+                ("forward_passes", r.passes.map { .int($0) } ?? .null), ("ms", .double((r.ms * 10).rounded() / 10)),
+            ]
+            lines += JSONValue.object(JSONObject(row)).serialized() + "\n"
+        }
+        guard FileManager.default.createFile(atPath: out, contents: Data(lines.utf8)) else {
+            throw ValidationError("cannot write --out \(out)")
+        }
+    }
+
+    /// Per grammar (with both modes) and per mode: outputs, completion tokens, sampled tokens, forward passes, time.
+    func summarize(jobs: [Job], items: [Item], results: [Result?], modes: [Bool], sequential: Bool) {
+        struct Sum { var count = 0, tokens = 0, sampled = 0, passes = 0, ms = 0.0, stopped = 0 }
+        var byJob: [Int: [Bool: Sum]] = [:]
+        var total: [Bool: Sum] = [:]
+        for (item, r) in zip(items, results) {
+            guard let r else { continue }
+            for key in [item.job, -1] {
+                var s = key < 0 ? total[item.jump, default: Sum()] : byJob[key, default: [:]][item.jump, default: Sum()]
+                s.count += 1
+                s.tokens += r.output.completionTokens
+                s.sampled += r.output.completionTokensWithoutJumpForward
+                s.passes += r.passes ?? 0
+                s.ms += r.ms
+                if r.output.finishReason?.type == "stop" { s.stopped += 1 }
+                if key < 0 { total[item.jump] = s } else { byJob[key, default: [:]][item.jump] = s }
+            }
+        }
+        func line(_ s: Sum) -> String {
+            let passes = sequential ? ", \(s.passes) forward passes, \(String(format: "%.2f", s.ms / 1000)) s" : ""
+            return "\(s.count) outputs (\(s.stopped) stopped), \(s.tokens) completion tokens, \(s.sampled) sampled\(passes)"
+        }
+        if modes.count > 1 {
+            for j in jobs.indices {
+                guard let off = byJob[j]?[false], let on = byJob[j]?[true] else { continue }
+                let passRatio = on.passes > 0 ? Double(off.passes) / Double(on.passes) : 0
+                let timeRatio = on.ms > 0 ? off.ms / on.ms : 0
+                print("\(jobs[j].name): off \(line(off)) | on \(line(on)) | passes \(String(format: "%.2f", passRatio))x fewer, \(String(format: "%.2f", timeRatio))x faster")
             }
         }
         for jump in modes {
-            guard let t = totals[jump] else { continue }
-            print("jump-forward \(jump ? "on " : "off"): \(t.count) outputs, \(t.tokens) completion tokens, \(t.sampled) sampled, \(t.passes) forward passes, \(String(format: "%.1f", t.ms / 1000)) s")
+            guard let s = total[jump] else { continue }
+            print("jump-forward \(jump ? "on " : "off"): \(line(s))")
         }
-    }
-
-    struct Generation { var tokens: [Int]; var sampled: Int; var passes: Int; var ms: Double; var finish: String }
-
-    /// One constrained generation: prefill, then per step a masked sample and one decode forward; with
-    /// jump-forward, forced text is re-tokenized, the KV of rolled-back tokens is dropped and the new tokens
-    /// are prefilled in one extend forward.
-    func generate(_ lm: CausalLM, _ tok: Tokenizer, grammar: CompiledGrammar, prompt: [Int], seed: UInt64,
-                  jump: Bool, eos: Int) throws -> Generation {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let capacity = prompt.count + maxTokens * 3 + 16
-        let reqPool = ReqToTokenPool(maxRequests: 1, maxContext: capacity)
-        let kvPool = lm.makeKVPool(size: capacity * 2)
-        let row = try reqPool.alloc()
-        var rng = EvalRandom(seed: seed)
-        var matcher = GrammarMatcher(grammar: grammar, maxRollbackTokens: maxTokens * 2)
-        var logits = try lm.forward(
-            ForwardBatch(requests: [Int32(row)], prefixLens: [0], newTokens: [prompt.map(Int32.init)], slots: try kvPool.alloc(prompt.count)),
-            reqToToken: reqPool, kvPool: kvPool)
-        var passes = 1, sampled = 0
-        var length = prompt.count
-        var words = [UInt32](repeating: 0, count: grammar.index.maskWords)
-        var finish = "length"
-        while matcher.tokens.count < maxTokens {
-            if jump, let r = matcher.jumpForward(tokenizer: tok) {
-                if r.rollback > 0 {
-                    let slots = reqPool.slots(row: row, length: length)
-                    kvPool.free(Array(slots.suffix(r.rollback)))
-                    length -= r.rollback
-                }
-                logits = try lm.forward(
-                    ForwardBatch(requests: [Int32(row)], prefixLens: [length], newTokens: [r.tokens.map(Int32.init)],
-                                 slots: try kvPool.alloc(r.tokens.count)),
-                    reqToToken: reqPool, kvPool: kvPool)
-                length += r.tokens.count
-                passes += 1
-                continue
-            }
-            let remaining = maxTokens - matcher.tokens.count
-            words.withUnsafeMutableBufferPointer {
-                if budgetAware { matcher.fillMask(into: $0, remainingTokens: remaining) } else { matcher.fillMask(into: $0) }
-            }
-            guard let id = sample(logits.row(0), mask: words, rng: &rng) else {
-                finish = "no allowed token"
-                break
-            }
-            sampled += 1
-            guard matcher.accept(id) else { throw ValidationError("the grammar refused its own mask (token \(id))") }
-            if id == eos {
-                finish = "stop"
-                break
-            }
-            if matcher.tokens.count >= maxTokens { break }
-            logits = try lm.forward(
-                ForwardBatch(requests: [Int32(row)], prefixLens: [length], newTokens: [[Int32(id)]], slots: try kvPool.alloc(1)),
-                reqToToken: reqPool, kvPool: kvPool)
-            length += 1
-            passes += 1
-        }
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        return Generation(tokens: matcher.tokens, sampled: sampled, passes: passes, ms: ms, finish: finish)
-    }
-
-    /// Temperature sampling over the allowed ids (greedy at temperature 0).
-    func sample(_ row: ArraySlice<Float>, mask: [UInt32], rng: inout EvalRandom) -> Int? {
-        var best = -1
-        var bestValue = -Float.infinity
-        let base = row.startIndex
-        let n = min(row.count, mask.count * 32)
-        for i in 0..<n where mask[i >> 5] & (1 << UInt32(i & 31)) != 0 && row[base + i] > bestValue {
-            best = i
-            bestValue = row[base + i]
-        }
-        guard best >= 0 else { return nil }
-        if temperature <= 0 { return best }
-        let t = Float(temperature)
-        var total: Double = 0
-        var weights: [(Int, Double)] = []
-        for i in 0..<n where mask[i >> 5] & (1 << UInt32(i & 31)) != 0 {
-            let w = Double(exp((row[base + i] - bestValue) / t))
-            total += w
-            weights.append((i, w))
-        }
-        var u = Double(rng.next() >> 11) / Double(1 << 53) * total
-        for (i, w) in weights {
-            u -= w
-            if u <= 0 { return i }
-        }
-        return weights.last?.0 ?? best
-    }
-}
-
-/// SplitMix64 for reproducible sampling.
-struct EvalRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -62,6 +62,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Disable jump-forward for constrained requests.")
     var disableRegexJumpForward = false
 
+    @Flag(name: .long, help: "Turn off the grammar token budget: by default, near max_new_tokens a constrained request may only pick tokens that can still finish its regex / JSON schema in time, so it ends in a complete match instead of truncated output (an extension of SGLang).")
+    var disableGrammarTokenBudget = false
+
+    @Option(name: .long, help: "Regex for whitespace between JSON tokens in json_schema constraints (default: outlines' \"[ ]?\"; \"\" for compact JSON).")
+    var constrainedJsonWhitespacePattern: String?
+
     @Option(name: .long, help: "Stream a chunk every this many tokens.")
     var streamInterval = 1
 
@@ -119,6 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
         a.disableRadixCache = disableRadixCache
         a.enableMixedChunk = enableMixedChunk
         a.disableRegexJumpForward = disableRegexJumpForward
+        a.disableGrammarTokenBudget = disableGrammarTokenBudget
+        a.constrainedJSONWhitespacePattern = constrainedJsonWhitespacePattern
         a.streamInterval = streamInterval
         a.apiKey = apiKey
         a.logLevel = logLevel

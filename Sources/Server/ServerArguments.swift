@@ -40,6 +40,11 @@ public struct ServerArguments: Sendable {
     public var enableMixedChunk = false
     /// `--disable-regex-jump-forward`.
     public var disableRegexJumpForward = false
+    /// `--disable-grammar-token-budget` (an extension: by default constrained outputs are kept finishable
+    /// within `max_new_tokens`, see `EngineOptions.disableGrammarTokenBudget`).
+    public var disableGrammarTokenBudget = false
+    /// `--constrained-json-whitespace-pattern` (nil: outlines' `[ ]?`).
+    public var constrainedJSONWhitespacePattern: String?
     /// `--stream-interval`.
     public var streamInterval: Int = 1
     /// `--api-key`: every route but `/health` then needs `Authorization: Bearer <key>`.
@@ -120,7 +125,9 @@ public struct ServerArguments: Sendable {
             maxRunningRequests: maxRunningRequests, chunkedPrefillSize: chunkedPrefillSize > 0 ? chunkedPrefillSize : nil,
             maxPrefillTokens: maxPrefillTokens, schedulePolicy: schedulePolicy, disableRadixCache: disableRadixCache,
             enableMixedChunk: enableMixedChunk, streamInterval: streamInterval, randomSeed: seed,
-            disableRegexJumpForward: disableRegexJumpForward, scheduleConservativeness: scheduleConservativeness)
+            disableRegexJumpForward: disableRegexJumpForward, scheduleConservativeness: scheduleConservativeness,
+            disableGrammarTokenBudget: disableGrammarTokenBudget,
+            constrainedJSONWhitespacePattern: constrainedJSONWhitespacePattern)
     }
 
     /// The arguments as SGLang's `ServerArgs` dict (`/get_server_info`); the API key is never echoed.
@@ -151,6 +158,8 @@ public struct ServerArguments: Sendable {
             ("api_key", apiKey == nil ? .null : .string("<hidden>")),
             ("disable_radix_cache", .bool(disableRadixCache)),
             ("disable_regex_jump_forward", .bool(disableRegexJumpForward)),
+            ("disable_grammar_token_budget", .bool(disableGrammarTokenBudget)),
+            ("constrained_json_whitespace_pattern", opt(constrainedJSONWhitespacePattern) { .string($0) }),
             ("enable_mixed_chunk", .bool(enableMixedChunk)),
             ("enable_metrics", .bool(enableMetrics)),
             ("enable_cache_report", .bool(enableCacheReport)),
