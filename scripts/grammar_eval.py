@@ -2,7 +2,8 @@
 """Constrained generation with SmolLM2: the suite and the independent checker.
 
 --write-suite FILE: the regexes and JSON schemas of scripts/make_grammar_fixtures.py, each with a prompt.
---check OUTPUTS:    validates every generated text of `sglang eval-grammar` (JSON lines) with Python's
+--check OUTPUTS:    validates every generated text of `sglang eval-grammar` (JSON lines: requests run
+                    through Runtime.Engine with regex / json_schema sampling params) with Python's
                     `re.fullmatch` (regexes) or `json.loads` + `jsonschema` with format checks (schemas),
                     writes the verdicts next to it (OUTPUTS with .checked.json) and prints a summary.
 pip install jsonschema rfc3339-validator
@@ -46,7 +47,10 @@ def check(path, args_out=None):
             bad += 1
             print(f"INVALID {r['kind']} {r['name']} seed {r['seed']} ({r['finish']}): {text[:120]!r}", file=sys.stderr)
         verdicts.append({"kind": r["kind"], "name": r["name"], r["kind"]: r[r["kind"]], "seed": r["seed"],
-                         "jump_forward": r.get("jump_forward"), "finish": r["finish"], "text": text, "valid": ok})
+                         "jump_forward": r.get("jump_forward"), "finish": r["finish"],
+                         "completion_tokens": r.get("completion_tokens"),
+                         "completion_tokens_wo_jump_forward": r.get("completion_tokens_wo_jump_forward"),
+                         "text": text, "valid": ok})
     out = args_out or os.path.splitext(path)[0] + ".checked.json"
     with open(out, "w") as f:
         json.dump(verdicts, f, indent=1, ensure_ascii=False)
