@@ -2,9 +2,10 @@ import Grammar
 import JSON
 import Testing
 
-/// SmolLM2-135M outputs generated under the suite's constraints (`sglang eval-grammar`, temperature 0.7,
-/// seeds 1-3, budget-aware masks) and judged by Python's `re.fullmatch` / `jsonschema` in
-/// scripts/grammar_eval.py: every one is valid, and this DFA accepts every one.
+/// SmolLM2-135M outputs generated under the suite's constraints through the serving engine (`sglang
+/// eval-grammar`: `Runtime.Engine`, 16 requests in flight, jump-forward and the grammar token budget on,
+/// temperature 0.7, sampling seeds 1-3, prompts in the model's chat template) and judged by Python's
+/// `re.fullmatch` / `jsonschema` in scripts/grammar_eval.py: every one is valid, and this DFA accepts every one.
 @Suite struct GeneratedOutputTests {
     @Test func everyConstrainedOutputValidates() throws {
         let rows = try #require(try GrammarFixtures.load("smollm2_outputs.checked.json").arrayValue)
