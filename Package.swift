@@ -42,6 +42,14 @@ let package = Package(
         .target(name: "CQuantKernels"),
         // Tensors, the ComputeBackend protocol, the CPU backend, KV pools and ForwardBatch metadata.
         .target(name: "Compute", dependencies: ["COpenBLAS", "CQuantKernels", "GGUF"], swiftSettings: swiftSettings),
+        // Our own minimal CUDA driver / NVRTC / cuBLASLt declarations and their dlopen loader (no CUDA at build time).
+        .target(name: "CCUDA"),
+        // One POD params struct per CUDA kernel, shared by Swift and the kernels (NVRTC gets it in memory).
+        .target(name: "CKernelParams"),
+        // The CUDA backend foundation: driver wrappers, NVRTC kernel compiler and cache, kernels, cuBLASLt GEMM.
+        .target(
+            name: "CUDA", dependencies: ["CCUDA", "CKernelParams", "Compute"], exclude: ["Kernels"],
+            swiftSettings: swiftSettings),
         // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
         .target(name: "Models", dependencies: ["JSON", "GGUF", "Compute"], swiftSettings: swiftSettings),
         // Model loading, sampling, single-request generation and the one-batch benchmark.
@@ -81,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "SGLangCLI",
             dependencies: [
-                "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar", "Models", "Compute", "Runtime", "Server", "Bench",
+                "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar", "Models", "Compute", "Runtime", "Server", "Bench", "CUDA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -95,6 +103,7 @@ let package = Package(
             name: "RuntimeTests", dependencies: ["Runtime", "Models", "Compute", "Tokenizers", "JSON"],
             swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+        .testTarget(name: "CUDATests", dependencies: ["CUDA", "Compute"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "Runtime", "Bench", "JSON", "Tokenizers", "Models"],
             swiftSettings: swiftSettings),

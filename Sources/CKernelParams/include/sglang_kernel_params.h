@@ -1,0 +1,188 @@
+// One POD parameter struct per CUDA kernel, shared by Swift (this C target) and the kernels (NVRTC gets this
+// file as an in-memory header). Each kernel takes its struct by value as `const __grid_constant__ P p`, and
+// Swift launches with a single pointer to the struct, so the two sides cannot drift.
+//
+// Device pointers are `SGL_PTR(T)`: `T *` in the kernels and a 64-bit integer (CUdeviceptr) on the host.
+// Every field is 4 or 8 bytes, pointers first, so host and device layouts agree without padding surprises.
+#ifndef SGLANG_KERNEL_PARAMS_H
+#define SGLANG_KERNEL_PARAMS_H
+
+#ifdef __CUDACC__
+typedef int sgl_i32;
+typedef unsigned int sgl_u32;
+typedef unsigned long long sgl_u64;
+#define SGL_PTR(T) T *
+#else
+#include <stdint.h>
+typedef int32_t sgl_i32;
+typedef uint32_t sgl_u32;
+typedef uint64_t sgl_u64;
+#define SGL_PTR(T) uint64_t
+#endif
+
+/// `out[t, :] = table[ids[t], :] * scale` (scale applied when `has_scale`); ids outside the vocabulary give 0.
+typedef struct SGLEmbeddingParams {
+    SGL_PTR(void) out;
+    SGL_PTR(const void) table;
+    SGL_PTR(const sgl_i32) ids;
+    sgl_i32 tokens;
+    sgl_i32 dim;
+    sgl_i32 vocab;
+    float scale;
+    sgl_i32 has_scale;
+    sgl_i32 pad0;
+} SGLEmbeddingParams;
+
+/// Fused residual add + RMSNorm over `rows` rows of `dim`:
+/// if `delta` is non-null, `residual += delta` (stored in the element type); then
+/// `out = residual * rsqrt(mean(residual²) + eps) * w` (Gemma, `add_one`: `* (1 + w)`). `out` may be `residual`
+/// only when `delta` is null.
+typedef struct SGLAddRMSNormParams {
+    SGL_PTR(void) residual;
+    SGL_PTR(const void) delta;
+    SGL_PTR(const void) weight;
+    SGL_PTR(void) out;
+    sgl_i32 rows;
+    sgl_i32 dim;
+    float eps;
+    sgl_i32 add_one;
+} SGLAddRMSNormParams;
+
+/// Rotate-half RoPE of the queries and keys of a fused QKV buffer (rows of `qkv_stride`: q heads, k heads,
+/// v heads, each `head_dim`), in place, by `positions[t]` with `inv_freq` (fp32, `rot_half` values; any scaling
+/// type is folded into them) and cos/sin multiplied by `attention_factor`; then the token's rotated key and
+/// its value are stored at slot `out_loc[t]` of `k_cache`/`v_cache` (`[slots, kv_heads, head_dim]`); slot < 0
+/// skips the store (padded rows).
+typedef struct SGLRopeStoreKVParams {
+    SGL_PTR(void) qkv;
+    SGL_PTR(void) k_cache;
+    SGL_PTR(void) v_cache;
+    SGL_PTR(const sgl_i32) positions;
+    SGL_PTR(const sgl_i32) out_loc;
+    SGL_PTR(const float) inv_freq;
+    sgl_i32 tokens;
+    sgl_i32 q_heads;
+    sgl_i32 kv_heads;
+    sgl_i32 head_dim;
+    sgl_i32 rot_half;
+    sgl_i32 qkv_stride;
+    float attention_factor;
+    sgl_i32 pad0;
+} SGLRopeStoreKVParams;
+
+/// Gated activations: SiLU, GELU (tanh approximation), GELU (erf).
+enum { SGL_ACT_SILU = 0, SGL_ACT_GELU_TANH = 1, SGL_ACT_GELU = 2 };
+
+/// `out[t, i] = act(gate_up[t, i]) * gate_up[t, inner + i]` for `tokens` rows of `2 * inner`.
+typedef struct SGLGatedActParams {
+    SGL_PTR(const void) gate_up;
+    SGL_PTR(void) out;
+    sgl_i32 tokens;
+    sgl_i32 inner;
+    sgl_i32 activation;
+    sgl_i32 pad0;
+} SGLGatedActParams;
+
+/// Paged decode attention, split-K (stage 1): one query token per request (row `b` of `q`, `q_stride` elements
+/// per row, head `h` at `h * head_dim`) over the keys at positions `0..<seq_lens[b]` of its row in
+/// `req_to_token` (`req_to_token_stride` positions per row), GQA grouped (`q_heads / kv_heads` query heads per
+/// KV head). Each of `num_splits` splits covers a contiguous range of positions and writes its normalized
+/// partial output and log-sum-exp to `partial_out[b, h, split, :]` / `partial_lse[b, h, split]` (fp32);
+/// an empty split writes lse = -inf. `softcap` > 0 applies `cap * tanh(s / cap)` to scaled scores;
+/// `window` > 0 keeps only positions > seq_len - 1 - window.
+typedef struct SGLDecodeAttentionParams {
+    SGL_PTR(const void) q;
+    SGL_PTR(const void) k_cache;
+    SGL_PTR(const void) v_cache;
+    SGL_PTR(const sgl_i32) req_to_token;
+    SGL_PTR(const sgl_i32) req_pool_indices;
+    SGL_PTR(const sgl_i32) seq_lens;
+    SGL_PTR(float) partial_out;
+    SGL_PTR(float) partial_lse;
+    sgl_i32 batch;
+    sgl_i32 q_heads;
+    sgl_i32 kv_heads;
+    sgl_i32 q_stride;
+    sgl_i32 req_to_token_stride;
+    sgl_i32 num_splits;
+    float scale;
+    float softcap;
+    sgl_i32 window;
+    sgl_i32 pad0;
+} SGLDecodeAttentionParams;
+
+/// Split-K merge (stage 2): `out[b, h * head_dim + d]` (element type, `out_stride` per row) from the partials
+/// of `SGLDecodeAttentionParams`.
+typedef struct SGLAttentionCombineParams {
+    SGL_PTR(const float) partial_out;
+    SGL_PTR(const float) partial_lse;
+    SGL_PTR(void) out;
+    sgl_i32 batch;
+    sgl_i32 q_heads;
+    sgl_i32 head_dim;
+    sgl_i32 num_splits;
+    sgl_i32 out_stride;
+    sgl_i32 pad0;
+} SGLAttentionCombineParams;
+
+/// `out[i, :] = src[indices[i], :]` for `count` rows of `dim` (the last-token logits gather).
+typedef struct SGLGatherRowsParams {
+    SGL_PTR(const void) src;
+    SGL_PTR(void) out;
+    SGL_PTR(const sgl_i32) indices;
+    sgl_i32 count;
+    sgl_i32 dim;
+} SGLGatherRowsParams;
+
+/// `logits[r, v] = -inf` where bit `v % 32` of `bitmask[r, v / 32]` is clear (bit set: token allowed).
+typedef struct SGLBitmaskParams {
+    SGL_PTR(void) logits;
+    SGL_PTR(const sgl_i32) bitmask;
+    sgl_i32 rows;
+    sgl_i32 vocab;
+} SGLBitmaskParams;
+
+/// Greedy: `out_ids[r] = argmax(logits[r, :])` (lowest index on ties; NaN never wins).
+typedef struct SGLArgmaxParams {
+    SGL_PTR(const void) logits;
+    SGL_PTR(sgl_i32) out_ids;
+    sgl_i32 rows;
+    sgl_i32 vocab;
+} SGLArgmaxParams;
+
+/// Sampling from fp32 logits, one row per request: `temperature[r]` (≤ 0: greedy), `top_k[r]` (≤ 0 or ≥ vocab:
+/// off), `top_p[r]` (≥ 1: off), `min_p[r]` (≤ 0: off), in SGLang's order: softmax(logits / T), then keep the
+/// tokens at or above the k-th largest probability, the smallest head of the distribution whose mass reaches
+/// top_p, and those ≥ min_p · max; draw from the kept mass with Philox4x32-10 keyed by `seeds[r]` at counter
+/// `offsets[r]` (reproducible per request and step, fixed addresses for graphs).
+typedef struct SGLSamplingParams {
+    SGL_PTR(const float) logits;
+    SGL_PTR(const float) temperature;
+    SGL_PTR(const sgl_i32) top_k;
+    SGL_PTR(const float) top_p;
+    SGL_PTR(const float) min_p;
+    SGL_PTR(const sgl_u64) seeds;
+    SGL_PTR(const sgl_u64) offsets;
+    SGL_PTR(sgl_i32) out_ids;
+    sgl_i32 rows;
+    sgl_i32 vocab;
+} SGLSamplingParams;
+
+// The layouts are pinned so host (Swift/C) and device (NVRTC) code agree; a change must update both sizes.
+#ifdef __cplusplus
+#define SGL_ASSERT_SIZE(T, N) static_assert(sizeof(T) == N, #T " layout changed")
+#else
+#define SGL_ASSERT_SIZE(T, N) _Static_assert(sizeof(T) == N, #T " layout changed")
+#endif
+SGL_ASSERT_SIZE(SGLEmbeddingParams, 48);
+SGL_ASSERT_SIZE(SGLAddRMSNormParams, 48);
+SGL_ASSERT_SIZE(SGLRopeStoreKVParams, 80);
+SGL_ASSERT_SIZE(SGLGatedActParams, 32);
+SGL_ASSERT_SIZE(SGLDecodeAttentionParams, 104);
+SGL_ASSERT_SIZE(SGLAttentionCombineParams, 48);
+SGL_ASSERT_SIZE(SGLGatherRowsParams, 32);
+SGL_ASSERT_SIZE(SGLBitmaskParams, 24);
+SGL_ASSERT_SIZE(SGLArgmaxParams, 24);
+SGL_ASSERT_SIZE(SGLSamplingParams, 72);
+
+#endif

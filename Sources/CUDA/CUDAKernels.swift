@@ -1,0 +1,187 @@
+import CCUDA
+import CKernelParams
+
+/// Every kernel of `CUDAKernelCatalog`, compiled for the context's device (NVRTC, disk-cached) and loaded,
+/// with typed launch functions. Device memory is passed as addresses (`CUdeviceptr`); callers keep the
+/// buffers alive until the stream has finished with them.
+public final class CUDAKernels: @unchecked Sendable {
+    // @unchecked: immutable after init.
+    /// The owning context.
+    public let context: CUDAContext
+    /// Kernels by entry-point name.
+    public let functions: [String: CUDAFunction]
+    /// How many sources came from the disk cache (the rest were compiled).
+    public let cachedSources: Int
+
+    /// Compiles (or loads from the cache) and loads every kernel source for `context`'s device.
+    public init(context: CUDAContext, compiler: CUDAKernelCompiler? = nil) throws {
+        self.context = context
+        let compiler = try compiler ?? CUDAKernelCompiler()
+        let cc = context.device.computeCapability
+        let arch = cc.major * 10 + cc.minor
+        var functions: [String: CUDAFunction] = [:]
+        var cached = 0
+        for source in CUDAKernelCatalog.sources {
+            let image = try compiler.compile(source, architecture: arch)
+            if image.fromCache { cached += 1 }
+            let module = try CUDAModule(context: context, image: image.bytes)
+            for name in source.entryPoints { functions[name] = try module.function(name) }
+        }
+        self.functions = functions
+        cachedSources = cached
+    }
+
+    /// The kernel `name`.
+    public func function(_ name: String) throws -> CUDAFunction {
+        guard let f = functions[name] else { throw CUDAError.invalidArgument("no kernel named \(name)") }
+        return f
+    }
+
+    private static func blocks(_ n: Int, _ threads: Int, cap: Int = 65_535 * 8) -> Int {
+        max(1, min(cap, (n + threads - 1) / threads))
+    }
+
+    private func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw CUDAError.invalidArgument(message()) }
+    }
+
+    /// `out[t, :] = table[ids[t], :] (* scale)`.
+    public func embedding(out: CUdeviceptr, table: CUdeviceptr, ids: CUdeviceptr, tokens: Int, dim: Int, vocab: Int,
+                          scale: Float?, type: CUDAElementType, stream: CUDAStream) throws
+    {
+        try require(tokens > 0 && dim > 0 && vocab > 0, "embedding of \(tokens)×\(dim) from \(vocab) rows")
+        let p = SGLEmbeddingParams(
+            out: out, table: table, ids: ids, tokens: Int32(tokens), dim: Int32(dim), vocab: Int32(vocab),
+            scale: scale ?? 1, has_scale: scale == nil ? 0 : 1, pad0: 0)
+        try function("sgl_embedding_\(type.rawValue)").launch(
+            grid: (tokens, 1, 1), block: (min(256, max(32, dim)), 1, 1), stream: stream, params: p)
+    }
+
+    /// `out[i, :] = src[indices[i], :]` (rows of `dim`).
+    public func gatherRows(src: CUdeviceptr, out: CUdeviceptr, indices: CUdeviceptr, count: Int, dim: Int,
+                           type: CUDAElementType, stream: CUDAStream) throws
+    {
+        try require(count > 0 && dim > 0, "gather of \(count) rows of \(dim)")
+        let p = SGLGatherRowsParams(src: src, out: out, indices: indices, count: Int32(count), dim: Int32(dim))
+        try function("sgl_gather_rows_\(type.rawValue)").launch(
+            grid: (count, 1, 1), block: (256, 1, 1), stream: stream, params: p)
+    }
+
+    /// Fused `residual += delta` (when `delta` is given) and RMSNorm into `out`.
+    public func addRMSNorm(residual: CUdeviceptr, delta: CUdeviceptr?, weight: CUdeviceptr, out: CUdeviceptr, rows: Int,
+                           dim: Int, eps: Float, addOne: Bool, type: CUDAElementType, stream: CUDAStream) throws
+    {
+        try require(rows > 0 && dim > 0, "RMSNorm of \(rows)×\(dim)")
+        try require(delta == nil || out != residual, "add+RMSNorm cannot write its output over the residual")
+        let p = SGLAddRMSNormParams(
+            residual: residual, delta: delta ?? 0, weight: weight, out: out, rows: Int32(rows), dim: Int32(dim), eps: eps,
+            add_one: addOne ? 1 : 0)
+        let threads = min(1024, max(32, ((dim / 4) + 31) / 32 * 32))
+        try function("sgl_add_rmsnorm_\(type.rawValue)").launch(
+            grid: (rows, 1, 1), block: (threads, 1, 1), stream: stream, params: p)
+    }
+
+    /// RoPE of the q and k heads of a fused QKV buffer (in place) and the K/V store at `outLoc`.
+    public func ropeStoreKV(qkv: CUdeviceptr, kCache: CUdeviceptr, vCache: CUdeviceptr, positions: CUdeviceptr,
+                            outLoc: CUdeviceptr, inverseFrequencies: CUdeviceptr, rotaryHalf: Int, attentionFactor: Float,
+                            tokens: Int, qHeads: Int, kvHeads: Int, headDim: Int, type: CUDAElementType,
+                            stream: CUDAStream) throws
+    {
+        try require(tokens > 0 && qHeads > 0 && kvHeads > 0 && headDim > 0, "RoPE of \(tokens) tokens")
+        try require(rotaryHalf >= 0 && 2 * rotaryHalf <= headDim, "rotary dimension \(2 * rotaryHalf) > head size \(headDim)")
+        let p = SGLRopeStoreKVParams(
+            qkv: qkv, k_cache: kCache, v_cache: vCache, positions: positions, out_loc: outLoc,
+            inv_freq: inverseFrequencies, tokens: Int32(tokens), q_heads: Int32(qHeads), kv_heads: Int32(kvHeads),
+            head_dim: Int32(headDim), rot_half: Int32(rotaryHalf), qkv_stride: Int32((qHeads + 2 * kvHeads) * headDim),
+            attention_factor: attentionFactor, pad0: 0)
+        try function("sgl_rope_store_kv_\(type.rawValue)").launch(
+            grid: (tokens, 1, 1), block: (128, 1, 1), stream: stream, params: p)
+    }
+
+    /// Activation codes of the kernels.
+    public static func activationCode(_ a: String) -> Int32? {
+        switch a {
+        case "silu": Int32(SGL_ACT_SILU)
+        case "gelu_tanh": Int32(SGL_ACT_GELU_TANH)
+        case "gelu": Int32(SGL_ACT_GELU)
+        default: nil
+        }
+    }
+
+    /// `out[t, i] = act(gateUp[t, i]) · gateUp[t, inner + i]`; `activation` is `SGL_ACT_*`.
+    public func gatedActivation(gateUp: CUdeviceptr, out: CUdeviceptr, tokens: Int, inner: Int, activation: Int32,
+                                type: CUDAElementType, stream: CUDAStream) throws
+    {
+        try require(tokens > 0 && inner > 0, "gated activation of \(tokens)×\(inner)")
+        let p = SGLGatedActParams(
+            gate_up: gateUp, out: out, tokens: Int32(tokens), inner: Int32(inner), activation: activation, pad0: 0)
+        try function("sgl_gated_act_\(type.rawValue)").launch(
+            grid: (Self.blocks(tokens * inner, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
+    }
+
+    /// A split count that gives about two blocks per multiprocessor for `batch` requests.
+    public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int) -> Int {
+        let group = max(1, qHeads / max(1, kvHeads))
+        let blocksPerSplit = max(1, batch * kvHeads * ((group + 3) / 4))
+        let wanted = (2 * context.device.multiprocessors + blocksPerSplit - 1) / blocksPerSplit
+        return max(1, min(wanted, 64, (maxSequence + 63) / 64))
+    }
+
+    /// Paged decode attention: split-K stage 1 into `partialOut` (`batch·qHeads·splits·headDim` floats) and
+    /// `partialLSE` (`batch·qHeads·splits` floats), then the merge into `out` (`batch` rows of `qHeads·headDim`).
+    public func decodeAttention(q: CUdeviceptr, qStride: Int, kCache: CUdeviceptr, vCache: CUdeviceptr,
+                                reqToToken: CUdeviceptr, reqToTokenStride: Int, reqPoolIndices: CUdeviceptr,
+                                seqLens: CUdeviceptr, out: CUdeviceptr, partialOut: CUdeviceptr, partialLSE: CUdeviceptr,
+                                batch: Int, qHeads: Int, kvHeads: Int, headDim: Int, splits: Int, scale: Float,
+                                softcap: Float?, window: Int?, type: CUDAElementType, stream: CUDAStream) throws
+    {
+        try require(batch > 0 && kvHeads > 0 && qHeads % kvHeads == 0, "decode attention: \(qHeads) heads over \(kvHeads) KV heads")
+        try require(CUDAKernelCatalog.decodeHeadDims.contains(headDim), "decode attention has no kernel for head size \(headDim)")
+        try require(splits > 0, "decode attention needs at least one split")
+        let group = qHeads / kvHeads
+        let p = SGLDecodeAttentionParams(
+            q: q, k_cache: kCache, v_cache: vCache, req_to_token: reqToToken, req_pool_indices: reqPoolIndices,
+            seq_lens: seqLens, partial_out: partialOut, partial_lse: partialLSE, batch: Int32(batch),
+            q_heads: Int32(qHeads), kv_heads: Int32(kvHeads), q_stride: Int32(qStride),
+            req_to_token_stride: Int32(reqToTokenStride), num_splits: Int32(splits), scale: scale,
+            softcap: softcap ?? 0, window: Int32(window ?? 0), pad0: 0)
+        try function("sgl_decode_attention_\(type.rawValue)_hd\(headDim)").launch(
+            grid: (splits, kvHeads * ((group + 3) / 4), batch), block: (128, 1, 1), stream: stream, params: p)
+        let c = SGLAttentionCombineParams(
+            partial_out: partialOut, partial_lse: partialLSE, out: out, batch: Int32(batch), q_heads: Int32(qHeads),
+            head_dim: Int32(headDim), num_splits: Int32(splits), out_stride: Int32(qHeads * headDim), pad0: 0)
+        try function("sgl_attention_combine_\(type.rawValue)").launch(
+            grid: (qHeads, batch, 1), block: (min(256, headDim), 1, 1), stream: stream, params: c)
+    }
+
+    /// Sets logits of tokens whose bit is clear in `bitmask` (`rows × ceil(vocab/32)` words) to -inf.
+    public func applyBitmask(logits: CUdeviceptr, bitmask: CUdeviceptr, rows: Int, vocab: Int, type: CUDAElementType,
+                             stream: CUDAStream) throws
+    {
+        try require(rows > 0 && vocab > 0, "bitmask of \(rows)×\(vocab)")
+        let p = SGLBitmaskParams(logits: logits, bitmask: bitmask, rows: Int32(rows), vocab: Int32(vocab))
+        try function("sgl_apply_bitmask_\(type.rawValue)").launch(
+            grid: (Self.blocks(rows * vocab, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
+    }
+
+    /// `outIds[r] = argmax(logits[r, :])`.
+    public func argmax(logits: CUdeviceptr, outIds: CUdeviceptr, rows: Int, vocab: Int, type: CUDAElementType,
+                       stream: CUDAStream) throws
+    {
+        try require(rows > 0 && vocab > 0, "argmax of \(rows)×\(vocab)")
+        let p = SGLArgmaxParams(logits: logits, out_ids: outIds, rows: Int32(rows), vocab: Int32(vocab))
+        try function("sgl_argmax_\(type.rawValue)").launch(grid: (rows, 1, 1), block: (1024, 1, 1), stream: stream, params: p)
+    }
+
+    /// Per-row temperature / top-k / top-p / min-p sampling from fp32 logits (see `SGLSamplingParams`).
+    public func sample(logits: CUdeviceptr, temperature: CUdeviceptr, topK: CUdeviceptr, topP: CUdeviceptr,
+                       minP: CUdeviceptr, seeds: CUdeviceptr, offsets: CUdeviceptr, outIds: CUdeviceptr, rows: Int,
+                       vocab: Int, stream: CUDAStream) throws
+    {
+        try require(rows > 0 && vocab > 0, "sampling of \(rows)×\(vocab)")
+        let p = SGLSamplingParams(
+            logits: logits, temperature: temperature, top_k: topK, top_p: topP, min_p: minP, seeds: seeds,
+            offsets: offsets, out_ids: outIds, rows: Int32(rows), vocab: Int32(vocab))
+        try function("sgl_sample").launch(grid: (rows, 1, 1), block: (1024, 1, 1), stream: stream, params: p)
+    }
+}

@@ -1,0 +1,167 @@
+// Shared device helpers of every kernel: bf16 conversions (bit-level, no cuda_bf16.h needed, so NVRTC
+// compiles without any CUDA header), 16-byte vector loads, warp/block reductions.
+#pragma once
+#include "sglang_kernel_params.h"
+
+/// bfloat16 storage: the upper 16 bits of an IEEE float.
+struct bf16 {
+    unsigned short bits;
+};
+
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(bf16 x) { return __uint_as_float(((unsigned int)x.bits) << 16); }
+
+template <typename T> __device__ __forceinline__ T from_float(float x);
+template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
+/// Round to nearest even, NaN kept quiet (as torch's float → bfloat16 conversion).
+template <> __device__ __forceinline__ bf16 from_float<bf16>(float x) {
+    unsigned int u = __float_as_uint(x);
+    bf16 r;
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        r.bits = (unsigned short)((u >> 16) | 0x40u);
+        return r;
+    }
+    u += 0x7fffu + ((u >> 16) & 1u);
+    r.bits = (unsigned short)(u >> 16);
+    return r;
+}
+
+/// Rounds through the element type (what a store followed by a load gives).
+template <typename T> __device__ __forceinline__ float round_to(float x) { return to_float(from_float<T>(x)); }
+
+template <typename T> __device__ __forceinline__ T negative_infinity() { return from_float<T>(-__int_as_float(0x7f800000)); }
+
+/// Loads 16 bytes (4 floats or 8 bf16 values) from 16-byte-aligned memory into fp32 registers.
+__device__ __forceinline__ void load16(const float *p, float *out) {
+    float4 v = *reinterpret_cast<const float4 *>(p);
+    out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
+}
+__device__ __forceinline__ void load16(const bf16 *p, float *out) {
+    uint4 v = *reinterpret_cast<const uint4 *>(p);
+    unsigned int w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        out[2 * i] = __uint_as_float(w[i] << 16);
+        out[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+/// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
+/// The fixed reduction order makes the result deterministic.
+__device__ __forceinline__ float block_sum(float v) {
+    __shared__ float partial[32];
+    __shared__ float total;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_sum(v);
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float s = lane < warps ? partial[lane] : 0.f;
+        s = warp_sum(s);
+        if (lane == 0) total = s;
+    }
+    __syncthreads();
+    float r = total;
+    __syncthreads();
+    return r;
+}
+
+__device__ __forceinline__ float block_max(float v) {
+    __shared__ float partial[32];
+    __shared__ float total;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_max(v);
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float s = lane < warps ? partial[lane] : -__int_as_float(0x7f800000);
+        s = warp_max(s);
+        if (lane == 0) total = s;
+    }
+    __syncthreads();
+    float r = total;
+    __syncthreads();
+    return r;
+}
+
+/// Integer count over the block.
+__device__ __forceinline__ int block_count(int v) {
+    __shared__ int partial[32];
+    __shared__ int total;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        int s = lane < warps ? partial[lane] : 0;
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        if (lane == 0) total = s;
+    }
+    __syncthreads();
+    int r = total;
+    __syncthreads();
+    return r;
+}
+
+/// (value, index) argmax over the block: the largest value, lowest index among equals; NaN never wins.
+/// Returns -1 when every value is NaN.
+__device__ __forceinline__ int block_argmax(float value, int index) {
+    __shared__ float vals[32];
+    __shared__ int idxs[32];
+    __shared__ int result;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, value, o);
+        int oi = __shfl_xor_sync(0xffffffffu, index, o);
+        if (oi >= 0 && (index < 0 || ov > value || (ov == value && oi < index))) {
+            value = ov;
+            index = oi;
+        }
+    }
+    if (lane == 0) {
+        vals[warp] = value;
+        idxs[warp] = index;
+    }
+    __syncthreads();
+    if (warp == 0) {
+        value = lane < warps ? vals[lane] : 0.f;
+        index = lane < warps ? idxs[lane] : -1;
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            float ov = __shfl_xor_sync(0xffffffffu, value, o);
+            int oi = __shfl_xor_sync(0xffffffffu, index, o);
+            if (oi >= 0 && (index < 0 || ov > value || (ov == value && oi < index))) {
+                value = ov;
+                index = oi;
+            }
+        }
+        if (lane == 0) result = index;
+    }
+    __syncthreads();
+    int r = result;
+    __syncthreads();
+    return r;
+}
+
+/// Folds one (value, index) candidate into a thread's running argmax (NaN skipped; ties keep the lower index).
+__device__ __forceinline__ void argmax_update(float v, int i, float &best, int &best_index) {
+    if (v == v && (best_index < 0 || v > best || (v == best && i < best_index))) {
+        best = v;
+        best_index = i;
+    }
+}

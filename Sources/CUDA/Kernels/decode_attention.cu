@@ -1,0 +1,176 @@
+// Paged decode attention, split-K ("flash decoding"), GQA grouped.
+//
+// Stage 1: grid (num_splits, kv_heads × head_blocks, batch). A block serves up to HB query heads that share one
+// KV head, so each K/V row is read once for all of them. Threads form groups of TX lanes; a group handles one
+// token at a time, each lane loading 16 bytes of K and V per chunk; scores are reduced across the group's lanes
+// by shuffles, and every group keeps an online softmax (m, l, o) that the block merges at the end. The split
+// count is a launch constant; the sequence length is read from device memory and empty splits only write
+// lse = -inf, so the launch is graph-capturable at a fixed split count.
+// Stage 2 merges the splits by their log-sum-exp.
+#include "common.cuh"
+
+template <typename T, int HEAD_DIM> struct DecodeConfig {
+    static constexpr int VEC = 16 / sizeof(T);               // elements per 16-byte load
+    static constexpr int CHUNKS = HEAD_DIM / VEC;             // 16-byte chunks per head row
+    static constexpr int TX = CHUNKS < 32 ? CHUNKS : 32;      // lanes per token
+    static constexpr int NV = CHUNKS / TX;                    // chunks per lane
+    static constexpr int THREADS = 128;
+    static constexpr int GROUPS = THREADS / TX;               // tokens in flight per block
+    static constexpr int HB = 4;                              // query heads per block
+    static_assert(HEAD_DIM % VEC == 0, "head_dim must be a multiple of 16 bytes");
+    static_assert((TX & (TX - 1)) == 0 && CHUNKS % TX == 0, "16-byte chunks per head must be a power of two or a multiple of 32");
+};
+
+template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDecodeAttentionParams &p) {
+    using C = DecodeConfig<T, HEAD_DIM>;
+    constexpr int VEC = C::VEC, TX = C::TX, NV = C::NV, GROUPS = C::GROUPS, HB = C::HB;
+    __shared__ float q_s[HB][HEAD_DIM];
+    __shared__ float m_s[GROUPS][HB];
+    __shared__ float l_s[GROUPS][HB];
+    __shared__ float o_s[GROUPS][HB][HEAD_DIM];
+
+    const int split = blockIdx.x, b = blockIdx.z;
+    const int group_size = p.q_heads / p.kv_heads;
+    const int head_blocks = (group_size + HB - 1) / HB;
+    const int kv_head = blockIdx.y / head_blocks, hb = blockIdx.y - kv_head * head_blocks;
+    const int h0 = kv_head * group_size + hb * HB;
+    const int nh = min(HB, group_size - hb * HB);
+    if (b >= p.batch) return;
+
+    const int seq_len = p.seq_lens[b];
+    const int start = p.window > 0 ? max(0, seq_len - p.window) : 0;
+    const int per_split = (seq_len - start + p.num_splits - 1) / p.num_splits;
+    const int s0 = start + split * per_split, s1 = min(seq_len, s0 + per_split);
+    const size_t partial_row = (size_t)b * p.q_heads;
+
+    if (s0 >= s1) {
+        if (threadIdx.x < nh) p.partial_lse[(partial_row + h0 + threadIdx.x) * p.num_splits + split] = -__int_as_float(0x7f800000);
+        return;
+    }
+
+    const T *q = (const T *)p.q + (size_t)b * p.q_stride;
+    for (int idx = threadIdx.x; idx < HB * HEAD_DIM; idx += blockDim.x) {
+        int h = idx / HEAD_DIM, d = idx - h * HEAD_DIM;
+        q_s[h][d] = h < nh ? to_float(q[(h0 + h) * HEAD_DIM + d]) : 0.f;
+    }
+    __syncthreads();
+
+    const int group = threadIdx.x / TX, lane = threadIdx.x - group * TX;
+    float qr[HB][NV * VEC];
+#pragma unroll
+    for (int h = 0; h < HB; ++h)
+#pragma unroll
+        for (int j = 0; j < NV; ++j)
+#pragma unroll
+            for (int e = 0; e < VEC; ++e) qr[h][j * VEC + e] = q_s[h][(lane + j * TX) * VEC + e];
+
+    float m[HB], l[HB], acc[HB][NV * VEC];
+#pragma unroll
+    for (int h = 0; h < HB; ++h) {
+        m[h] = -__int_as_float(0x7f800000);
+        l[h] = 0.f;
+#pragma unroll
+        for (int e = 0; e < NV * VEC; ++e) acc[h][e] = 0.f;
+    }
+
+    const int *table = p.req_to_token + (size_t)p.req_pool_indices[b] * p.req_to_token_stride;
+    const size_t row_stride = (size_t)p.kv_heads * HEAD_DIM;
+    // Every lane runs the same number of iterations so the group shuffles stay convergent.
+    for (int base = s0; base < s1; base += GROUPS) {
+        const int pos = base + group;
+        const bool valid = pos < s1;
+        const int slot = valid ? table[pos] : table[s0];
+        const T *k = (const T *)p.k_cache + (size_t)slot * row_stride + (size_t)kv_head * HEAD_DIM;
+        const T *v = (const T *)p.v_cache + (size_t)slot * row_stride + (size_t)kv_head * HEAD_DIM;
+        float kr[NV * VEC], vr[NV * VEC];
+#pragma unroll
+        for (int j = 0; j < NV; ++j) {
+            load16(k + (lane + j * TX) * VEC, kr + j * VEC);
+            load16(v + (lane + j * TX) * VEC, vr + j * VEC);
+        }
+#pragma unroll
+        for (int h = 0; h < HB; ++h) {
+            float s = 0.f;
+#pragma unroll
+            for (int e = 0; e < NV * VEC; ++e) s += qr[h][e] * kr[e];
+#pragma unroll
+            for (int o = TX / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+            s *= p.scale;
+            if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);
+            if (valid && h < nh) {
+                float m_new = fmaxf(m[h], s);
+                float correction = expf(m[h] - m_new);
+                float w = expf(s - m_new);
+                l[h] = l[h] * correction + w;
+#pragma unroll
+                for (int e = 0; e < NV * VEC; ++e) acc[h][e] = acc[h][e] * correction + w * vr[e];
+                m[h] = m_new;
+            }
+        }
+    }
+
+#pragma unroll
+    for (int h = 0; h < HB; ++h) {
+        if (lane == 0) {
+            m_s[group][h] = m[h];
+            l_s[group][h] = l[h];
+        }
+#pragma unroll
+        for (int j = 0; j < NV; ++j)
+#pragma unroll
+            for (int e = 0; e < VEC; ++e) o_s[group][h][(lane + j * TX) * VEC + e] = acc[h][j * VEC + e];
+    }
+    __syncthreads();
+
+    for (int idx = threadIdx.x; idx < nh * HEAD_DIM; idx += blockDim.x) {
+        int h = idx / HEAD_DIM, d = idx - h * HEAD_DIM;
+        float mx = -__int_as_float(0x7f800000);
+        for (int g = 0; g < GROUPS; ++g) mx = fmaxf(mx, m_s[g][h]);
+        float sum = 0.f, o = 0.f;
+        for (int g = 0; g < GROUPS; ++g) {
+            if (l_s[g][h] == 0.f) continue;  // a group that saw no token
+            float w = expf(m_s[g][h] - mx);
+            sum += l_s[g][h] * w;
+            o += o_s[g][h][d] * w;
+        }
+        size_t row = (partial_row + h0 + h) * p.num_splits + split;
+        p.partial_out[row * HEAD_DIM + d] = o / sum;
+        if (d == 0) p.partial_lse[row] = mx + logf(sum);
+    }
+}
+
+template <typename T> __device__ void attention_combine(const SGLAttentionCombineParams &p) {
+    const int h = blockIdx.x, b = blockIdx.y;
+    if (b >= p.batch || h >= p.q_heads) return;
+    const size_t row = ((size_t)b * p.q_heads + h) * p.num_splits;
+    float mx = -__int_as_float(0x7f800000);
+    for (int s = 0; s < p.num_splits; ++s) mx = fmaxf(mx, p.partial_lse[row + s]);
+    T *out = (T *)p.out + (size_t)b * p.out_stride + (size_t)h * p.head_dim;
+    for (int d = threadIdx.x; d < p.head_dim; d += blockDim.x) {
+        float sum = 0.f, o = 0.f;
+        if (mx > -__int_as_float(0x7f800000)) {
+            for (int s = 0; s < p.num_splits; ++s) {
+                float lse = p.partial_lse[row + s];
+                if (!(lse > -__int_as_float(0x7f800000))) continue;  // empty split
+                float w = expf(lse - mx);
+                sum += w;
+                o += w * p.partial_out[(row + s) * p.head_dim + d];
+            }
+        }
+        out[d] = from_float<T>(sum > 0.f ? o / sum : 0.f);
+    }
+}
+
+#define SGL_DECODE(NAME, T, D)                                                                       \
+    extern "C" __global__ void __launch_bounds__(128) NAME(const __grid_constant__ SGLDecodeAttentionParams p) { \
+        decode_attention<T, D>(p);                                                                   \
+    }
+SGL_DECODE(sgl_decode_attention_f32_hd64, float, 64)
+SGL_DECODE(sgl_decode_attention_f32_hd128, float, 128)
+SGL_DECODE(sgl_decode_attention_f32_hd256, float, 256)
+SGL_DECODE(sgl_decode_attention_bf16_hd64, bf16, 64)
+SGL_DECODE(sgl_decode_attention_bf16_hd128, bf16, 128)
+SGL_DECODE(sgl_decode_attention_bf16_hd256, bf16, 256)
+
+extern "C" __global__ void sgl_attention_combine_f32(const __grid_constant__ SGLAttentionCombineParams p) { attention_combine<float>(p); }
+extern "C" __global__ void sgl_attention_combine_bf16(const __grid_constant__ SGLAttentionCombineParams p) { attention_combine<bf16>(p); }
