@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Grammar", targets: ["Grammar"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "SGLang", targets: ["SGLang"]),
+        .executable(name: "sglang-examples", targets: ["SGLangExamples"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -80,11 +81,14 @@ let package = Package(
         .target(
             name: "SGLang",
             dependencies: [
-                "JSON", "Tokenizers", "Runtime", "Bench",
+                "JSON", "Tokenizers", "Grammar", "Runtime", "Bench",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
+        // `sglang-examples NAME`: the README's frontend programs, runnable in process or against a server.
+        .executableTarget(name: "SGLangExamples", dependencies: ["SGLang", "JSON"], path: "examples",
+                          swiftSettings: swiftSettings),
         // The `sglang` command-line tool: argument parsing only, no logic of its own.
         .executableTarget(
             name: "SGLangCLI",

@@ -9,6 +9,10 @@ public protocol Backend: Sendable {
     /// A name for the model behind the backend (the model path for SGLang servers).
     var modelName: String { get }
 
+    /// Whether the backend only takes chat messages (OpenAI chat models): gens then need an open assistant
+    /// role, and API speculative execution works per assistant turn. False for completion backends.
+    var isChatModel: Bool { get }
+
     /// The chat template `system` / `user` / `assistant` roles are rendered with.
     func chatTemplate() async throws -> PromptTemplate
 
@@ -61,6 +65,7 @@ extension Backend {
         throw SGLangError.unsupported("\(modelName): this backend cannot score choices for select")
     }
 
+    public var isChatModel: Bool { false }
     public func cachePrefix(_ prefix: String) async throws {}
     public func commitLazyOperations(_ context: ProgramContext) async throws {}
     public func flushCache() async throws -> Bool { false }

@@ -43,12 +43,23 @@ public final class ProgramState: Sendable {
         var subscribers: [Int: Subscriber] = [:]
         var nextSubscriber = 0
         var template: PromptTemplate?
+        /// API speculative execution: generated text not yet consumed by gens and constant fills.
+        var speculated = ""
 
         /// Appends text and tells the text subscribers.
         mutating func fill(_ piece: String) {
             guard !piece.isEmpty else { return }
             text += piece
             for s in subscribers.values where s.variable == nil { s.continuation.yield(piece) }
+        }
+
+        /// Appends constant text (text nodes, role affixes): it consumes matching speculated text, and any
+        /// other text invalidates the speculation (spec §1.12).
+        mutating func fillConstant(_ piece: String) {
+            if !speculated.isEmpty {
+                speculated = speculated.hasPrefix(piece) ? String(speculated.dropFirst(piece.count)) : ""
+            }
+            fill(piece)
         }
 
         /// Extends a variable being generated and tells its subscribers.
@@ -85,11 +96,11 @@ public final class ProgramState: Sendable {
             }
             if messages.isEmpty, role != "system", let system = template.defaultSystemPrompt, !system.isEmpty {
                 try roleBegin("system", template: template)
-                fill(system)
+                fillConstant(system)
                 try roleEnd("system", template: template)
             }
             currentRole = role
-            fill(try template.affixes(role: role, history: messages).prefix)
+            fillConstant(try template.affixes(role: role, history: messages).prefix)
             roleBegin = text.utf8.count
         }
 
@@ -99,7 +110,7 @@ public final class ProgramState: Sendable {
                     "\(role) ends but \(currentRole.map { "\($0) is open" } ?? "no role is open")")
             }
             let content = since(roleBegin)
-            fill(try template.affixes(role: role, history: messages).suffix)
+            fillConstant(try template.affixes(role: role, history: messages).suffix)
             let stripped = String(content.drop(while: { $0.isWhitespace }))
             messages.append(ChatMessage(role: role, content: stripped, images: currentImages))
             currentImages = []
@@ -118,14 +129,19 @@ public final class ProgramState: Sendable {
     /// This program's id (forks get their own).
     public let programID: String
     let tracer: Tracer?
+    /// API speculative execution budget (spec §1.12), nil when off.
+    public let numAPISpecTokens: Int?
 
     /// A state on `backend` whose worker starts at once. Call `end()` when the program is done (`run` does).
     public convenience init(backend: any Backend, defaults: SamplingParameters = SamplingParameters(),
-                            stream: Bool = false) {
-        self.init(backend: backend, defaults: defaults, stream: stream, core: Core(), tracer: nil)
+                            stream: Bool = false, numAPISpecTokens: Int? = nil) {
+        self.init(backend: backend, defaults: defaults, stream: stream, core: Core(), tracer: nil,
+                  numAPISpecTokens: numAPISpecTokens)
     }
 
-    init(backend: (any Backend)?, defaults: SamplingParameters, stream: Bool, core initial: Core, tracer: Tracer?) {
+    init(backend: (any Backend)?, defaults: SamplingParameters, stream: Bool, core initial: Core, tracer: Tracer?,
+         numAPISpecTokens: Int? = nil) {
+        self.numAPISpecTokens = numAPISpecTokens
         self.backend = backend
         self.defaults = defaults
         isStreaming = stream
@@ -420,11 +436,27 @@ public final class ProgramState: Sendable {
     private func run(_ node: Node, _ backend: any Backend) async throws {
         switch node {
         case .text(let t):
-            core.withLock { $0.fill(t) }
+            core.withLock { $0.fillConstant(t) }
         case .gen(let g):
             let template = try await template()
             let params = g.overrides.resolve(defaults, templateStops: template.stopStrings)
-            if isStreaming {
+            if let budget = numAPISpecTokens {
+                guard !isStreaming else {
+                    throw SGLangError.invalidProgram("streaming cannot be combined with numAPISpecTokens")
+                }
+                guard !backend.isChatModel else {
+                    throw SGLangError.unsupported("API speculative execution on chat-only backends")
+                }
+                let (text, meta) = try await speculativeGen(params, budget: budget, backend)
+                core.withLock { c in
+                    c.fill(text)
+                    if let name = g.name {
+                        c.set(name, .string(text))
+                        c.meta[name] = meta
+                        c.resolve(name)
+                    }
+                }
+            } else if isStreaming {
                 if let name = g.name { core.withLock { $0.set(name, .string("")) } }
                 var last = JSONObject()
                 for try await piece in backend.generateStream(context(), params) {
@@ -489,8 +521,31 @@ public final class ProgramState: Sendable {
                 await child.sync()
                 if let e = child.core.withLock({ $0.error }) { throw e }
                 let piece = child.core.withLock { $0.since($0.forkStart) }
-                core.withLock { $0.fill(piece) }
+                core.withLock { $0.fillConstant(piece) }
             }
         }
+    }
+
+    /// SGLang's `_spec_gen` for completion backends: when nothing is speculated, generate
+    /// max(maxNewTokens, budget) tokens without stop strings once; each gen then takes the speculated text up to
+    /// its first stop string (or maxNewTokens characters), leaving the rest for the following fills and gens.
+    private func speculativeGen(_ params: SamplingParameters, budget: Int,
+                                _ backend: any Backend) async throws -> (String, JSONObject) {
+        var speculated = core.withLock { $0.speculated }
+        var meta = JSONObject()
+        if speculated.isEmpty {
+            var p = params
+            p.maxNewTokens = max(p.maxNewTokens, budget)
+            p.stop = []
+            let out = try await backend.generate(context(), p)
+            speculated = out.text
+            meta = out.meta
+        }
+        let stopAt = params.stop.compactMap { speculated.range(of: $0)?.lowerBound }.min()
+        let cut = stopAt ?? speculated.index(speculated.startIndex, offsetBy: min(params.maxNewTokens, speculated.count))
+        let taken = String(speculated[..<cut])
+        let rest = String(speculated[cut...])
+        core.withLock { $0.speculated = rest }
+        return (taken, meta)
     }
 }

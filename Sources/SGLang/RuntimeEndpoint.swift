@@ -171,6 +171,12 @@ public final class RuntimeEndpoint: Backend, PromptLogprobSource {
         try await Self.request(client, .GET, url.appending(path: "/get_server_info"), nil)
     }
 
+    /// The server's Prometheus metrics (`GET /metrics`; the server needs `--enable-metrics`).
+    public func metricsText() async throws -> String {
+        let (_, bytes) = try await Self.raw(client, .GET, url.appending(path: "/metrics"), nil)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     // MARK: prompt logprobs
 
     private static func zeroTokens() -> JSONValue {

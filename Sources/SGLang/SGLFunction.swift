@@ -16,7 +16,8 @@ public struct SGLFunction<Arguments: Sendable>: Sendable {
     public typealias Body = @Sendable (ProgramState, Arguments) async throws -> Void
 
     let body: Body
-    /// SGLang's API speculative execution budget (accepted for compatibility; see the module README).
+    /// SGLang's API speculative execution budget (spec §1.12): the first gen generates at least this many
+    /// tokens without stop strings, and later gens and constant text consume that speculation.
     public var numAPISpecTokens: Int?
 
     /// A program.
@@ -54,7 +55,8 @@ public struct SGLFunction<Arguments: Sendable>: Sendable {
     /// - Throws: `SGLangError.invalidProgram` only when there is no backend.
     public func run(_ arguments: Arguments, defaults: SamplingParameters = SamplingParameters(),
                     stream: Bool = false, backend: (any Backend)? = nil) async throws -> ProgramState {
-        let state = ProgramState(backend: try Self.resolve(backend), defaults: defaults, stream: stream)
+        let state = ProgramState(backend: try Self.resolve(backend), defaults: defaults, stream: stream,
+                                 numAPISpecTokens: numAPISpecTokens)
         let body = self.body
         if stream {
             Task {

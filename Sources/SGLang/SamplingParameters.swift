@@ -1,3 +1,5 @@
+import Grammar
+
 /// The type a `gen` result must have (`dtype`): backends that support constrained decoding turn it into one
 /// of SGLang's built-in regular expressions.
 public enum GenType: String, Sendable, Hashable, CaseIterable {
@@ -6,19 +8,16 @@ public enum GenType: String, Sendable, Hashable, CaseIterable {
     /// SGLang's regex for the type (`REGEX_INT`, `REGEX_FLOAT`, `REGEX_BOOL`, `REGEX_STR`).
     public var regex: String {
         switch self {
-        case .int: return #"[-+]?[0-9]+[ \n]*"#
-        case .float: return #"[-+]?[0-9]*\.?[0-9]+[ \n]*"#
-        case .bool: return "(True|False)"
-        case .string: return #""[\w\d\s]*""#
+        case .int: return BuiltinRegex.int
+        case .float: return BuiltinRegex.float
+        case .bool: return BuiltinRegex.bool
+        case .string: return BuiltinRegex.string
         }
     }
 
     /// Stop strings SGLang adds with the type (numbers end at a space or newline).
     public var extraStops: [String] {
-        switch self {
-        case .int, .float: return [" ", "\n"]
-        case .bool, .string: return []
-        }
+        BuiltinRegex.stops(forDType: self == .string ? "str" : rawValue)
     }
 }
 
