@@ -59,6 +59,11 @@ public final class Engine: Sendable {
         guard options.maxPrefillTokens >= 1 else {
             throw RuntimeError.invalidInput("max prefill tokens must be ≥ 1, found \(options.maxPrefillTokens)")
         }
+        if let pattern = options.constrainedJSONWhitespacePattern {
+            do { try RegexCompiler.validate(pattern) } catch {
+                throw RuntimeError.invalidInput("the constrained JSON whitespace pattern \(pattern.debugDescription) is invalid: \(error)")
+            }
+        }
         let scheduler = Scheduler(model: model, options: options, maxTotalTokens: tokens,
                                   maxRunningRequests: maxRunningRequests, contextLength: contextLength)
         self.scheduler = scheduler
