@@ -35,7 +35,10 @@ import Tokenizers
             let state = try await program.run(backend: backend)
             #expect(await state.error() == nil)
             #expect(await state.text() == row["rendered"]?.stringValue)
-            #expect(await state.messages() == messages)
+            // SGLang keeps a message's content left-stripped.
+            #expect(await state.messages() == messages.map {
+                ChatMessage(role: $0.role, content: String($0.content.drop(while: \.isWhitespace)))
+            })
         }
     }
 

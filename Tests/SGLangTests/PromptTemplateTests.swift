@@ -22,7 +22,7 @@ struct PromptTemplateTests {
             ("databricks/dbrx-instruct", "dbrx-instruct"),
             ("TinyLlama/TinyLlama-1.1B-Chat-v1.0", "chatml"),
             ("google/gemma-2b-it", "gemma-it"),
-            ("01-ai/Yi-1.5-34B-Chat", "chatml-llava"),
+            ("01-ai/Yi-34B-Chat", "chatml-llava"),
             ("01-ai/Yi-1.5-9B-Chat", "yi-1.5"),
             ("01-ai/Yi-VL-6B", "yi-vl"),
             ("CohereForAI/c4ai-command-r-v01", "c4ai-command-r"),
