@@ -45,6 +45,8 @@ public final class ProgramState: Sendable {
         var template: PromptTemplate?
         /// API speculative execution: generated text not yet consumed by gens and constant fills.
         var speculated = ""
+        /// API speculative execution on a chat backend: the open assistant turn's recorded fills and gens.
+        var chatTurn: ChatSpeculation?
 
         /// Appends text and tells the text subscribers.
         mutating func fill(_ piece: String) {
@@ -436,7 +438,9 @@ public final class ProgramState: Sendable {
     private func run(_ node: Node, _ backend: any Backend) async throws {
         switch node {
         case .text(let t):
-            core.withLock { $0.fillConstant(t) }
+            core.withLock { c in
+                if c.chatTurn != nil { c.chatTurn?.addFill(t) } else { c.fillConstant(t) }
+            }
         case .gen(let g):
             let template = try await template()
             let params = g.overrides.resolve(defaults, templateStops: template.stopStrings)
@@ -444,8 +448,16 @@ public final class ProgramState: Sendable {
                 guard !isStreaming else {
                     throw SGLangError.invalidProgram("streaming cannot be combined with numAPISpecTokens")
                 }
-                guard !backend.isChatModel else {
-                    throw SGLangError.unsupported("API speculative execution on chat-only backends")
+                if backend.isChatModel {
+                    // Recorded now, generated with the whole assistant turn when it ends (spec §1.12).
+                    try core.withLock { c in
+                        guard c.chatTurn != nil else {
+                            throw SGLangError.invalidProgram(
+                                "with numAPISpecTokens on a chat model, gens must be inside an assistant role")
+                        }
+                        try c.chatTurn?.addGen(g.name, params)
+                    }
+                    return
                 }
                 let (text, meta) = try await speculativeGen(params, budget: budget, backend)
                 core.withLock { c in
@@ -500,9 +512,28 @@ public final class ProgramState: Sendable {
             }
         case .roleBegin(let role):
             let template = try await template()
-            try core.withLock { try $0.roleBegin(role, template: template) }
+            let speculate = role == "assistant" && backend.isChatModel && backend is any ChatSpeculativeBackend
+            try core.withLock { c in
+                try c.roleBegin(role, template: template)
+                if speculate, let budget = numAPISpecTokens { c.chatTurn = ChatSpeculation(maxTokens: budget) }
+            }
         case .roleEnd(let role):
             let template = try await template()
+            if role == "assistant", let turn = core.withLock({ $0.chatTurn }) {
+                core.withLock { $0.chatTurn = nil }
+                if !turn.isEmpty, let chat = backend as? any ChatSpeculativeBackend {
+                    let outcome = try await chat.speculateAssistantTurn(context(), turn)
+                    core.withLock { c in
+                        c.fill(outcome.text)
+                        for part in turn.parts {
+                            guard case .gen(let name?, _) = part else { continue }
+                            c.set(name, .string(outcome.variables[name] ?? ""))
+                            c.meta[name] = JSONObject()
+                            c.resolve(name)
+                        }
+                    }
+                }
+            }
             try core.withLock { try $0.roleEnd(role, template: template) }
         case .varScopeBegin(let name):
             core.withLock { $0.scopes[name] = $0.text.utf8.count }

@@ -104,4 +104,117 @@ import Testing
             #expect(value > 0, "\(line ?? "no sglang:cached_tokens_total line")")
         }
     }
+
+    /// API speculative execution on a chat model (OpenAI chat API of the server): the assistant turn's fills and
+    /// gens are recorded and one completion fills them at the turn's end, exactly as the backend's
+    /// `speculateAssistantTurn` splits that turn when called directly.
+    @Test func chatSpeculationThroughTheInterpreter() async throws {
+        try await SGLangFixtures.withServer { server, _ in
+            let template = try await SGLangFixtures.backend().chatTemplate()
+            let openai = try OpenAI(model: SGLangFixtures.smolLM2Path, baseURL: "http://127.0.0.1:\(server.port ?? 0)/v1",
+                                    isChatModel: true, chatTemplate: template, tokenizer: try SGLangFixtures.tokenizer(),
+                                    retries: 1)
+            let question = "Name a fruit and a color."
+            let program = SGLFunction(numAPISpecTokens: 24) { s in
+                s += user(question)
+                s += assistantBegin()
+                s += "Fruit:" + gen("fruit", maxTokens: 8, stop: ["\n"]) + "\nColor:" + gen("color", maxTokens: 8)
+                s += assistantEnd()
+            }
+            let greedy = SamplingParameters(temperature: 0)
+            let before = await server.engine.stats().finishedRequests
+            let state = try await program.run(defaults: greedy, backend: openai)
+            #expect(await state.error() == nil)
+            let calls = await server.engine.stats().finishedRequests - before
+
+            var turn = ChatSpeculation(maxTokens: 24)
+            turn.addFill("Fruit:")
+            var first = greedy
+            first.maxNewTokens = 8
+            first.stop = ["\n"]
+            try turn.addGen("fruit", first)
+            turn.addFill("\nColor:")
+            var second = greedy
+            second.maxNewTokens = 8
+            try turn.addGen("color", second)
+            let context = ProgramContext(programID: "direct", text: "",
+                                         messages: [ChatMessage(role: "user", content: question)])
+            let outcome = try await openai.speculateAssistantTurn(context, turn)
+            #expect(try await state["fruit"] == (outcome.variables["fruit"] ?? ""))
+            #expect(try await state["color"] == (outcome.variables["color"] ?? ""))
+            let messages = await state.messages()
+            #expect(messages.map(\.role) == ["user", "assistant"])
+            #expect(messages.last?.content == String(outcome.text.drop(while: \.isWhitespace)))
+            #expect(calls >= 1 && calls <= ChatSpeculation.maxTries)
+        }
+    }
+
+    /// The README examples (`sglang-examples`) run against the live server and print their variables.
+    @Test func examplesRunAgainstTheServer() async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("sglang-examples").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            Issue.record("sglang-examples is not built next to the tests (\(binary))")
+            return
+        }
+        try await SGLangFixtures.withServer { server, _ in
+            let url = "http://127.0.0.1:\(server.port ?? 0)"
+            let expected: [String: [String]] = [
+                "multi-turn": ["answer_1", "answer_2", "messages"], "tool-use": ["tool", "messages"],
+                "tip-suggestion": ["detailed_tip", "summary"], "regex": ["answer"], "json": ["json_output"],
+                "typed": ["legs", "pi", "star", "color"], "batch": ["answers"], "stream": ["answer_1", "pieces"],
+            ]
+            for (name, keys) in expected.sorted(by: { $0.key < $1.key }) {
+                let run = try await ExampleProcess.run([binary, name, "--url", url])
+                #expect(run.status == 0, "\(name): \(String(decoding: run.stderr, as: UTF8.self))")
+                let json = try? JSONValue.parse(bytes: run.stdout)
+                for key in keys { #expect(json?[key] != nil, "\(name) printed no \(key)") }
+                if name == "regex", let ip = json?["answer"]?.stringValue {
+                    #expect(ip.split(separator: ".").count == 4, "\(ip)")
+                }
+                if name == "tip-suggestion" { #expect(json?["detailed_tip"]?.arrayValue?.count == 2) }
+            }
+        }
+    }
+}
+
+/// Runs a child process on a thread of its own (never blocking the cooperative pool the server needs).
+enum ExampleProcess {
+    struct Finished: Sendable {
+        var status: Int32
+        var stdout: [UInt8]
+        var stderr: [UInt8]
+    }
+
+    private final class Box: @unchecked Sendable { var bytes: [UInt8] = [] }
+
+    static func run(_ arguments: [String]) async throws -> Finished {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Finished, any Error>) in
+            Thread {
+                do {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: arguments[0])
+                    process.arguments = Array(arguments.dropFirst())
+                    process.currentDirectoryURL = SGLangFixtures.repoRoot
+                    let out = Pipe(), err = Pipe()
+                    process.standardOutput = out
+                    process.standardError = err
+                    process.standardInput = FileHandle.nullDevice
+                    try process.run()
+                    let errBox = Box()
+                    let done = DispatchSemaphore(value: 0)
+                    Thread {
+                        errBox.bytes = [UInt8](err.fileHandleForReading.readDataToEndOfFile())
+                        done.signal()
+                    }.start()
+                    let stdout = [UInt8](out.fileHandleForReading.readDataToEndOfFile())
+                    done.wait()
+                    process.waitUntilExit()
+                    c.resume(returning: Finished(status: process.terminationStatus, stdout: stdout, stderr: errBox.bytes))
+                } catch {
+                    c.resume(throwing: error)
+                }
+            }.start()
+        }
+    }
 }
