@@ -123,6 +123,15 @@ struct EvalGrammarCommand: AsyncParsableCommand {
         }
 
         let sequential = modes.count > 1 || concurrency == 1
+        if sequential {
+            // One short unconstrained request per engine first, so neither mode pays the first touch of the
+            // weights and the KV pool inside its timings.
+            for engine in engines.values {
+                let warm = GenerateRequest(rid: "warm-up", prompt: .ids(Array(jobs[0].prompt.prefix(8))),
+                                           sampling: SamplingParams(maxNewTokens: 2, temperature: 0))
+                _ = try await final(engine.generate(warm))
+            }
+        }
         let before = await totals(engines)
         let start = DispatchTime.now().uptimeNanoseconds
         var results = [Result?](repeating: nil, count: items.count)
