@@ -18,7 +18,8 @@ out = os.path.join(root, "Sources", "CUDA", "CUDAKernelSources.swift")
 def literal(text):
     if '"""##' in text:
         sys.exit("kernel text contains the raw-string delimiter")
-    return '##"""\n' + text + ('' if text.endswith('\n') else '\n') + '"""##'
+    # A multi-line literal drops the line break before its closing delimiter: add one so the text is exact.
+    return '##"""\n' + text + '\n"""##'
 
 
 files = sorted(f for f in os.listdir(kernels) if f.endswith((".cu", ".cuh")))

@@ -193,6 +193,7 @@ SGL_ASSERT_SIZE(SGLArgmaxParams, 24);
 SGL_ASSERT_SIZE(SGLSamplingParams, 72);
 
 #endif
+
 """##
 
     /// Kernel sources and shared headers by file name.
@@ -229,6 +230,7 @@ template <typename T> __device__ void gated_act(const SGLGatedActParams &p) {
 
 extern "C" __global__ void sgl_gated_act_f32(const __grid_constant__ SGLGatedActParams p) { gated_act<float>(p); }
 extern "C" __global__ void sgl_gated_act_bf16(const __grid_constant__ SGLGatedActParams p) { gated_act<bf16>(p); }
+
 """##,
         "common.cuh": ##"""
 // Shared device helpers of every kernel: bf16 conversions (bit-level, no cuda_bf16.h needed, so NVRTC
@@ -398,6 +400,7 @@ __device__ __forceinline__ void argmax_update(float v, int i, float &best, int &
         best_index = i;
     }
 }
+
 """##,
         "decode_attention.cu": ##"""
 // Paged decode attention, split-K ("flash decoding"), GQA grouped.
@@ -576,6 +579,7 @@ SGL_DECODE(sgl_decode_attention_bf16_hd256, bf16, 256)
 
 extern "C" __global__ void sgl_attention_combine_f32(const __grid_constant__ SGLAttentionCombineParams p) { attention_combine<float>(p); }
 extern "C" __global__ void sgl_attention_combine_bf16(const __grid_constant__ SGLAttentionCombineParams p) { attention_combine<bf16>(p); }
+
 """##,
         "embedding.cu": ##"""
 // Embedding gather and row gather (last-token logits).
@@ -608,6 +612,7 @@ template <typename T> __device__ void gather_rows(const SGLGatherRowsParams &p) 
 
 extern "C" __global__ void sgl_gather_rows_f32(const __grid_constant__ SGLGatherRowsParams p) { gather_rows<float>(p); }
 extern "C" __global__ void sgl_gather_rows_bf16(const __grid_constant__ SGLGatherRowsParams p) { gather_rows<bf16>(p); }
+
 """##,
         "norm.cu": ##"""
 // Fused residual add + RMSNorm (Llama and Gemma variants); one block per row.
@@ -643,6 +648,7 @@ template <typename T> __device__ void add_rmsnorm(const SGLAddRMSNormParams &p) 
 
 extern "C" __global__ void sgl_add_rmsnorm_f32(const __grid_constant__ SGLAddRMSNormParams p) { add_rmsnorm<float>(p); }
 extern "C" __global__ void sgl_add_rmsnorm_bf16(const __grid_constant__ SGLAddRMSNormParams p) { add_rmsnorm<bf16>(p); }
+
 """##,
         "rope.cu": ##"""
 // Rotate-half RoPE of a fused QKV row fused with the KV-cache store; one block per token.
@@ -685,6 +691,7 @@ template <typename T> __device__ void rope_store_kv(const SGLRopeStoreKVParams &
 
 extern "C" __global__ void sgl_rope_store_kv_f32(const __grid_constant__ SGLRopeStoreKVParams p) { rope_store_kv<float>(p); }
 extern "C" __global__ void sgl_rope_store_kv_bf16(const __grid_constant__ SGLRopeStoreKVParams p) { rope_store_kv<bf16>(p); }
+
 """##,
         "sampling.cu": ##"""
 // Greedy argmax, grammar bitmask apply, and temperature / top-k / top-p / min-p sampling without sorting.
@@ -848,6 +855,7 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
     __syncthreads();
     if (threadIdx.x == 0) p.out_ids[r] = chosen != 0x7fffffff ? chosen : (last >= 0 ? last : greedy);
 }
+
 """##,
     ]
 }
