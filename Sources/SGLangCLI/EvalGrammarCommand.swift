@@ -84,7 +84,7 @@ struct EvalGrammarCommand: AsyncParsableCommand {
     }
 
     /// What one request produced.
-    struct Result {
+    struct Outcome {
         var output: GenerateOutput
         /// Forward passes of the engine while the request ran alone (nil when requests overlapped).
         var passes: Int?
@@ -129,20 +129,20 @@ struct EvalGrammarCommand: AsyncParsableCommand {
             for engine in engines.values {
                 let warm = GenerateRequest(rid: "warm-up", prompt: .ids(Array(jobs[0].prompt.prefix(8))),
                                            sampling: SamplingParams(maxNewTokens: 2, temperature: 0))
-                _ = try await final(engine.generate(warm))
+                _ = try await Self.final(engine.generate(warm))
             }
         }
         let before = await totals(engines)
         let start = DispatchTime.now().uptimeNanoseconds
-        var results = [Result?](repeating: nil, count: items.count)
+        var results = [Outcome?](repeating: nil, count: items.count)
         if sequential {
             for (i, item) in items.enumerated() {
                 guard let engine = engines[item.jump] else { continue }
                 let passes = await engine.stats().forwardPasses
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                let output = try await final(engine.generate(prepared[i]))
+                let output = try await Self.final(engine.generate(prepared[i]))
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-                let r = Result(output: output, passes: await engine.stats().forwardPasses - passes, ms: ms)
+                let r = Outcome(output: output, passes: await engine.stats().forwardPasses - passes, ms: ms)
                 results[i] = r
                 report(jobs[item.job], item, r)
             }
@@ -158,7 +158,7 @@ struct EvalGrammarCommand: AsyncParsableCommand {
                 }
                 for _ in 0..<min(concurrency, items.count) { submit() }
                 while let (i, output) = try await group.next() {
-                    let r = Result(output: output, passes: nil, ms: (output.e2eLatency ?? 0) * 1000)
+                    let r = Outcome(output: output, passes: nil, ms: (output.e2eLatency ?? 0) * 1000)
                     results[i] = r
                     report(jobs[items[i].job], items[i], r)
                     submit()
@@ -211,10 +211,6 @@ struct EvalGrammarCommand: AsyncParsableCommand {
         return last
     }
 
-    func final(_ stream: AsyncThrowingStream<GenerateOutput, any Error>) async throws -> GenerateOutput {
-        try await Self.final(stream)
-    }
-
     func totals(_ engines: [Bool: Engine]) async -> [Bool: Int] {
         var r: [Bool: Int] = [:]
         for (k, e) in engines { r[k] = await e.stats().forwardPasses }
@@ -229,14 +225,14 @@ struct EvalGrammarCommand: AsyncParsableCommand {
         }
     }
 
-    func report(_ job: Job, _ item: Item, _ r: Result) {
+    func report(_ job: Job, _ item: Item, _ r: Outcome) {
         let o = r.output
         let passes = r.passes.map { ", \($0) forward passes" } ?? ""
         print("\(job.name) seed \(item.seed)\(item.jump ? " jump" : ""): \(Self.finish(o.finishReason)), \(o.completionTokens) tokens (\(o.completionTokensWithoutJumpForward) sampled)\(passes), \(String(format: "%.0f", r.ms)) ms: \(o.text.prefix(70).debugDescription)")
     }
 
     /// The JSON lines `scripts/grammar_eval.py --check` reads, in suite order.
-    func write(jobs: [Job], items: [Item], results: [Result?]) throws {
+    func write(jobs: [Job], items: [Item], results: [Outcome?]) throws {
         var lines = ""
         for (item, r) in zip(items, results) {
             guard let r else { continue }
@@ -257,7 +253,7 @@ struct EvalGrammarCommand: AsyncParsableCommand {
     }
 
     /// Per grammar (with both modes) and per mode: outputs, completion tokens, sampled tokens, forward passes, time.
-    func summarize(jobs: [Job], items: [Item], results: [Result?], modes: [Bool], sequential: Bool) {
+    func summarize(jobs: [Job], items: [Item], results: [Outcome?], modes: [Bool], sequential: Bool) {
         struct Sum { var count = 0, tokens = 0, sampled = 0, passes = 0, ms = 0.0, stopped = 0 }
         var byJob: [Int: [Bool: Sum]] = [:]
         var total: [Bool: Sum] = [:]
