@@ -87,7 +87,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // `sglang-examples NAME`: the README's frontend programs, runnable in process or against a server.
-        .executableTarget(name: "SGLangExamples", dependencies: ["SGLang", "JSON"], path: "examples",
+        .executableTarget(name: "SGLangExamples", dependencies: ["SGLang", "JSON", "Runtime"], path: "examples",
                           swiftSettings: swiftSettings),
         // The `sglang` command-line tool: argument parsing only, no logic of its own.
         .executableTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Runtime
 import SGLang
 
 /// `sglang-examples NAME [--url URL | --model-path PATH] [--temperature T]`: runs one README example against a
@@ -40,7 +41,8 @@ do {
         backend = try await RuntimeEndpoint(url: url, apiKey: options["--api-key"])
     } else {
         let path = options["--model-path"] ?? "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-        backend = try EngineBackend(modelPath: path)
+        // A small KV cache: the examples are short.
+        backend = try EngineBackend(modelPath: path, options: EngineOptions(contextLength: 2048, maxTotalTokens: 16384))
     }
     let result = try await example.run(backend, SamplingParameters(temperature: temperature))
     print(JSONValue.object(result).serialized(.python(indent: 2, ensureASCII: false)))

@@ -110,8 +110,10 @@ public struct PromptTemplate: Sendable {
 
     private static func jinjaAffixes(_ t: ChatTemplate, role: String, history: [ChatMessage]) throws -> Affixes {
         do {
-            let base = history.isEmpty ? "" : try t.apply(messages: .array(history.map(\.json)), addGenerationPrompt: false)
-            let probe = history + [ChatMessage(role: role, content: placeholder)]
+            // Text content only: image tokens are already in the text, and text-only templates cannot render parts.
+            let plain = history.map { ChatMessage(role: $0.role, content: $0.content) }
+            let base = plain.isEmpty ? "" : try t.apply(messages: .array(plain.map(\.json)), addGenerationPrompt: false)
+            let probe = plain + [ChatMessage(role: role, content: placeholder)]
             let full = try t.apply(messages: .array(probe.map(\.json)), addGenerationPrompt: false)
             guard let mark = full.range(of: placeholder) else {
                 throw SGLangError.invalidProgram("the chat template drops the content of a \(role) message")

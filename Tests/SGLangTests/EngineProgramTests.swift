@@ -303,4 +303,58 @@ import Tokenizers
         #expect(try await state["second"] == second)
         #expect(await state.text() == prompt + first + "\n2." + second)
     }
+
+    /// varScope captures the text appended inside it, bind pre-binds arguments, one function calls another on
+    /// the same state, and variables can be set and checked directly.
+    @Test func varScopesBindAndNestedCalls() async throws {
+        let backend = try SGLangFixtures.backend()
+        let base = SGLFunction<(String, Int)> { s, args in
+            try await s.varScope("intro") { s += "Topic: \(args.0). " }
+            s += "Count: \(args.1)."
+        }
+        let bound = base.bind { (topic: String) in (topic, 3) }
+        let outer = SGLFunction { s in
+            s += "A: "
+            try await bound(s, "dogs")
+            try await s.user { s += "Hi" }
+        }
+        let state = try await outer.run(backend: backend)
+        #expect(await state.error() == nil)
+        #expect(try await state["intro"] == "Topic: dogs. ")
+        #expect(state.contains("intro") && !state.contains("nothing"))
+        state.setVariable("extra", "x")
+        #expect(try await state["extra"] == "x")
+        #expect(await state.text().hasPrefix("A: Topic: dogs. Count: 3."))
+        #expect(await state.messages() == [ChatMessage(role: "user", content: "Hi")])
+    }
+
+    /// Images: an unreadable file and an image on a backend without image input both fail the program with an
+    /// error naming the problem.
+    @Test func imageErrors() async throws {
+        let backend = try SGLangFixtures.backend()
+        let missing = try await SGLFunction { s in s += user(image("/nonexistent/cat.png") + "What is this?") }
+            .run(backend: backend)
+        #expect("\(await missing.error().map { "\($0)" } ?? "")".contains("cannot read the image file"))
+        let bytes = try await SGLFunction { s in
+            s += user(image(data: [0x89, 0x50, 0x4E, 0x47]) + "What is this?")
+            s += assistant(gen("a", maxTokens: 2))
+        }.run(backend: backend)
+        #expect("\(await bytes.error().map { "\($0)" } ?? "")".contains("image"))
+    }
+
+    /// Two README examples run in process (the `sglang-examples` binary with no server).
+    @Test func examplesRunInProcess() async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("sglang-examples").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            Issue.record("sglang-examples is not built next to the tests (\(binary))")
+            return
+        }
+        for (name, key) in [("regex", "answer"), ("tip-suggestion", "detailed_tip")] {
+            let run = try await ExampleProcess.run([binary, name, "--model-path", SGLangFixtures.smolLM2Path])
+            #expect(run.status == 0, "\(name): \(String(decoding: run.stderr, as: UTF8.self))")
+            let json = try? JSONValue.parse(bytes: run.stdout)
+            #expect(json?[key] != nil, "\(name) printed no \(key)")
+        }
+    }
 }
