@@ -89,7 +89,12 @@ public struct PromptTemplate: Sendable {
     /// message with empty content takes the default system prompt or is skipped.
     public func prompt(for messages: [ChatMessage]) throws -> String {
         if let jinja {
-            return try jinja.apply(messages: .array(messages.map(\.json)), addGenerationPrompt: false)
+            do {
+                let plain = messages.map { ChatMessage(role: $0.role, content: $0.content).json }
+                return try jinja.apply(messages: .array(plain), addGenerationPrompt: false)
+            } catch {
+                throw SGLangError.invalidProgram("the model's chat template failed: \(error)")
+            }
         }
         var text = ""
         var history: [ChatMessage] = []

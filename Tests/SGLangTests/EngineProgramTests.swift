@@ -35,6 +35,7 @@ import Tokenizers
             let state = try await program.run(backend: backend)
             #expect(await state.error() == nil)
             #expect(await state.text() == row["rendered"]?.stringValue)
+            if !addPrompt { #expect(try await backend.chatTemplate().prompt(for: messages) == row["rendered"]?.stringValue) }
             // SGLang keeps a message's content left-stripped.
             #expect(await state.messages() == messages.map {
                 ChatMessage(role: $0.role, content: String($0.content.drop(while: \.isWhitespace)))
