@@ -157,22 +157,34 @@ public final class ProgramState: Sendable {
             return
         }
         let ready = context()
-        Task { [self] in
+        // The worker holds the state weakly between commands: a state dropped without `end()` closes its inbox
+        // (deinit) and the worker ends instead of waiting forever.
+        Task { [weak self] in
             await backend.beginProgram(ready)
             for await command in stream {
+                guard let self else { return }
                 switch command {
                 case .node(let node):
-                    await execute(node)
+                    await self.execute(node)
                 case .barrier(let signal):
                     signal.signal()
                 case .end(let signal):
-                    await backend.endProgram(context())
-                    finishStreams()
+                    await backend.endProgram(self.context())
+                    self.finishStreams()
                     signal.signal()
                     return
                 }
             }
         }
+    }
+
+    deinit {
+        inbox.finish()
+        let subscribers = core.withLock { c -> [Subscriber] in
+            defer { c.subscribers = [:] }
+            return Array(c.subscribers.values)
+        }
+        for s in subscribers { s.continuation.finish() }
     }
 
     // MARK: submitting

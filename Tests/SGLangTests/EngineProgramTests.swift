@@ -358,4 +358,18 @@ import Tokenizers
             #expect(json?[key] != nil, "\(name) printed no \(key)")
         }
     }
+
+    /// A state dropped without `end()` is freed (its worker does not keep it alive forever).
+    @Test func droppedStateIsFreed() async throws {
+        let backend = try SGLangFixtures.backend()
+        weak var weakState: ProgramState?
+        do {
+            let state = ProgramState(backend: backend)
+            state += "Hello"
+            #expect(await state.text() == "Hello")
+            weakState = state
+        }
+        for _ in 0..<100 where weakState != nil { await Task.yield() }
+        #expect(weakState == nil)
+    }
 }
