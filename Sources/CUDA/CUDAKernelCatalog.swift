@@ -13,6 +13,8 @@ public struct CUDAKernelSource: Sendable, Hashable {
 public enum CUDAKernelCatalog {
     /// Head sizes the decode-attention kernel is instantiated for.
     public static let decodeHeadDims = [64, 128, 256]
+    /// Head sizes the extend (prefill) attention kernel is instantiated for.
+    public static let extendHeadDims = [64, 128, 256]
 
     /// All sources.
     public static let sources: [CUDAKernelSource] = [
@@ -31,6 +33,9 @@ public enum CUDAKernelCatalog {
             entryPoints: [
                 "sgl_argmax_f32", "sgl_argmax_bf16", "sgl_apply_bitmask_f32", "sgl_apply_bitmask_bf16", "sgl_sample",
             ]),
+        CUDAKernelSource(
+            name: "extend_attention.cu",
+            entryPoints: ["bf16", "f32"].flatMap { t in extendHeadDims.map { "sgl_extend_attention_\(t)_hd\($0)" } }),
     ]
 
     /// Headers every source may include, passed to NVRTC in memory.

@@ -60,6 +60,7 @@ public final class CUDAKernelCheck {
             run("rope_store_kv_\(t.rawValue)") { try checkRope(t) }
             run("gated_act_\(t.rawValue)") { try checkGatedActivation(t) }
             run("decode_attention_\(t.rawValue)") { try checkDecodeAttention(t) }
+            run("extend_attention_\(t.rawValue)") { try checkExtendAttention(t) }
             run("apply_bitmask_\(t.rawValue)") { try checkBitmask(t) }
             run("argmax_\(t.rawValue)") { try checkArgmax(t) }
         }
@@ -545,6 +546,97 @@ public final class CUDAKernelCheck {
             cpu.gatedActivation(FloatBuffer(values), tokens: tokens, inner: inner, activation: .silu, output: ref)
             rows.append(Self.compare("graph_replay #\(replay + 1)", gpu, ref.toArray(), tolerance: 1e-5,
                                      note: "captured silu-mul on new inputs"))
+        }
+        return rows
+    }
+}
+
+extension CUDAKernelCheck {
+    /// One extend-attention case: requests as (cached prefix, new tokens).
+    struct ExtendCase {
+        var name: String
+        var qHeads: Int, kvHeads: Int, headDim: Int
+        var requests: [(prefix: Int, extend: Int)]
+        var softcap: Float? = nil
+        var window: Int? = nil
+    }
+
+    /// Shapes of the extend-attention check: prefill from nothing, chunked extends over a cached prefix (tiles
+    /// that straddle the prefix boundary, lengths off the 64-token tile), several requests of different lengths
+    /// in one launch (one of a single token), GQA 4:1, 7:1 and 1:1, soft-capping and sliding windows (a window
+    /// shorter than the prefix, so whole prefix tiles are skipped), head sizes 64, 128 and 256.
+    static let extendCases: [ExtendCase] = [
+        ExtendCase(name: "prefill", qHeads: 16, kvHeads: 4, headDim: 128, requests: [(0, 150)]),
+        ExtendCase(name: "chunked", qHeads: 8, kvHeads: 8, headDim: 64, requests: [(0, 70), (200, 33), (517, 129)]),
+        ExtendCase(name: "mixed", qHeads: 16, kvHeads: 4, headDim: 128,
+                   requests: [(64, 64), (0, 1), (300, 1), (9, 200), (128, 17)]),
+        ExtendCase(name: "gqa7", qHeads: 28, kvHeads: 4, headDim: 128, requests: [(31, 97), (0, 65)]),
+        ExtendCase(name: "cap+window", qHeads: 8, kvHeads: 2, headDim: 256, requests: [(0, 90), (250, 70)],
+                   softcap: 50, window: 100),
+        ExtendCase(name: "window", qHeads: 9, kvHeads: 3, headDim: 64, requests: [(400, 130), (5, 40)], window: 33),
+    ]
+
+    func checkExtendAttention(_ t: CUDAElementType) throws -> [CUDAKernelCheckResult] {
+        var rows: [CUDAKernelCheckResult] = []
+        for c in Self.extendCases {
+            let batch = c.requests.count
+            let prefixLens = c.requests.map(\.prefix), extendLens = c.requests.map(\.extend)
+            let seqLens = zip(prefixLens, extendLens).map { $0 + $1 }
+            let tokens = extendLens.reduce(0, +)
+            let maxContext = (seqLens.max() ?? 1) + 16
+            let layout = QKVLayout(qHeads: c.qHeads, kvHeads: c.kvHeads, headDim: c.headDim)
+            // Slots in shuffled order, so a request's keys are scattered over the pool (paged).
+            let slotCount = seqLens.reduce(0, +) + 1
+            var slotPool = Array(1..<Int32(slotCount))
+            slotPool.shuffle(using: &rng)
+            let reqToToken = ReqToTokenPool(maxRequests: batch + 3, maxContext: maxContext)
+            let rowsOfRequests = (0..<batch).map { Int32(batch + 2 - $0) }  // not the identity
+            var used = 0
+            for i in 0..<batch {
+                try reqToToken.write(row: Int(rowsOfRequests[i]), start: 0, slots: Array(slotPool[used..<(used + seqLens[i])]))
+                used += seqLens[i]
+            }
+            let stride = c.kvHeads * c.headDim
+            let (kc, kValues) = try upload(randoms(slotCount * stride), t)
+            let (vc, vValues) = try upload(randoms(slotCount * stride), t)
+            let (qkv, qkvValues) = try upload(randoms(tokens * layout.width), t)
+            let pool = TokenToKVPool(size: slotCount, layerCount: 1, kvHeads: c.kvHeads, headDim: c.headDim)
+            _ = pool.keys[0].buffer.update(fromContentsOf: kValues)
+            _ = pool.values[0].buffer.update(fromContentsOf: vValues)
+            let forward = ForwardBatch(
+                requests: rowsOfRequests, prefixLens: prefixLens,
+                newTokens: extendLens.map { [Int32](repeating: 0, count: $0) },
+                slots: (0..<batch).flatMap { i in
+                    (prefixLens[i]..<seqLens[i]).map { reqToToken.slot(row: Int(rowsOfRequests[i]), position: $0) }
+                })
+            let table = try CUDADeviceBuffer(context: context, copying: Array(UnsafeBufferPointer(
+                start: reqToToken.table, count: reqToToken.maxRequests * maxContext)))
+            let rowsBuffer = try CUDADeviceBuffer(context: context, copying: rowsOfRequests)
+            let prefixBuffer = try CUDADeviceBuffer(context: context, copying: prefixLens.map(Int32.init))
+            let extendBuffer = try CUDADeviceBuffer(context: context, copying: extendLens.map(Int32.init))
+            let startBuffer = try CUDADeviceBuffer(context: context, copying: forward.extendStartLoc.map(Int32.init))
+            let outWidth = c.qHeads * c.headDim
+            let out = try poisoned(tokens * outWidth, t)
+            let scale = 1 / Float(c.headDim).squareRoot()
+            try kernels.extendAttention(
+                q: qkv.address, qStride: layout.width, kCache: kc.address, vCache: vc.address, out: out.address,
+                outStride: outWidth, reqToToken: table.address, reqToTokenStride: maxContext,
+                reqPoolIndices: rowsBuffer.address, prefixLens: prefixBuffer.address, extendLens: extendBuffer.address,
+                extendStarts: startBuffer.address, batch: batch, maxExtend: extendLens.max() ?? 1, qHeads: c.qHeads,
+                kvHeads: c.kvHeads, headDim: c.headDim, scale: scale, softcap: c.softcap, window: c.window, type: t,
+                stream: stream)
+            let gpu = try download(out, tokens * outWidth, t)
+
+            let ref = FloatBuffer(count: tokens * outWidth)
+            cpu.attention(FloatBuffer(qkvValues), layout: layout, batch: forward, reqToToken: reqToToken, kvPool: pool,
+                          layer: 0, parameters: AttentionParameters(scale: scale, softcap: c.softcap, slidingWindow: c.window),
+                          output: ref)
+            var note = "\(c.name): \(c.qHeads)/\(c.kvHeads)h d\(c.headDim) (prefix, new) "
+                + c.requests.map { "(\($0.prefix), \($0.extend))" }.joined(separator: " ")
+            if let s = c.softcap { note += " cap \(Int(s))" }
+            if let w = c.window { note += " win \(w)" }
+            rows.append(Self.compare("extend_attention_\(t.rawValue) \(c.name) hd\(c.headDim)", gpu, ref.toArray(),
+                                     tolerance: Self.tolerance(t), note: note))
         }
         return rows
     }

@@ -184,4 +184,53 @@ public final class CUDAKernels: @unchecked Sendable {
             offsets: offsets, out_ids: outIds, rows: Int32(rows), vocab: Int32(vocab))
         try function("sgl_sample").launch(grid: (rows, 1, 1), block: (1024, 1, 1), stream: stream, params: p)
     }
+
+    /// Dynamic shared memory of the bf16 extend-attention kernel for `headDim` (its `ExtendConfig`: a 64-row
+    /// Q tile and two buffers each of K and V tiles of 64 keys, 32 for head size 256).
+    public static func extendAttentionSharedBytes(headDim: Int) -> Int {
+        let blockN = headDim <= 128 ? 64 : 32
+        return (64 + 4 * blockN) * headDim * 2
+    }
+
+    /// New tokens per CTA of the extend-attention kernel (bf16: the Q tile; fp32: one warp per token).
+    public static func extendAttentionTokensPerBlock(_ type: CUDAElementType) -> Int { type == .bfloat16 ? 64 : 4 }
+
+    /// Paged prefill/extend attention (see `SGLExtendAttentionParams`): the `extendLens[b]` new tokens of each
+    /// request (query rows from `extendStarts[b]` of `q`, `qStride` elements apart) attend causally over the
+    /// request's `prefixLens[b]` cached keys and the new keys up to their own position, read through
+    /// `reqToToken`; the new tokens' K/V must already be in the cache. Per-request arrays are device `Int32`s;
+    /// `maxExtend` bounds `extendLens` (it sizes the grid). bf16 runs on tensor cores; fp32 is a simple kernel.
+    public func extendAttention(q: CUdeviceptr, qStride: Int, kCache: CUdeviceptr, vCache: CUdeviceptr, out: CUdeviceptr,
+                                outStride: Int, reqToToken: CUdeviceptr, reqToTokenStride: Int,
+                                reqPoolIndices: CUdeviceptr, prefixLens: CUdeviceptr, extendLens: CUdeviceptr,
+                                extendStarts: CUdeviceptr, batch: Int, maxExtend: Int, qHeads: Int, kvHeads: Int,
+                                headDim: Int, scale: Float, softcap: Float?, window: Int?, type: CUDAElementType,
+                                stream: CUDAStream) throws
+    {
+        try require(batch > 0 && maxExtend > 0, "extend attention of \(batch) requests of up to \(maxExtend) tokens")
+        try require(kvHeads > 0 && qHeads % kvHeads == 0, "extend attention: \(qHeads) heads over \(kvHeads) KV heads")
+        try require(CUDAKernelCatalog.extendHeadDims.contains(headDim), "extend attention has no kernel for head size \(headDim)")
+        try require(qStride >= qHeads * headDim && outStride >= qHeads * headDim,
+                    "extend attention: row strides \(qStride)/\(outStride) below \(qHeads)×\(headDim)")
+        // bf16 rows are read 16 bytes at a time and written 4 bytes at a time.
+        try require(type == .float32 || (qStride % 8 == 0 && outStride % 2 == 0),
+                    "bf16 extend attention needs q rows of a multiple of 8 elements (got \(qStride))")
+        try require(window.map { $0 > 0 } ?? true, "sliding window \(window ?? 0) must be positive")
+        let p = SGLExtendAttentionParams(
+            q: q, k_cache: kCache, v_cache: vCache, out: out, req_to_token: reqToToken, req_pool_indices: reqPoolIndices,
+            prefix_lens: prefixLens, extend_lens: extendLens, extend_starts: extendStarts, batch: Int32(batch),
+            q_heads: Int32(qHeads), kv_heads: Int32(kvHeads), q_stride: Int32(qStride), out_stride: Int32(outStride),
+            req_to_token_stride: Int32(reqToTokenStride), scale: scale, softcap: softcap ?? 0,
+            window: Int32(window ?? 0), pad0: 0)
+        let perBlock = Self.extendAttentionTokensPerBlock(type)
+        let grid = ((maxExtend + perBlock - 1) / perBlock, qHeads, batch)
+        let f = try function("sgl_extend_attention_\(type.rawValue)_hd\(headDim)")
+        if type == .bfloat16 {
+            let shared = Self.extendAttentionSharedBytes(headDim: headDim)
+            if shared > 48 << 10 { try f.setMaxDynamicSharedMemory(shared) }
+            try f.launch(grid: grid, block: (128, 1, 1), sharedBytes: shared, stream: stream, params: p)
+        } else {
+            try f.launch(grid: grid, block: (32 * perBlock, 1, 1), stream: stream, params: p)
+        }
+    }
 }

@@ -168,6 +168,36 @@ typedef struct SGLSamplingParams {
     sgl_i32 vocab;
 } SGLSamplingParams;
 
+/// Paged prefill/extend attention (causal), variable-length requests in one launch. Request `b` has
+/// `prefix_lens[b]` cached tokens and `extend_lens[b]` new ones, whose queries are rows
+/// `extend_starts[b] ..< extend_starts[b] + extend_lens[b]` of `q` (`q_stride` elements per row, head `h` at
+/// `h * head_dim`); new token `i` sits at position `prefix_lens[b] + i` and attends to the keys at positions
+/// `0 ... prefix_lens[b] + i` of row `req_pool_indices[b]` of `req_to_token` (`req_to_token_stride` positions per
+/// row; the new tokens' K/V must already be stored), GQA grouped (`q_heads / kv_heads` query heads per KV head),
+/// `k_cache`/`v_cache` as `[slots, kv_heads, head_dim]`. `softcap` > 0 applies `cap * tanh(s / cap)` to scaled
+/// scores; `window` > 0 keeps only positions > pos - window. Output rows as `q`'s, `out_stride` elements per row.
+typedef struct SGLExtendAttentionParams {
+    SGL_PTR(const void) q;
+    SGL_PTR(const void) k_cache;
+    SGL_PTR(const void) v_cache;
+    SGL_PTR(void) out;
+    SGL_PTR(const sgl_i32) req_to_token;
+    SGL_PTR(const sgl_i32) req_pool_indices;
+    SGL_PTR(const sgl_i32) prefix_lens;
+    SGL_PTR(const sgl_i32) extend_lens;
+    SGL_PTR(const sgl_i32) extend_starts;
+    sgl_i32 batch;
+    sgl_i32 q_heads;
+    sgl_i32 kv_heads;
+    sgl_i32 q_stride;
+    sgl_i32 out_stride;
+    sgl_i32 req_to_token_stride;
+    float scale;
+    float softcap;
+    sgl_i32 window;
+    sgl_i32 pad0;
+} SGLExtendAttentionParams;
+
 // The layouts are pinned so host (Swift/C) and device (NVRTC) code agree; a change must update both sizes.
 #ifdef __cplusplus
 #define SGL_ASSERT_SIZE(T, N) static_assert(sizeof(T) == N, #T " layout changed")
@@ -184,5 +214,6 @@ SGL_ASSERT_SIZE(SGLGatherRowsParams, 32);
 SGL_ASSERT_SIZE(SGLBitmaskParams, 24);
 SGL_ASSERT_SIZE(SGLArgmaxParams, 24);
 SGL_ASSERT_SIZE(SGLSamplingParams, 72);
+SGL_ASSERT_SIZE(SGLExtendAttentionParams, 112);
 
 #endif
