@@ -328,10 +328,7 @@ import Tokenizers
 
     /// API speculative execution in a chat program: the assistant turn's two gens and its constant text come
     /// from one `/v1/chat/completions` call, and together they are the plain one-gen turn's answer.
-    /// Needs the interpreter hook (record fills and gens inside an assistant turn, run the turn at its end)
-    /// in ProgramState.swift; passes with it (checked on a copy of the tree).
-    @Test(.disabled("needs the chat speculative-execution hook in ProgramState.swift"))
-    func chatProgramSpeculationMakesOneCall() async throws {
+    @Test func chatProgramSpeculationMakesOneCall() async throws {
         try await Self.withServer { server, _ in
             let openai = try await Self.backend(server, chat: true)
             let question = "Give one short line that names a fruit, then a period and a color."
