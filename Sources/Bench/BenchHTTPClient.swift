@@ -1,9 +1,11 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A minimal HTTP/1.1 client on SwiftNIO: one connection per request (as SGLang's client opens a session
 /// per request), the response body handed over chunk by chunk as it arrives, so stream events can be timed.
+/// `https://` addresses go through TLS (swift-nio-ssl, the system's trust roots, the host name verified).
 public struct BenchHTTPClient: Sendable {
     private let group: any EventLoopGroup
     /// Extra headers on every request (e.g. `Authorization`).
@@ -21,12 +23,25 @@ public struct BenchHTTPClient: Sendable {
     public func send(method: HTTPMethod, url: BenchURL, body: [UInt8]? = nil,
                      onBody: (ArraySlice<UInt8>) async throws -> Void) async throws -> Int {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let tls: NIOSSLContext?
+        do {
+            tls = url.tls ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        } catch {
+            throw BenchError.http("cannot set up TLS for \(url.host): \(error)")
+        }
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(.seconds(30))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: url.host, port: url.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            // SNI carries host names only; an IP literal is verified against the certificate's
+                            // IP entries without it.
+                            let handler = try NIOSSLClientHandler(context: tls,
+                                                                  serverHostname: url.isIPLiteral ? nil : url.host)
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                        }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
                             wrappingChannelSynchronously: channel)
@@ -36,7 +51,7 @@ public struct BenchHTTPClient: Sendable {
             throw BenchError.http("cannot connect to \(url.host):\(url.port): \(error)")
         }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: url.path)
-        head.headers.add(name: "Host", value: url.port == 80 ? url.host : "\(url.host):\(url.port)")
+        head.headers.add(name: "Host", value: url.hostHeader)
         head.headers.add(name: "Connection", value: "close")
         head.headers.add(name: "Accept", value: "*/*")
         if let body {
@@ -44,10 +59,23 @@ public struct BenchHTTPClient: Sendable {
             head.headers.add(name: "Content-Length", value: String(body.count))
         }
         for (name, value) in headers { head.headers.add(name: name, value: value) }
-        return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(.head(head))
-            if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+        do {
+            return try await exchange(channel, head: head, body: body, onBody: onBody)
+        } catch let error as NIOSSLError {
+            throw BenchError.http("TLS with \(url.host):\(url.port) failed: \(error)")
+        }
+    }
+
+    private func exchange(_ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>,
+                          head: HTTPRequestHead, body: [UInt8]?,
+                          onBody: (ArraySlice<UInt8>) async throws -> Void) async throws -> Int {
+        try await channel.executeThenClose { inbound, outbound in
+            // One write (one flush) for the whole request: a server that answers and closes as soon as it has
+            // the head must not find a later part still to be written ("I/O on closed channel").
+            var parts: [HTTPClientRequestPart] = [.head(head)]
+            if let body, !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            parts.append(.end(nil))
+            try await outbound.write(contentsOf: parts)
             var status: Int?
             for try await part in inbound {
                 switch part {

@@ -13,14 +13,9 @@ struct APIClient: Sendable {
     let retries: Int
     let retryDelay: Duration
 
-    /// - Throws: `SGLangError.unsupported` for an https URL (the project's client speaks plain HTTP only),
-    ///   `.invalidProgram` for a malformed one.
+    /// `https://` URLs go through TLS (the system's trust roots).
+    /// - Throws: `SGLangError.invalidProgram` for a malformed URL.
     init(baseURL: String, headers: [(String, String)], retries: Int, retryDelay: Duration) throws {
-        if baseURL.lowercased().hasPrefix("https://") {
-            throw SGLangError.unsupported(
-                "\(baseURL): https needs TLS, which the project's HTTP client (Bench's NIO HTTP/1.1 client) does not "
-                    + "speak; use an http:// endpoint (a local TLS proxy, or an SGLang server's /v1)")
-        }
         do { base = try BenchURL(parsing: baseURL) } catch {
             throw SGLangError.invalidProgram("bad base URL: \(error)")
         }

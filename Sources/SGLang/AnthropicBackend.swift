@@ -30,8 +30,7 @@ public final class Anthropic: Backend {
     /// - Parameters:
     ///   - apiKey: the `x-api-key` header; nil reads `ANTHROPIC_API_KEY`.
     ///   - baseURL: the API root (requests go to `{baseURL}/v1/messages`).
-    /// - Throws: `SGLangError.invalidProgram` without an API key or for a malformed URL, `.unsupported` for
-    ///   https (the project's HTTP client has no TLS).
+    /// - Throws: `SGLangError.invalidProgram` without an API key or for a malformed URL.
     public init(model: String, apiKey: String? = nil, baseURL: String = "https://api.anthropic.com",
                 retries: Int = 3, retryDelay: Duration = .seconds(5)) throws {
         guard let key = apiKey ?? ProcessInfo.processInfo.environment["ANTHROPIC_API_KEY"], !key.isEmpty else {

@@ -45,9 +45,9 @@ public final class OpenAI: Backend, ChatSpeculativeBackend {
     ///   - apiKey: sent as `Authorization: Bearer`; nil reads `OPENAI_API_KEY`; nothing is sent when empty or unset.
     ///   - isChatModel: nil: chat unless the model is in `instructModelNames` (SGLang's rule).
     ///   - chatTemplate: how roles render into the program's text; nil matches the model name (spec §1.13).
-    /// - Throws: `SGLangError.unsupported` for https (no TLS in the project's client), `.invalidProgram` for a
-    ///   malformed URL.
-    public init(model: String, baseURL: String, apiKey: String? = nil, isChatModel: Bool? = nil,
+    ///   - baseURL: the API root; `https://` goes through TLS.
+    /// - Throws: `SGLangError.invalidProgram` for a malformed URL.
+    public init(model: String, baseURL: String = "https://api.openai.com/v1", apiKey: String? = nil, isChatModel: Bool? = nil,
                 chatTemplate: PromptTemplate? = nil, tokenizer: Tokenizer? = nil, sglangExtensions: Bool = false,
                 retries: Int = 3, retryDelay: Duration = .seconds(5)) throws {
         modelName = model

@@ -43,7 +43,11 @@ import Testing
         #expect(d.appending(path: "v1/models").description == "http://10.0.0.1:80/v1/models")
         let v6 = try BenchURL(parsing: "http://[::1]:30000")
         #expect(v6.host == "::1" && v6.port == 30000)
-        #expect(throws: BenchError.self) { try BenchURL(parsing: "https://example.com") }
+        let secure = try BenchURL(parsing: "https://example.com/v1")
+        #expect(secure.tls && secure.port == 443 && secure.hostHeader == "example.com" && secure.path == "/v1")
+        #expect(try BenchURL(parsing: "HTTPS://example.com:8443").hostHeader == "example.com:8443")
+        #expect(!u.tls && u.hostHeader == "localhost:8080" && d.hostHeader == "10.0.0.1")
+        #expect(throws: BenchError.self) { try BenchURL(parsing: "ftp://example.com") }
         #expect(throws: BenchError.self) { try BenchURL(parsing: "http://host:notaport") }
         #expect(throws: BenchError.self) { try BenchURL(parsing: "http://:80") }
     }

@@ -251,8 +251,15 @@ import Tokenizers
                                            backend: try await Self.backend(server, chat: false, apiKey: "sk-local"))
             #expect(await ok.error() == nil)
             #expect(try await !ok["x"].isEmpty)
+
+            // https speaks TLS: against this plain-HTTP server the handshake fails with an error that says so.
+            let port = try #require(server.port)
+            let tls = try OpenAI(model: "smollm2", baseURL: "https://127.0.0.1:\(port)/v1", isChatModel: false, retries: 1)
+            let refused = try await program.run(defaults: Self.greedy, backend: tls)
+            let tlsError = "\(try #require(await refused.error()))"
+            #expect(tlsError.contains("TLS with 127.0.0.1:\(port) failed"), "\(tlsError)")
         }
-        #expect(throws: SGLangError.self) { _ = try OpenAI(model: "gpt-4o", baseURL: "https://api.openai.com/v1") }
+        #expect(try OpenAI(model: "gpt-4o").modelName == "gpt-4o")
     }
 
     /// API speculative execution against `/v1/completions`: two consecutive gens (name, job) make one call
