@@ -23,41 +23,9 @@ import Tokenizers
 
     static func finished(_ server: SGLangServer) async -> Int { await server.engine.stats().finishedRequests }
 
-    /// `SGLangFixtures.withServer` with the server's API key on the `RuntimeEndpoint`, whose first request is
-    /// retried: right after start the server at times closes the first connection ("I/O on closed channel").
-    static func withServer(_ configure: (inout ServerArguments) -> Void = { _ in },
-                           _ body: (SGLangServer, RuntimeEndpoint) async throws -> Void) async throws {
-        var args = ServerArguments(modelPath: SGLangFixtures.smolLM2Path)
-        args.port = 0
-        args.maxTotalTokens = 16384
-        args.contextLength = 2048
-        args.logLevel = "warning"
-        configure(&args)
-        let server = try SGLangServer(arguments: args, model: try SGLangFixtures.model())
-        _ = try await server.start()
-        do {
-            let template = try await SGLangFixtures.backend().chatTemplate()
-            var endpoint: RuntimeEndpoint?
-            for attempt in 1...5 where endpoint == nil {
-                do {
-                    endpoint = try await RuntimeEndpoint(url: "http://127.0.0.1:\(server.port ?? 0)", apiKey: args.apiKey,
-                                                         chatTemplate: template)
-                } catch {
-                    if attempt == 5 { throw error }
-                    try await Task.sleep(for: .milliseconds(200))
-                }
-            }
-            try await body(server, try #require(endpoint))
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
-    }
-
     /// A completion program's gens (with stops and a template-free prompt) equal the native API's.
     @Test func completionProgramMatchesNativeAPI() async throws {
-        try await Self.withServer { server, endpoint in
+        try await SGLangFixtures.withServer { server, endpoint in
             let openai = try await Self.backend(server, chat: false)
             let program = SGLFunction { s in
                 s += "Q: What is the capital of France?\nA:" + gen("a", maxTokens: 16, stop: ["\n"])
@@ -83,7 +51,7 @@ import Tokenizers
     /// A multi-turn chat program sends the messages; the server's template renders them as the frontend
     /// template renders the text for `/generate`, so the answers are equal.
     @Test func chatProgramMatchesNativeAPI() async throws {
-        try await Self.withServer { server, endpoint in
+        try await SGLangFixtures.withServer { server, endpoint in
             let openai = try await Self.backend(server, chat: true)
             let program = SGLFunction { s in
                 s += system("You are a helpful assistant.")
@@ -105,7 +73,7 @@ import Tokenizers
 
     /// Chat models: a gen must open the assistant turn, and select is refused (SGLang's rules).
     @Test func chatModelRules() async throws {
-        try await Self.withServer { server, _ in
+        try await SGLangFixtures.withServer { server, _ in
             let openai = try await Self.backend(server, chat: true)
             let late = try await SGLFunction { s in
                 s += user("Hi")
@@ -124,7 +92,7 @@ import Tokenizers
     /// select by logit_bias, one token per call: the decision (and every score) equals a naive replay of the
     /// race on teacher-forced logprobs from the native API.
     @Test func selectAgreesWithTeacherForcedLogprobs() async throws {
-        try await Self.withServer { server, endpoint in
+        try await SGLangFixtures.withServer { server, endpoint in
             let openai = try await Self.backend(server, chat: false)
             let tokenizer = try SGLangFixtures.tokenizer()
             let prompt = "The ocean is big and deep. In the ocean you can see a"
@@ -165,7 +133,7 @@ import Tokenizers
 
     /// Streams over SSE (completion and chat): more than two pieces that add up to the non-streamed result.
     @Test func streamingCompletionAndChat() async throws {
-        try await Self.withServer { server, _ in
+        try await SGLangFixtures.withServer { server, _ in
             for chat in [false, true] {
                 let openai = try await Self.backend(server, chat: chat)
                 let program = SGLFunction { s in
@@ -199,7 +167,7 @@ import Tokenizers
     /// Constraints: a JSON schema through `response_format` (chat), regex with SGLang's extensions (equal to
     /// the native API), dtype str and int the SGLang way, and a regex without extensions refused.
     @Test func constrainedGens() async throws {
-        try await Self.withServer { server, endpoint in
+        try await SGLangFixtures.withServer { server, endpoint in
             let chat = try await Self.backend(server, chat: true)
             let json = try await SGLFunction { s in
                 s += user("Describe a person as JSON.")
@@ -237,7 +205,7 @@ import Tokenizers
 
     /// HTTP errors carry the status and the server's message; the API key goes in `Authorization`.
     @Test func errorsAndAPIKey() async throws {
-        try await Self.withServer({ $0.apiKey = "sk-local" }) { server, _ in
+        try await SGLangFixtures.withServer({ $0.apiKey = "sk-local" }) { server, _ in
             let program = SGLFunction { s in s += "Hello" + gen("x", maxTokens: 2) }
             let noKey = try await program.run(defaults: Self.greedy, backend: try await Self.backend(server, chat: false))
             let unauthorized = "\(try #require(await noKey.error()))"
@@ -266,7 +234,7 @@ import Tokenizers
     /// instead of two (finished requests counted by the server's engine), with the same structure and the same
     /// first gen.
     @Test func speculativeExecutionMakesOneCall() async throws {
-        try await Self.withServer { server, _ in
+        try await SGLangFixtures.withServer { server, _ in
             let openai = try await Self.backend(server, chat: false)
             let body: @Sendable (ProgramState) async throws -> Void = { s in
                 s += "Name: Alice\nJob: doctor\n\nName: Bob\nJob: teacher\n\nName: Carol\nJob: engineer\n\nName:"
@@ -296,7 +264,7 @@ import Tokenizers
     /// The chat form of API speculative execution, on the backend side: one call per assistant turn, split
     /// among the turn's gens at their stop strings around the constant text.
     @Test func chatTurnSpeculationMakesOneCall() async throws {
-        try await Self.withServer { server, _ in
+        try await SGLangFixtures.withServer { server, _ in
             let openai = try await Self.backend(server, chat: true)
             let messages = [
                 ChatMessage(role: "system", content: "You are a helpful assistant."),
@@ -336,7 +304,7 @@ import Tokenizers
     /// API speculative execution in a chat program: the assistant turn's two gens and its constant text come
     /// from one `/v1/chat/completions` call, and together they are the plain one-gen turn's answer.
     @Test func chatProgramSpeculationMakesOneCall() async throws {
-        try await Self.withServer { server, _ in
+        try await SGLangFixtures.withServer { server, _ in
             let openai = try await Self.backend(server, chat: true)
             let question = "Give one short line that names a fruit, then a period and a color."
             let before = await Self.finished(server)

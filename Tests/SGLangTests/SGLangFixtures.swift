@@ -82,7 +82,8 @@ enum SGLangFixtures {
         _ = try await server.start()
         do {
             let template = try await backend().chatTemplate()
-            let endpoint = try await RuntimeEndpoint(url: "http://127.0.0.1:\(server.port ?? 0)", chatTemplate: template)
+            let endpoint = try await RuntimeEndpoint(url: "http://127.0.0.1:\(server.port ?? 0)", apiKey: args.apiKey,
+                                                     chatTemplate: template)
             try await body(server, endpoint)
         } catch {
             await server.stop()
