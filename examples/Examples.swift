@@ -11,6 +11,7 @@ enum Examples {
         ("tool-use", "select a tool, then use it", toolUse),
         ("tip-suggestion", "fork into parallel tips and join them", tipSuggestion),
         ("regex", "an IP address constrained by a regular expression", regex),
+        ("character-regex", "a Harry Potter character as JSON constrained by SGLang's character regex", characterRegex),
         ("json", "a character as JSON from a Codable type's schema", json),
         ("typed", "int, float, bool and string gens", typed),
         ("batch", "runBatch over several questions", batch),
@@ -84,6 +85,31 @@ enum Examples {
                              regex: #"((25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(25[0-5]|2[0-4]\d|[01]?\d\d?)"#)
         }
         return try await variables(try await program.run(defaults: d, backend: b), ["answer"])
+    }
+
+    /// The README's `character_regex`.
+    static let characterPattern = #"\{\n"#
+        + #"    "name": "[\w\d\s]{1,16}",\n"#
+        + #"    "house": "(Gryffindor|Slytherin|Ravenclaw|Hufflepuff)",\n"#
+        + #"    "blood status": "(Pure-blood|Half-blood|Muggle-born)",\n"#
+        + #"    "occupation": "(student|teacher|auror|ministry of magic|death eater|order of the phoenix)",\n"#
+        + #"    "wand": \{\n"#
+        + #"        "wood": "[\w\d\s]{1,16}",\n"#
+        + #"        "core": "[\w\d\s]{1,16}",\n"#
+        + #"        "length": [0-9]{1,2}\.[0-9]{0,2}\n"#
+        + #"    \},\n"#
+        + #"    "alive": "(Alive|Deceased)",\n"#
+        + #"    "patronus": "[\w\d\s]{1,16}",\n"#
+        + #"    "bogart": "[\w\d\s]{1,16}"\n"#
+        + #"\}"#
+
+    static func characterRegex(_ b: any Backend, _ d: SamplingParameters) async throws -> JSONObject {
+        let program = SGLFunction<String> { s, name in
+            s += name + " is a character in Harry Potter. Please fill in the following information about this character.\n"
+            s += gen("json_output", maxTokens: 256, regex: characterPattern)
+        }
+        let s = try await program.run("Hermione Granger", defaults: d, backend: b)
+        return try await variables(s, ["json_output"])
     }
 
     struct Character: Codable {

@@ -149,6 +149,14 @@ import Testing
         }
     }
 
+    /// SGLang README's `character_regex` (a copy of the one in examples/, for an independent check).
+    static let characterPattern = #"\{\n    "name": "[\w\d\s]{1,16}",\n    "house": "(Gryffindor|Slytherin|Ravenclaw|Hufflepuff)",\n"#
+        + #"    "blood status": "(Pure-blood|Half-blood|Muggle-born)",\n"#
+        + #"    "occupation": "(student|teacher|auror|ministry of magic|death eater|order of the phoenix)",\n"#
+        + #"    "wand": \{\n        "wood": "[\w\d\s]{1,16}",\n        "core": "[\w\d\s]{1,16}",\n"#
+        + #"        "length": [0-9]{1,2}\.[0-9]{0,2}\n    \},\n    "alive": "(Alive|Deceased)",\n"#
+        + #"    "patronus": "[\w\d\s]{1,16}",\n    "bogart": "[\w\d\s]{1,16}"\n\}"#
+
     /// The README examples (`sglang-examples`) run against the live server and print their variables.
     @Test func examplesRunAgainstTheServer() async throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -162,6 +170,7 @@ import Testing
             let expected: [String: [String]] = [
                 "multi-turn": ["answer_1", "answer_2", "messages"], "tool-use": ["tool", "messages"],
                 "tip-suggestion": ["detailed_tip", "summary"], "regex": ["answer"], "json": ["json_output"],
+                "character-regex": ["json_output"],
                 "typed": ["legs", "pi", "star", "color"], "batch": ["answers"], "stream": ["answer_1", "pieces"],
             ]
             for (name, keys) in expected.sorted(by: { $0.key < $1.key }) {
@@ -171,6 +180,12 @@ import Testing
                 for key in keys { #expect(json?[key] != nil, "\(name) printed no \(key)") }
                 if name == "regex", let ip = json?["answer"]?.stringValue {
                     #expect(ip.split(separator: ".").count == 4, "\(ip)")
+                }
+                if name == "character-regex" {
+                    // Checked independently of our grammar engine: Foundation's regular expressions.
+                    let text = json?["json_output"]?.stringValue ?? ""
+                    let re = try NSRegularExpression(pattern: "^" + Self.characterPattern + "$")
+                    #expect(re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil, "\(text)")
                 }
                 if name == "tip-suggestion" { #expect(json?["detailed_tip"]?.arrayValue?.count == 2) }
             }
