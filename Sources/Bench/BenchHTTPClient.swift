@@ -59,34 +59,44 @@ public struct BenchHTTPClient: Sendable {
             head.headers.add(name: "Content-Length", value: String(body.count))
         }
         for (name, value) in headers { head.headers.add(name: name, value: value) }
-        do {
-            return try await exchange(channel, head: head, body: body, onBody: onBody)
-        } catch let error as NIOSSLError {
-            throw BenchError.http("TLS with \(url.host):\(url.port) failed: \(error)")
-        }
+        return try await exchange(channel, head: head, body: body,
+                                  tlsPeer: url.tls ? "\(url.host):\(url.port)" : nil, onBody: onBody)
     }
 
+    /// Writes the request and reads the response. With TLS, a failure before the response's head arrived is
+    /// reported as the TLS failure it is (a failed handshake surfaces as an SSL error or, when the peer hangs up
+    /// first, as a write on a closed channel).
     private func exchange(_ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>,
-                          head: HTTPRequestHead, body: [UInt8]?,
+                          head: HTTPRequestHead, body: [UInt8]?, tlsPeer: String?,
                           onBody: (ArraySlice<UInt8>) async throws -> Void) async throws -> Int {
         try await channel.executeThenClose { inbound, outbound in
-            // One write (one flush) for the whole request: a server that answers and closes as soon as it has
-            // the head must not find a later part still to be written ("I/O on closed channel").
-            var parts: [HTTPClientRequestPart] = [.head(head)]
-            if let body, !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            parts.append(.end(nil))
-            try await outbound.write(contentsOf: parts)
             var status: Int?
-            for try await part in inbound {
-                switch part {
-                case .head(let responseHead):
-                    status = Int(responseHead.status.code)
-                case .body(let buffer):
-                    try await onBody(ArraySlice(buffer.readableBytesView))
-                case .end:
-                    guard let status else { throw BenchError.http("a response ended without a status line") }
-                    return status
+            do {
+                // One write (one flush) for the whole request: a server that answers and closes as soon as it
+                // has the head must not find a later part still to be written ("I/O on closed channel").
+                var parts: [HTTPClientRequestPart] = [.head(head)]
+                if let body, !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                parts.append(.end(nil))
+                try await outbound.write(contentsOf: parts)
+                for try await part in inbound {
+                    switch part {
+                    case .head(let responseHead):
+                        status = Int(responseHead.status.code)
+                    case .body(let buffer):
+                        try await onBody(ArraySlice(buffer.readableBytesView))
+                    case .end:
+                        guard let status else { throw BenchError.http("a response ended without a status line") }
+                        return status
+                    }
                 }
+            } catch {
+                if let tlsPeer, status == nil, !(error is BenchError) {
+                    throw BenchError.http("TLS with \(tlsPeer) failed: \(error)")
+                }
+                throw error
+            }
+            if let tlsPeer, status == nil {
+                throw BenchError.http("TLS with \(tlsPeer) failed: the server closed the connection")
             }
             throw BenchError.http("the server closed the connection before the response ended")
         }
