@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "CKernelParams"),
         // The CUDA backend foundation: driver wrappers, NVRTC kernel compiler and cache, kernels, cuBLASLt GEMM.
         .target(
-            name: "CUDA", dependencies: ["CCUDA", "CKernelParams", "Compute"], exclude: ["Kernels"],
+            name: "CUDA", dependencies: ["CCUDA", "CKernelParams", "Compute"], resources: [.embedInCode("Kernels")],
             swiftSettings: swiftSettings),
         // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
         .target(name: "Models", dependencies: ["JSON", "GGUF", "Compute"], swiftSettings: swiftSettings),

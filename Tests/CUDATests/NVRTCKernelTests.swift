@@ -118,10 +118,10 @@ import Testing
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.kernelsFolder.path)
             .filter { $0.hasSuffix(".cu") || $0.hasSuffix(".cuh") }
         #expect(!files.isEmpty)
-        #expect(Set(files) == Set(CUDAKernelSources.files.keys), "run python3 scripts/embed-cuda-kernels.py")
+        #expect(Set(files) == Set(CUDAKernelSources.files.keys), "list the new file in CUDAKernelSources.files")
         for f in files {
             let text = try String(contentsOf: Self.kernelsFolder.appendingPathComponent(f), encoding: .utf8)
-            #expect(CUDAKernelSources.files[f] == text, "\(f) changed: run python3 scripts/embed-cuda-kernels.py")
+            #expect(CUDAKernelSources.files[f] == text, "\(f): the embedded text differs from the file")
         }
         let header = Self.kernelsFolder.appendingPathComponent("../../CKernelParams/include/sglang_kernel_params.h")
         #expect(try String(contentsOf: header.standardized, encoding: .utf8) == CUDAKernelSources.paramsHeader)

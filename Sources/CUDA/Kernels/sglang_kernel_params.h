@@ -1,0 +1,1 @@
+../../CKernelParams/include/sglang_kernel_params.h
