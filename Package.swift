@@ -52,10 +52,16 @@ let package = Package(
         .target(
             name: "CUDA", dependencies: ["CCUDA", "CKernelParams", "Compute"], resources: [.embedInCode("Kernels")],
             swiftSettings: swiftSettings),
+        // Image decoding (PNG, JPEG) and the vision processors (CLIP / SigLIP resize, crop, pad, normalize).
+        .target(name: "Imaging", swiftSettings: swiftSettings),
         // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
         .target(name: "Models", dependencies: ["JSON", "GGUF", "Compute"], swiftSettings: swiftSettings),
+        // The device-resident model on CUDA: bf16 weights and KV cache on the GPU, kernels, cuBLASLt, CUDA graphs.
+        .target(name: "CUDAModels", dependencies: ["CUDA", "Models", "Compute"], swiftSettings: swiftSettings),
         // Model loading, sampling, single-request generation and the one-batch benchmark.
-        .target(name: "Runtime", dependencies: ["Models", "Compute", "Tokenizers", "JSON", "Grammar"], swiftSettings: swiftSettings),
+        .target(
+            name: "Runtime", dependencies: ["Models", "Compute", "Tokenizers", "JSON", "Grammar", "Imaging", "CUDAModels"],
+            swiftSettings: swiftSettings),
         // The HTTP server: SGLang's native API and the OpenAI-compatible API over the Engine.
         .target(
             name: "Server",
@@ -110,6 +116,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
         .testTarget(name: "CUDATests", dependencies: ["CUDA", "Compute"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Resources")], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests", dependencies: ["Server", "Runtime", "Bench", "JSON", "Tokenizers", "Models"],
             swiftSettings: swiftSettings),
