@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Runtime", "Tokenizers", "JSON", "Models",
+                "Runtime", "Tokenizers", "JSON", "Models", "Imaging", "Bench",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
