@@ -29,6 +29,8 @@ public struct ForwardBatch: Sendable, Hashable {
     public var extendLens: [Int]
     /// Total tokens of each request after this forward (`prefixLens + extendLens`).
     public var seqLens: [Int]
+    /// Tokens whose input embedding is given instead of looked up (image features); nil for none.
+    public var embeddingOverrides: EmbeddingOverrides?
 
     /// Creates a batch; `validate()` checks the lengths agree.
     public init(mode: ForwardMode, inputIds: [Int32], positions: [Int32], outCacheLoc: [Int32],
