@@ -36,6 +36,10 @@ public enum CUDAKernelCatalog {
         CUDAKernelSource(
             name: "extend_attention.cu",
             entryPoints: ["bf16", "f32"].flatMap { t in extendHeadDims.map { "sgl_extend_attention_\(t)_hd\($0)" } }),
+        CUDAKernelSource(
+            name: "model_aux.cu",
+            entryPoints: ["sgl_record_slots", "sgl_softcap_f32"]
+                + ["add_bias", "head_rmsnorm", "fill_uniform"].flatMap { k in ["f32", "bf16"].map { "sgl_\(k)_\($0)" } }),
     ]
 
     /// Headers every source may include, passed to NVRTC in memory.

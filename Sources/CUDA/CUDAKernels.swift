@@ -37,11 +37,11 @@ public final class CUDAKernels: @unchecked Sendable {
         return f
     }
 
-    private static func blocks(_ n: Int, _ threads: Int, cap: Int = 65_535 * 8) -> Int {
+    static func blocks(_ n: Int, _ threads: Int, cap: Int = 65_535 * 8) -> Int {
         max(1, min(cap, (n + threads - 1) / threads))
     }
 
-    private func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
         if !condition { throw CUDAError.invalidArgument(message()) }
     }
 

@@ -10,6 +10,8 @@ public final class ReqToTokenPool: @unchecked Sendable {
     public let maxContext: Int
     /// Row-major table storage.
     public let table: UnsafeMutablePointer<Int32>
+    /// A device backend's copy of the table (kept in step by that backend), released with the pool.
+    public var deviceMirror: (any AnyObject & Sendable)?
     private var freeRows: [Int]
 
     /// A table with every entry 0 (the reserved dummy KV slot) and every row free.

@@ -16,17 +16,22 @@ public final class TokenToKVPool: @unchecked Sendable {
     public let keys: [FloatBuffer]
     /// Value storage of each layer.
     public let values: [FloatBuffer]
+    /// The storage of a device backend (e.g. the CUDA model's KV cache), indexed by the same slots; when set,
+    /// `keys` and `values` are empty and only the allocator is used on the host.
+    public let deviceStorage: (any AnyObject & Sendable)?
     private var freeSlots: [Int32]
 
-    /// A pool of `size` slots (usable: `size - 1`).
-    public init(size: Int, layerCount: Int, kvHeads: Int, headDim: Int) {
+    /// A pool of `size` slots (usable: `size - 1`), stored in host memory, or — with `deviceStorage` — an
+    /// allocator over storage that a device backend owns.
+    public init(size: Int, layerCount: Int, kvHeads: Int, headDim: Int, deviceStorage: (any AnyObject & Sendable)? = nil) {
         self.size = max(2, size)
         self.layerCount = layerCount
         self.kvHeads = kvHeads
         self.headDim = headDim
-        let perLayer = self.size * kvHeads * headDim
-        keys = (0..<layerCount).map { _ in FloatBuffer(count: perLayer) }
-        values = (0..<layerCount).map { _ in FloatBuffer(count: perLayer) }
+        self.deviceStorage = deviceStorage
+        let perLayer = deviceStorage == nil ? self.size * kvHeads * headDim : 0
+        keys = deviceStorage == nil ? (0..<layerCount).map { _ in FloatBuffer(count: perLayer) } : []
+        values = deviceStorage == nil ? (0..<layerCount).map { _ in FloatBuffer(count: perLayer) } : []
         // Popping from the end hands out low slots first.
         freeSlots = (1..<Int32(self.size)).reversed()
     }

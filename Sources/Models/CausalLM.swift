@@ -20,6 +20,13 @@ public struct Logits: Sendable, Hashable {
     /// Row-major values.
     public let values: [Float]
 
+    /// Logits of `rows` rows of `vocabSize` values.
+    public init(rows: Int, vocabSize: Int, values: [Float]) {
+        self.rows = rows
+        self.vocabSize = vocabSize
+        self.values = values
+    }
+
     /// Row `i`.
     public func row(_ i: Int) -> ArraySlice<Float> { values[(i * vocabSize)..<((i + 1) * vocabSize)] }
 
@@ -36,7 +43,7 @@ public struct Logits: Sendable, Hashable {
 /// SGLang's paged KV layout (`ReqToTokenPool` + `TokenToKVPool`) and `ForwardBatch` metadata.
 ///
 /// `forward` is not reentrant (it reuses one workspace); the scheduler thread that owns the KV pools calls it.
-public final class CausalLM: @unchecked Sendable {
+public final class CausalLM: CausalModel, @unchecked Sendable {
     // @unchecked: weights are immutable; the workspace is guarded by `lock`.
     /// The decoded config.
     public let config: ModelConfig
@@ -91,6 +98,12 @@ public final class CausalLM: @unchecked Sendable {
                       backend: backend)
     }
 
+    /// `cpu`: every kernel runs on the host backend.
+    public var deviceName: String { "cpu" }
+
+    /// nil: the KV cache lives in host memory; the engine sizes it from RAM.
+    public func kvCapacity(memFractionStatic fraction: Double) -> Int? { nil }
+
     /// A KV pool shaped for this model.
     public func makeKVPool(size: Int) -> TokenToKVPool {
         TokenToKVPool(size: size, layerCount: config.numHiddenLayers, kvHeads: config.numKeyValueHeads,
@@ -102,6 +115,9 @@ public final class CausalLM: @unchecked Sendable {
     public func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                         logits selection: LogitsSelection = .lastPerRequest) throws -> Logits {
         try batch.validate()
+        guard kvPool.deviceStorage == nil else {
+            throw ComputeError.shapeMismatch("this KV pool's storage belongs to a device model, not the CPU backend")
+        }
         guard kvPool.layerCount == layers.count, kvPool.kvHeads == config.numKeyValueHeads,
               kvPool.headDim == config.headDim else {
             throw ComputeError.shapeMismatch(
@@ -125,6 +141,10 @@ public final class CausalLM: @unchecked Sendable {
 
         try backend.embedding(ids: batch.inputIds, table: embedding,
                               scale: config.embeddingScale.map { Float($0) }, output: ws.hidden)
+        if let overrides = batch.embeddingOverrides {
+            try overrides.validate(tokenCount: tokens, hiddenSize: h)
+            overrides.apply(to: ws.hidden)
+        }
         for (i, layer) in layers.enumerated() {
             // Fold the previous sublayer's residual add into this norm.
             if i == 0 {
@@ -183,20 +203,13 @@ public final class CausalLM: @unchecked Sendable {
     /// The rotary table for this batch. Dynamic NTK and LongRoPE depend on the sequence length the way
     /// transformers applies them: the longest sequence of the forward picks the frequencies.
     func rotary(for batch: ForwardBatch) -> RotaryEmbedding {
-        let longest = batch.seqLens.max() ?? 0
-        switch config.rope.scaling {
-        case .dynamic where longest > config.rope.maxPositionEmbeddings:
-            break
-        case .longrope(let p) where longest > p.originalMaxPositionEmbeddings:
-            break
-        default:
-            return rotary
-        }
-        let f = config.rope.frequencies(sequenceLength: longest)
+        guard let f = config.rope.lengthDependentFrequencies(longest: batch.seqLens.max() ?? 0) else { return rotary }
         return RotaryEmbedding(inverseFrequencies: f.inverseFrequencies, attentionFactor: Float(f.attentionFactor))
     }
 
-    /// The architecture-specific feed-forward block of layer `layer`.
+    /// The architecture-specific feed-forward block of layer `layer`: the Llama family (Llama, Mistral, Qwen2/3,
+    /// Phi-3) and Gemma differ only in config traits (activation, norms, biases) read by the shared layers;
+    /// the MoE families build their sparse blocks.
     static func loadFeedForward(_ w: WeightLoader, config: ModelConfig, layer: Int) throws -> FeedForward {
         switch config.family {
         case .mixtral:
@@ -205,11 +218,9 @@ public final class CausalLM: @unchecked Sendable {
             if let moe = config.moe, moe.isSparseLayer(layer) {
                 return .moe(try QwenMoEArchitecture.sparseBlock(w, config: config, layer: layer, moe: moe))
             }
-            return .dense(try LlamaArchitecture.mlp(w, config: config, layer: layer))
-        case .gemma, .gemma2:
-            return .dense(try GemmaArchitecture.mlp(w, config: config, layer: layer))
-        case .llama, .mistral, .qwen2, .qwen3, .phi3:
-            return .dense(try LlamaArchitecture.mlp(w, config: config, layer: layer))
+            return .dense(try GatedMLP.dense(w, config: config, layer: layer))
+        case .gemma, .gemma2, .llama, .mistral, .qwen2, .qwen3, .phi3:
+            return .dense(try GatedMLP.dense(w, config: config, layer: layer))
         }
     }
 }

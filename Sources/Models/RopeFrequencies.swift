@@ -9,6 +9,20 @@ public struct RopeFrequencies: Sendable, Hashable {
 }
 
 extension RopeConfig {
+    /// The frequencies for a forward whose longest sequence has `longest` tokens when they differ from the
+    /// initialization-time ones (dynamic NTK and LongRoPE past their lengths, as transformers applies them),
+    /// nil otherwise.
+    public func lengthDependentFrequencies(longest: Int) -> RopeFrequencies? {
+        switch scaling {
+        case .dynamic where longest > maxPositionEmbeddings:
+            return frequencies(sequenceLength: longest)
+        case .longrope(let p) where longest > p.originalMaxPositionEmbeddings:
+            return frequencies(sequenceLength: longest)
+        default:
+            return nil
+        }
+    }
+
     /// Computes the inverse frequencies exactly as transformers' `modeling_rope_utils.py` does for the
     /// scaling type, step by step in float32 where transformers uses float32 tensors and in double where
     /// it uses Python floats, so results agree to the last bit or two.

@@ -43,11 +43,11 @@ public struct BenchOneBatchResult: Sendable, Hashable {
 /// forwards, timed, with no scheduler in between.
 public struct BenchOneBatch: Sendable {
     /// The network.
-    public let model: CausalLM
+    public let model: any CausalModel
     /// Seed of the random input ids.
     public let seed: UInt64
 
-    public init(model: CausalLM, seed: UInt64 = 0) {
+    public init(model: any CausalModel, seed: UInt64 = 0) {
         self.model = model
         self.seed = seed
     }
@@ -63,7 +63,7 @@ public struct BenchOneBatch: Sendable {
         let context = inputLen + outputLen
         let reqPool = ReqToTokenPool(maxRequests: batchSize, maxContext: context)
         // Sized for the whole batch at full length plus the reserved slot 0.
-        let kvPool = model.makeKVPool(size: batchSize * context + 1)
+        let kvPool = try model.makeKVPool(size: batchSize * context + 1)
         let rows = try (0..<batchSize).map { _ in Int32(try reqPool.alloc()) }
         var rng = SplitMix64(seed: seed)
         let vocab = UInt64(model.config.vocabSize)
@@ -72,11 +72,10 @@ public struct BenchOneBatch: Sendable {
         }
 
         let prefillStart = DispatchTime.now()
-        var logits = try model.forward(
+        var next = try model.forwardGreedy(
             ForwardBatch(requests: rows, prefixLens: Array(repeating: 0, count: batchSize), newTokens: prompts,
                          slots: try kvPool.alloc(batchSize * inputLen)),
             reqToToken: reqPool, kvPool: kvPool)
-        var next = (0..<batchSize).map { Int32(logits.argmax($0)) }
         let prefillLatency = Self.seconds(since: prefillStart)
         let prefillThroughput = Double(batchSize * inputLen) / prefillLatency
         log(String(format: "Prefill. latency: %6.5f s, throughput: %9.2f token/s", prefillLatency, prefillThroughput))
@@ -85,11 +84,10 @@ public struct BenchOneBatch: Sendable {
         var length = inputLen
         for step in 0..<(outputLen - 1) {
             let start = DispatchTime.now()
-            logits = try model.forward(
+            next = try model.forwardGreedy(
                 ForwardBatch(requests: rows, prefixLens: Array(repeating: length, count: batchSize),
                              newTokens: next.map { [$0] }, slots: try kvPool.alloc(batchSize)),
                 reqToToken: reqPool, kvPool: kvPool)
-            next = (0..<batchSize).map { Int32(logits.argmax($0)) }
             let latency = Self.seconds(since: start)
             decodeLatencies.append(latency)
             length += 1

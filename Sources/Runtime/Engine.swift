@@ -39,6 +39,9 @@ public final class Engine: Sendable {
         let tokens: Int
         if let fixed = options.maxTotalTokens {
             tokens = fixed
+        } else if let device = try model.model.kvCapacity(memFractionStatic: options.memFractionStatic ?? 0.88) {
+            // A device model: SGLang's rule, a fraction of the device memory left after the weights.
+            tokens = device
         } else {
             // On the CPU the KV cache lives in RAM next to everything else: a fraction of physical memory,
             // at most four full contexts (the default keeps a laptop usable).
@@ -64,7 +67,7 @@ public final class Engine: Sendable {
                 throw RuntimeError.invalidInput("the constrained JSON whitespace pattern \(pattern.debugDescription) is invalid: \(error)")
             }
         }
-        let scheduler = Scheduler(model: model, options: options, maxTotalTokens: tokens,
+        let scheduler = try Scheduler(model: model, options: options, maxTotalTokens: tokens,
                                   maxRunningRequests: maxRunningRequests, contextLength: contextLength)
         self.scheduler = scheduler
         let thread = Thread { scheduler.run() }

@@ -27,14 +27,14 @@ public struct GenerationResult: Sendable, Hashable {
     public let finishReason: FinishReason
 }
 
-/// Single-request generation over a `CausalLM`: a prefill of the prompt, then one decode forward per token
+/// Single-request generation over a `CausalModel`: a prefill of the prompt, then one decode forward per token
 /// on the paged KV pool, sampling each step with a `RequestSampler`.
 public struct Generator: Sendable {
     /// The network.
-    public let model: CausalLM
+    public let model: any CausalModel
 
     /// A generator for `model`.
-    public init(model: CausalLM) { self.model = model }
+    public init(model: any CausalModel) { self.model = model }
 
     /// Generates up to `maxNewTokens` ids after `promptIds`.
     ///
@@ -64,7 +64,7 @@ public struct Generator: Sendable {
         }
         let capacity = contextLimit > 0 ? min(total, contextLimit) : total
         let reqPool = ReqToTokenPool(maxRequests: 1, maxContext: capacity)
-        let kvPool = model.makeKVPool(size: capacity + 1)
+        let kvPool = try model.makeKVPool(size: capacity + 1)
         let row = Int32(try reqPool.alloc())
         var sampler = RequestSampler(params: params, promptIds: promptIds, vocabSize: vocab, stopIds: stopIds,
                                      seed: params.seed ?? 42, sampleIndex: 0)

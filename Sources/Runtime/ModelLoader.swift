@@ -1,4 +1,5 @@
 import Compute
+import CUDAModels
 import Foundation
 import Models
 import Tokenizers
@@ -16,7 +17,7 @@ public struct LoadedModel: Sendable {
     /// The decoded architecture config.
     public let config: ModelConfig
     /// The network.
-    public let model: CausalLM
+    public let model: any CausalModel
     /// generation_config.json (empty for GGUF files, which carry their stop token in the tokenizer).
     public let generationConfig: GenerationConfig
     /// The tokenizer, nil when a folder has no tokenizer files.
@@ -38,17 +39,26 @@ public enum ModelLoader {
     ///   - seed: the dummy weights' seed.
     /// - Throws: `RuntimeError.modelNotFound` for a missing path, the loaders' errors (naming the file or
     ///   tensor) otherwise.
+    ///   - device: where the model runs; on CUDA, dummy weights are generated on the device.
     public static func load(path: String, loadFormat: LoadFormat = .auto, seed: UInt64 = 0,
-                            backend: any ComputeBackend = CPUBackend()) throws -> LoadedModel {
+                            backend: any ComputeBackend = CPUBackend(), device: DeviceSelection = DeviceSelection())
+        throws -> LoadedModel {
+        let onCUDA = device.resolved == .cuda
+        func build(_ config: ModelConfig, _ weights: @autoclosure () throws -> any WeightSource) throws -> any CausalModel {
+            if onCUDA {
+                return try CUDACausalLM(config: config, weights: loadFormat == .dummy ? nil : try weights(),
+                                        options: device.cudaOptions, seed: seed)
+            }
+            return try CausalLM(config: config, weights: try weights(), backend: backend)
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw RuntimeError.modelNotFound("\(path) does not exist")
         }
         if isDirectory.boolValue {
             let config = try ModelConfig.load(from: path)
-            let weights: any WeightSource = loadFormat == .dummy
-                ? DummyWeightSource(config: config, seed: seed) : try SafetensorsModel(folder: path)
-            let model = try CausalLM(config: config, weights: weights, backend: backend)
+            let model = try build(config, loadFormat == .dummy
+                ? DummyWeightSource(config: config, seed: seed) : try SafetensorsModel(folder: path))
             let generation = try GenerationConfig.load(fromFolder: path) ?? GenerationConfig()
             let hasTokenizer = ["tokenizer.json", "tokenizer_config.json"].contains {
                 FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0))
@@ -60,9 +70,7 @@ public enum ModelLoader {
             throw RuntimeError.modelNotFound("\(path) is neither a model folder (config.json + safetensors) nor a .gguf file")
         }
         let source = try GGUFWeightSource(path: path)
-        let weights: any WeightSource = loadFormat == .dummy
-            ? DummyWeightSource(config: source.config, seed: seed) : source
-        let model = try CausalLM(config: source.config, weights: weights, backend: backend)
+        let model = try build(source.config, loadFormat == .dummy ? DummyWeightSource(config: source.config, seed: seed) : source)
         let tokenizer = try Tokenizer.load(from: path)
         return LoadedModel(config: source.config, model: model, generationConfig: GenerationConfig(), tokenizer: tokenizer)
     }

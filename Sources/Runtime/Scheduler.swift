@@ -51,12 +51,12 @@ final class Scheduler: @unchecked Sendable {
     var sampleScratch: [Float] = []
     var maskScratch: [UInt32] = []
 
-    init(model: LoadedModel, options: EngineOptions, maxTotalTokens: Int, maxRunningRequests: Int, contextLength: Int) {
+    init(model: LoadedModel, options: EngineOptions, maxTotalTokens: Int, maxRunningRequests: Int, contextLength: Int) throws {
         self.model = model
         self.options = options
         self.contextLength = contextLength
         self.maxRunningRequests = maxRunningRequests
-        kvPool = model.model.makeKVPool(size: maxTotalTokens + 1)
+        kvPool = try model.model.makeKVPool(size: maxTotalTokens + 1)
         reqPool = ReqToTokenPool(maxRequests: maxRunningRequests + 1, maxContext: contextLength + 8)
         tree = RadixCache(pool: kvPool, disabled: options.disableRadixCache)
         vocabSize = model.config.vocabSize

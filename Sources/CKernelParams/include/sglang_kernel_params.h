@@ -198,6 +198,57 @@ typedef struct SGLExtendAttentionParams {
     sgl_i32 pad0;
 } SGLExtendAttentionParams;
 
+/// Records the KV slot of every new token in the request-to-token table:
+/// `req_to_token[token_rows[t] * stride + positions[t]] = out_loc[t]` (rows with `out_loc[t] < 0` are padding).
+typedef struct SGLRecordSlotsParams {
+    SGL_PTR(sgl_i32) req_to_token;
+    SGL_PTR(const sgl_i32) token_rows;
+    SGL_PTR(const sgl_i32) positions;
+    SGL_PTR(const sgl_i32) out_loc;
+    sgl_i32 tokens;
+    sgl_i32 stride;
+} SGLRecordSlotsParams;
+
+/// `x[r, i] += bias[i]` for `rows` rows of `cols` (element type), the sum rounded to the element type.
+typedef struct SGLAddBiasParams {
+    SGL_PTR(void) x;
+    SGL_PTR(const void) bias;
+    sgl_i32 rows;
+    sgl_i32 cols;
+} SGLAddBiasParams;
+
+/// Per-head RMSNorm in place (Qwen3's q_norm / k_norm): for every token row (`stride` elements apart) the
+/// `heads` heads starting at element `offset` of the row, each `head_dim` wide, are normalized and scaled by
+/// `weight` (`head_dim` values), rounding as transformers' RMSNorm does.
+typedef struct SGLHeadRMSNormParams {
+    SGL_PTR(void) x;
+    SGL_PTR(const void) weight;
+    sgl_i32 tokens;
+    sgl_i32 heads;
+    sgl_i32 head_dim;
+    sgl_i32 stride;
+    sgl_i32 offset;
+    float eps;
+} SGLHeadRMSNormParams;
+
+/// `x = cap * tanh(x / cap)` over `count` fp32 values (final-logit soft-capping).
+typedef struct SGLSoftcapParams {
+    SGL_PTR(float) x;
+    sgl_u64 count;
+    float cap;
+    sgl_i32 pad0;
+} SGLSoftcapParams;
+
+/// Dummy weights: `x[i] = low + (high - low) * u(seed, i)` with `u` uniform in [0, 1) from a counter hash
+/// (reproducible, no state), over `count` elements.
+typedef struct SGLFillUniformParams {
+    SGL_PTR(void) x;
+    sgl_u64 count;
+    sgl_u64 seed;
+    float low;
+    float high;
+} SGLFillUniformParams;
+
 // The layouts are pinned so host (Swift/C) and device (NVRTC) code agree; a change must update both sizes.
 #ifdef __cplusplus
 #define SGL_ASSERT_SIZE(T, N) static_assert(sizeof(T) == N, #T " layout changed")
@@ -215,5 +266,10 @@ SGL_ASSERT_SIZE(SGLBitmaskParams, 24);
 SGL_ASSERT_SIZE(SGLArgmaxParams, 24);
 SGL_ASSERT_SIZE(SGLSamplingParams, 72);
 SGL_ASSERT_SIZE(SGLExtendAttentionParams, 112);
+SGL_ASSERT_SIZE(SGLRecordSlotsParams, 40);
+SGL_ASSERT_SIZE(SGLAddBiasParams, 24);
+SGL_ASSERT_SIZE(SGLHeadRMSNormParams, 40);
+SGL_ASSERT_SIZE(SGLSoftcapParams, 24);
+SGL_ASSERT_SIZE(SGLFillUniformParams, 32);
 
 #endif

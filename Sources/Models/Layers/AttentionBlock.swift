@@ -14,24 +14,12 @@ struct AttentionBlock {
     /// Loads layer `layer`'s attention: `q_proj`/`k_proj`/`v_proj` fused at load time (or a stored
     /// `qkv_proj`), `o_proj`, and the q/k norms where the family has them.
     static func load(_ w: WeightLoader, config: ModelConfig, layer: Int) throws -> AttentionBlock {
-        let p = "model.layers.\(layer).self_attn."
-        let h = config.hiddenSize, hd = config.headDim
-        let qOut = config.numAttentionHeads * hd, kvOut = config.numKeyValueHeads * hd
-        let qkv: WeightMatrix
-        if config.traits.fusedProjections {
-            qkv = try w.matrix(p + "qkv_proj.weight", rows: qOut + 2 * kvOut, cols: h)
-        } else {
-            qkv = try w.matrix(
-                ["q_proj", "k_proj", "v_proj"].map { p + $0 + ".weight" }, rows: [qOut, kvOut, kvOut], cols: h,
-                biasNames: config.attentionQKVBias ? ["q_proj", "k_proj", "v_proj"].map { p + $0 + ".bias" } : nil)
-        }
-        let o = try w.matrix(p + "o_proj.weight", rows: h, cols: qOut,
-                             biasName: config.attentionOutputBias ? p + "o_proj.bias" : nil)
-        let qkNorm = config.traits.qkNorm
+        let names = config.layerWeightNames(layer)
+        let hd = config.headDim
         return AttentionBlock(
-            qkv: qkv, output: o,
-            qNorm: qkNorm ? try w.vector(p + "q_norm.weight", count: hd) : nil,
-            kNorm: qkNorm ? try w.vector(p + "k_norm.weight", count: hd) : nil,
+            qkv: try w.matrix(names.qkv), output: try w.matrix(names.output),
+            qNorm: try names.qNorm.map { try w.vector($0, count: hd) },
+            kNorm: try names.kNorm.map { try w.vector($0, count: hd) },
             layout: QKVLayout(qHeads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: hd),
             parameters: AttentionParameters(
                 scale: Float(config.attentionScale), softcap: config.attentionLogitSoftcap.map { Float($0) },

@@ -22,14 +22,13 @@ struct DecoderLayer {
 
     /// Loads the norms and attention of layer `layer` around an architecture-specific feed-forward block.
     static func load(_ w: WeightLoader, config: ModelConfig, layer: Int, feedForward: FeedForward) throws -> DecoderLayer {
-        let p = "model.layers.\(layer)."
+        let names = config.layerWeightNames(layer)
         let h = config.hiddenSize
-        let sandwich = config.traits.sandwichNorms
         return DecoderLayer(
-            inputNorm: try w.vector(p + "input_layernorm.weight", count: h),
-            postAttentionNorm: try w.vector(p + "post_attention_layernorm.weight", count: h),
-            preFeedForwardNorm: sandwich ? try w.vector(p + "pre_feedforward_layernorm.weight", count: h) : nil,
-            postFeedForwardNorm: sandwich ? try w.vector(p + "post_feedforward_layernorm.weight", count: h) : nil,
+            inputNorm: try w.vector(names.inputNorm, count: h),
+            postAttentionNorm: try w.vector(names.postAttentionNorm, count: h),
+            preFeedForwardNorm: try names.preFeedForwardNorm.map { try w.vector($0, count: h) },
+            postFeedForwardNorm: try names.postFeedForwardNorm.map { try w.vector($0, count: h) },
             attention: try AttentionBlock.load(w, config: config, layer: layer),
             feedForward: feedForward)
     }

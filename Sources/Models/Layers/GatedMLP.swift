@@ -27,6 +27,17 @@ struct GatedMLP {
         return GatedMLP(gateUp: gateUp, down: down, inner: inner, activation: activation)
     }
 
+    /// The dense MLP of layer `layer` (`gate_proj`/`up_proj`/`down_proj` fused as gate-up, or Phi-3's stored
+    /// `gate_up_proj`; SwiGLU for the Llama family, GeGLU for Gemma — the config's activation).
+    static func dense(_ w: WeightLoader, config: ModelConfig, layer: Int) throws -> GatedMLP {
+        let names = config.layerWeightNames(layer)
+        guard let gateUp = names.gateUp, let down = names.down else {
+            throw ModelError.invalidField("layer \(layer)", reason: "\(config.family) has no dense MLP in this layer")
+        }
+        return GatedMLP(gateUp: try w.matrix(gateUp), down: try w.matrix(down), inner: config.intermediateSize,
+                        activation: config.hiddenActivation.gated)
+    }
+
     /// `output[0..<tokens] = mlp(input[0..<tokens])`, using the workspace's gate-up and activation buffers.
     func forward(_ backend: any ComputeBackend, input: FloatBuffer, tokens: Int, ws: Workspace,
                  output: FloatBuffer) throws {

@@ -96,6 +96,11 @@ struct WeightLoader {
                                    copying: bytes)
     }
 
+    /// The fused matrix of `names`.
+    func matrix(_ names: StackedWeightNames) throws -> WeightMatrix {
+        try matrix(names.parts, rows: names.rows, cols: names.cols, biasNames: names.biases)
+    }
+
     /// A single `[rows, cols]` matrix with an optional bias.
     func matrix(_ name: String, rows: Int, cols: Int, biasName: String? = nil) throws -> WeightMatrix {
         try matrix([name], rows: [rows], cols: cols, biasNames: biasName.map { [$0] })

@@ -1,0 +1,286 @@
+import CCUDA
+import Compute
+import CUDA
+import Models
+
+/// The shape of one encoded forward: what the kernels are launched for.
+struct CUDAForwardShape {
+    /// Token rows (padded to the graph's batch size for a replayed decode).
+    var tokens: Int
+    /// Requests (padded likewise).
+    var batch: Int
+    var mode: ForwardMode
+    /// Longest new-token run of a request (extend attention's grid).
+    var maxExtend: Int
+    /// Split-K count of decode attention.
+    var splits: Int
+    /// Logit rows, and whether they are gathered through `logitRows` (else rows `0..<logitCount` of the
+    /// final hidden states, as in decode).
+    var logitCount: Int
+    var gather: Bool
+}
+
+extension CUDACausalLM {
+    var blasType: CUBLASLt.DataType { type == .bfloat16 ? .bfloat16 : .float32 }
+
+    /// Runs `batch` and leaves fp32 logits of `rows` in `logits` (rows in order). With `skipLayers` only the
+    /// vocabulary projection of `rows` runs, over the final hidden states of the previous call.
+    func run(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool, rows: [Int],
+             selection: LogitsSelection, skipLayers: Bool) throws {
+        try context.bind()
+        if skipLayers {
+            try head(rows: rows)
+            return
+        }
+        try batch.validate()
+        guard let cache = kvPool.deviceStorage as? CUDAKVCache, cache.keys.count == layers.count else {
+            throw ComputeError.shapeMismatch("the KV pool was not made by this CUDA model (use its makeKVPool)")
+        }
+        for (i, len) in batch.seqLens.enumerated() where len > reqToToken.maxContext {
+            throw ComputeError.invalidBatch("request \(i) reaches \(len) tokens; the context limit is \(reqToToken.maxContext)")
+        }
+        if let bad = batch.outCacheLoc.first(where: { $0 <= 0 || Int($0) >= kvPool.size }) {
+            throw ComputeError.invalidBatch("KV slot \(bad) is outside 1..<\(kvPool.size)")
+        }
+        let table = try deviceTable(for: reqToToken)
+        try reqToToken.record(batch)
+        try updateFrequencies(longest: batch.seqLens.max() ?? 0)
+
+        let n = batch.tokenCount
+        let isDecode = batch.mode == .decode && batch.extendLens.allSatisfy { $0 == 1 }
+        let graphBatch = isDecode && !options.disableCUDAGraph && selection == .lastPerRequest
+            ? CUDAModelOptions.graphBatchSizes(upTo: options.cudaGraphMaxBatchSize).first { $0 >= n } : nil
+        let padded = graphBatch ?? n
+        try reserve(tokens: max(padded, rows.count, batch.batchSize), logitRows: max(padded, rows.count),
+                    decodeBatch: isDecode ? padded : 0, graphs: graphBatch != nil)
+
+        // Per-step metadata into the pinned block; padded rows write no KV (slot -1) and read one position.
+        inputs.set(.inputIds, batch.inputIds, count: padded)
+        inputs.set(.positions, batch.positions, count: padded)
+        inputs.set(.outLoc, batch.outCacheLoc, count: padded, pad: -1)
+        var tokenRows: [Int32] = []
+        tokenRows.reserveCapacity(n)
+        for (r, len) in zip(batch.reqPoolIndices, batch.extendLens) {
+            tokenRows.append(contentsOf: repeatElement(r, count: len))
+        }
+        inputs.set(.tokenRows, tokenRows, count: padded)
+        let bs = isDecode ? padded : batch.batchSize
+        inputs.set(.reqPoolIndices, batch.reqPoolIndices, count: bs)
+        inputs.set(.seqLens, batch.seqLens.map { Int32($0) }, count: bs, pad: 1)
+        inputs.set(.prefixLens, batch.prefixLens.map { Int32($0) })
+        inputs.set(.extendLens, batch.extendLens.map { Int32($0) })
+        inputs.set(.extendStarts, batch.extendStartLoc.map { Int32($0) })
+        inputs.set(.logitRows, rows.map { Int32($0) })
+        if !isDecode { try copyPrefixRows(batch, reqToToken: reqToToken, table: table) }
+        try inputs.upload(on: stream)
+
+        if let graphBatch {
+            let splits = decodeSplits(batch: graphBatch, maxSequence: table.maxContext)
+            let shape = CUDAForwardShape(tokens: graphBatch, batch: graphBatch, mode: .decode, maxExtend: 1, splits: splits,
+                                         logitCount: graphBatch, gather: false)
+            let key = CUDADecodeGraphs.Binding(table: table.buffer.address, cache: ObjectIdentifier(cache))
+            let graph = try graphs.graph(batch: graphBatch, binding: key) {
+                try stream.capture { try encode(shape, table: table, cache: cache) }
+            }
+            try graph.launch(on: stream)
+        } else {
+            let splits = isDecode ? decodeSplits(batch: n, maxSequence: batch.seqLens.max() ?? 1) : 1
+            let shape = CUDAForwardShape(
+                tokens: n, batch: batch.batchSize, mode: isDecode ? .decode : .extend, maxExtend: batch.extendLens.max() ?? 1,
+                splits: splits, logitCount: rows.count, gather: true)
+            try encode(shape, table: table, cache: cache)
+        }
+    }
+
+    /// Split-K count of decode attention for `batch` requests up to `maxSequence` tokens.
+    func decodeSplits(batch: Int, maxSequence: Int) -> Int {
+        kernels.suggestedSplits(batch: batch, qHeads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
+                                maxSequence: maxSequence)
+    }
+
+    /// Queues every kernel of one forward on the stream (also the body of a graph capture: no allocation, no
+    /// synchronization, no host reads of device data in here).
+    func encode(_ s: CUDAForwardShape, table: CUDAReqToTokenTable, cache: CUDAKVCache) throws {
+        let ws = workspace
+        let h = config.hiddenSize, hd = config.headDim
+        let qHeads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads
+        let qkvWidth = (qHeads + 2 * kvHeads) * hd
+        let inner = config.intermediateSize
+        let eps = Float(config.rmsNormEps)
+        let addOne = config.traits.normAddsOne
+        let t = s.tokens
+        try kernels.recordSlots(
+            reqToToken: table.buffer.address, stride: table.maxContext, tokenRows: inputs.address(.tokenRows),
+            positions: inputs.address(.positions), outLoc: inputs.address(.outLoc), tokens: t, stream: stream)
+        var scale = config.embeddingScale.map { Float($0) }
+        // transformers multiplies by the normalizer as a tensor of the model's dtype.
+        if type == .bfloat16, let s = scale { scale = BFloat16Conversion.round(s) }
+        try kernels.embedding(out: ws.hidden.address, table: embedding.address, ids: inputs.address(.inputIds), tokens: t,
+                              dim: h, vocab: config.vocabSize, scale: scale, type: type, stream: stream)
+        let attentionScale = Float(config.attentionScale)
+        let softcap = config.attentionLogitSoftcap.map { Float($0) }
+        for (i, layer) in layers.enumerated() {
+            try kernels.addRMSNorm(residual: ws.hidden.address, delta: i == 0 ? nil : ws.delta.address,
+                                   weight: layer.inputNorm.address, out: ws.normed.address, rows: t, dim: h, eps: eps,
+                                   addOne: addOne, type: type, stream: stream)
+            try linear(ws.normed, layer.qkv, layer.qkvBias, ws.qkv, rows: t, out: qkvWidth, inner: h)
+            if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
+                try kernels.headRMSNorm(ws.qkv.address, weight: qNorm.address, tokens: t, heads: qHeads, headDim: hd,
+                                        stride: qkvWidth, offset: 0, eps: eps, type: type, stream: stream)
+                try kernels.headRMSNorm(ws.qkv.address, weight: kNorm.address, tokens: t, heads: kvHeads, headDim: hd,
+                                        stride: qkvWidth, offset: qHeads * hd, eps: eps, type: type, stream: stream)
+            }
+            let rotHalf = uploadedFrequencies.inverseFrequencies.count
+            try kernels.ropeStoreKV(
+                qkv: ws.qkv.address, kCache: cache.keys[i].address, vCache: cache.values[i].address,
+                positions: inputs.address(.positions), outLoc: inputs.address(.outLoc),
+                inverseFrequencies: inverseFrequencies.address, rotaryHalf: rotHalf,
+                attentionFactor: Float(uploadedFrequencies.attentionFactor), tokens: t, qHeads: qHeads, kvHeads: kvHeads,
+                headDim: hd, type: type, stream: stream)
+            if s.mode == .decode {
+                try kernels.decodeAttention(
+                    q: ws.qkv.address, qStride: qkvWidth, kCache: cache.keys[i].address, vCache: cache.values[i].address,
+                    reqToToken: table.buffer.address, reqToTokenStride: table.maxContext,
+                    reqPoolIndices: inputs.address(.reqPoolIndices), seqLens: inputs.address(.seqLens),
+                    out: ws.attention.address, partialOut: partialOut.address, partialLSE: partialLSE.address,
+                    batch: s.batch, qHeads: qHeads, kvHeads: kvHeads, headDim: hd, splits: s.splits, scale: attentionScale,
+                    softcap: softcap, window: layer.window, type: type, stream: stream)
+            } else {
+                try kernels.extendAttention(
+                    q: ws.qkv.address, qStride: qkvWidth, kCache: cache.keys[i].address, vCache: cache.values[i].address,
+                    out: ws.attention.address, outStride: qHeads * hd, reqToToken: table.buffer.address,
+                    reqToTokenStride: table.maxContext, reqPoolIndices: inputs.address(.reqPoolIndices),
+                    prefixLens: inputs.address(.prefixLens), extendLens: inputs.address(.extendLens),
+                    extendStarts: inputs.address(.extendStarts), batch: s.batch, maxExtend: s.maxExtend, qHeads: qHeads,
+                    kvHeads: kvHeads, headDim: hd, scale: attentionScale, softcap: softcap, window: layer.window, type: type,
+                    stream: stream)
+            }
+            try linear(ws.attention, layer.output, layer.outputBias, ws.delta, rows: t, out: h, inner: qHeads * hd)
+            if let preFF = layer.preFeedForwardNorm {
+                // Gemma 2: normalize the attention output, then add it and normalize for the MLP.
+                try kernels.addRMSNorm(residual: ws.delta.address, delta: nil, weight: layer.postAttentionNorm.address,
+                                       out: ws.delta.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type,
+                                       stream: stream)
+                try kernels.addRMSNorm(residual: ws.hidden.address, delta: ws.delta.address, weight: preFF.address,
+                                       out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type,
+                                       stream: stream)
+            } else {
+                try kernels.addRMSNorm(residual: ws.hidden.address, delta: ws.delta.address,
+                                       weight: layer.postAttentionNorm.address, out: ws.normed.address, rows: t, dim: h,
+                                       eps: eps, addOne: addOne, type: type, stream: stream)
+            }
+            try linear(ws.normed, layer.gateUp, layer.gateUpBias, ws.gateUp, rows: t, out: 2 * inner, inner: h)
+            try kernels.gatedActivation(gateUp: ws.gateUp.address, out: ws.activated.address, tokens: t, inner: inner,
+                                        activation: activationCode, type: type, stream: stream)
+            try linear(ws.activated, layer.down, layer.downBias, ws.delta, rows: t, out: h, inner: inner)
+            if let postFF = layer.postFeedForwardNorm {
+                try kernels.addRMSNorm(residual: ws.delta.address, delta: nil, weight: postFF.address, out: ws.delta.address,
+                                       rows: t, dim: h, eps: eps, addOne: addOne, type: type, stream: stream)
+            }
+        }
+        // The last residual add folds into the final norm, over every row (cheap next to the layers).
+        try kernels.addRMSNorm(residual: ws.hidden.address, delta: ws.delta.address, weight: finalNorm.address,
+                               out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type, stream: stream)
+        if s.gather {
+            try kernels.gatherRows(src: ws.normed.address, out: ws.delta.address, indices: inputs.address(.logitRows),
+                                   count: s.logitCount, dim: h, type: type, stream: stream)
+            try projectVocabulary(ws.delta, rows: s.logitCount)
+        } else {
+            try projectVocabulary(ws.normed, rows: s.logitCount)
+        }
+    }
+
+    /// `logits[rows, vocab] = x · lm_headᵀ` in fp32, soft-capped where the model caps.
+    func projectVocabulary(_ x: CUDADeviceBuffer, rows: Int) throws {
+        try blas.matmul(x: x.address, w: lmHead.address, y: logits.address, m: rows, n: config.vocabSize,
+                        k: config.hiddenSize, input: blasType, output: .float32, stream: stream)
+        if let cap = config.finalLogitSoftcap {
+            try kernels.softcap(logits.address, count: rows * config.vocabSize, cap: Float(cap), stream: stream)
+        }
+    }
+
+    /// The vocabulary projection of more rows of the last forward's final hidden states.
+    func head(rows: [Int]) throws {
+        try reserve(tokens: rows.count, logitRows: rows.count, decodeBatch: 0, graphs: false)
+        inputs.set(.logitRows, rows.map { Int32($0) })
+        let offset = CUDAStepInputs.Field.logitRows.rawValue * inputs.capacity * 4
+        try inputs.host.copy(toDevice: inputs.address(.logitRows), offset: offset, bytes: rows.count * 4, on: stream)
+        try kernels.gatherRows(src: workspace.normed.address, out: workspace.delta.address,
+                               indices: inputs.address(.logitRows), count: rows.count, dim: config.hiddenSize, type: type,
+                               stream: stream)
+        try projectVocabulary(workspace.delta, rows: rows.count)
+    }
+
+    /// `y = x · Wᵀ (+ bias)` for `rows` rows.
+    func linear(_ x: CUDADeviceBuffer, _ w: CUDADeviceBuffer, _ bias: CUDADeviceBuffer?, _ y: CUDADeviceBuffer, rows: Int,
+                out: Int, inner: Int) throws {
+        try blas.matmul(x: x.address, w: w.address, y: y.address, m: rows, n: out, k: inner, input: blasType,
+                        output: blasType, stream: stream)
+        if let bias { try kernels.addBias(y.address, bias: bias.address, rows: rows, cols: out, type: type, stream: stream) }
+    }
+
+    /// Grows the workspace and staging to `tokens` rows, the logits to `logitRows` rows and the decode-attention
+    /// partials to a decode of `decodeBatch` requests; with `graphs`, to what every graph batch size needs, so
+    /// replays never see a reallocated buffer. Any reallocation drops the captured graphs.
+    func reserve(tokens: Int, logitRows: Int, decodeBatch: Int, graphs forGraphs: Bool) throws {
+        let graphSizes = forGraphs ? CUDAModelOptions.graphBatchSizes(upTo: options.cudaGraphMaxBatchSize) : []
+        let graphMax = graphSizes.last ?? 0
+        let need = max(tokens, graphMax)
+        var changed = false
+        if workspace.tokens < need {
+            workspace = try CUDAWorkspace(context: context, config: config, tokens: need, type: type)
+            changed = true
+        }
+        if inputs.capacity < need {
+            inputs = try CUDAStepInputs(context: context, capacity: need)
+            changed = true
+        }
+        if try logits.reserve(max(logitRows, graphMax) * config.vocabSize * 4) { changed = true }
+        // Decode partials: batch × splits rows, at the largest split count any length can ask for.
+        var partialRows = decodeBatch * decodeSplits(batch: max(1, decodeBatch), maxSequence: 1 << 20)
+        for b in graphSizes { partialRows = max(partialRows, b * decodeSplits(batch: b, maxSequence: 1 << 20)) }
+        let qHeads = config.numAttentionHeads
+        if try partialOut.reserve(max(1, partialRows) * qHeads * config.headDim * 4) { changed = true }
+        if try partialLSE.reserve(max(1, partialRows) * qHeads * 4) { changed = true }
+        if changed { graphs.removeAll() }
+    }
+
+    /// The device mirror of `pool`'s table (made on first use and attached to the pool).
+    func deviceTable(for pool: ReqToTokenPool) throws -> CUDAReqToTokenTable {
+        if let t = pool.deviceMirror as? CUDAReqToTokenTable, t.buffer.context === context { return t }
+        let t = try CUDAReqToTokenTable(context: context, maxRequests: pool.maxRequests, maxContext: pool.maxContext)
+        try t.buffer.fill(word: 0, on: stream)
+        pool.deviceMirror = t
+        return t
+    }
+
+    /// Copies the cached-prefix slots of every extending request from the host table to the device table.
+    func copyPrefixRows(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, table: CUDAReqToTokenTable) throws {
+        let total = batch.prefixLens.reduce(0, +)
+        guard total > 0 else { return }
+        if (prefixStaging?.byteCount ?? 0) < total * 4 {
+            // The previous staging block may still feed a queued copy.
+            try stream.synchronize()
+            prefixStaging = try CUDAHostBuffer(context: context, byteCount: total * 4)
+        }
+        guard let staging = prefixStaging else { return }
+        let dst = staging.pointer.assumingMemoryBound(to: Int32.self)
+        var offset = 0
+        for (row, prefix) in zip(batch.reqPoolIndices, batch.prefixLens) where prefix > 0 {
+            (dst + offset).update(from: reqToToken.table + Int(row) * reqToToken.maxContext, count: prefix)
+            try staging.copy(toDevice: table.buffer.address + CUdeviceptr(Int(row) * table.maxContext * 4),
+                             offset: offset * 4, bytes: prefix * 4, on: stream)
+            offset += prefix
+        }
+    }
+
+    /// Uploads length-dependent RoPE frequencies (dynamic NTK, LongRoPE) when they change.
+    func updateFrequencies(longest: Int) throws {
+        let wanted = config.rope.lengthDependentFrequencies(longest: longest) ?? config.rope.frequencies()
+        guard wanted != uploadedFrequencies else { return }
+        try inverseFrequencies.upload(wanted.inverseFrequencies, on: stream)
+        uploadedFrequencies = wanted
+        // attention_factor is a launch parameter baked into captured graphs.
+        graphs.removeAll()
+    }
+}

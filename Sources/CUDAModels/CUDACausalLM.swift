@@ -1,0 +1,192 @@
+import CCUDA
+import Compute
+import CUDA
+import Foundation
+import Models
+
+/// A dense decoder-only LM resident on a CUDA device (DESIGN.md §6): weights, activations and the KV cache
+/// in device memory (bf16, or fp32 for exact checks), GEMMs on cuBLASLt, every other op one of our NVRTC
+/// kernels, decode replayed from CUDA graphs captured per padded batch size.
+///
+/// It speaks the runtime's `CausalModel` protocol: the scheduler keeps its host `ReqToTokenPool` and the slot
+/// allocator of the `TokenToKVPool`; the pool's storage is this model's `CUDAKVCache`, and the table is
+/// mirrored on the device (prefix rows copied on extend, new slots recorded by a kernel every step).
+///
+/// `forward` is not reentrant; one lock serializes callers (the scheduler thread in practice).
+public final class CUDACausalLM: CausalModel, @unchecked Sendable {
+    // @unchecked: weights are immutable; all mutable state (workspace, graphs, staging) is guarded by `lock`.
+    /// The decoded config.
+    public let config: ModelConfig
+    /// How the model runs.
+    public let options: CUDAModelOptions
+    /// The device context.
+    public let context: CUDAContext
+    /// Bytes of weights on the device.
+    public let weightBytes: Int
+    let stream: CUDAStream
+    let kernels: CUDAKernels
+    let blas: CUBLASLt
+    let type: CUDAElementType
+    let embedding: CUDADeviceBuffer
+    let lmHead: CUDADeviceBuffer
+    let finalNorm: CUDADeviceBuffer
+    let layers: [CUDADecoderLayer]
+    let inverseFrequencies: CUDADeviceBuffer
+    let activationCode: Int32
+    let lock = NSLock()
+
+    // Mutable state, guarded by `lock`.
+    var uploadedFrequencies: RopeFrequencies
+    var workspace: CUDAWorkspace
+    var inputs: CUDAStepInputs
+    let logits: CUDAGrowableBuffer
+    let partialOut: CUDAGrowableBuffer
+    let partialLSE: CUDAGrowableBuffer
+    var hostLogits: CUDAHostBuffer?
+    var prefixStaging: CUDAHostBuffer?
+    var graphs = CUDADecodeGraphs()
+
+    /// Loads `config`'s weights from `weights` onto device `options.deviceOrdinal`; nil `weights` fills
+    /// every tensor with seeded uniform values on the device (`--load-format dummy`).
+    /// - Throws: `CUDAError` when the driver, NVRTC or cuBLASLt is missing (naming the library and the fix),
+    ///   `CUDAModelError.unsupported` for a model this backend does not run, the loaders' errors for tensors.
+    public init(config: ModelConfig, weights: (any WeightSource)?, options: CUDAModelOptions = CUDAModelOptions(),
+                seed: UInt64 = 0) throws {
+        try Self.checkSupported(config)
+        self.config = config
+        self.options = options
+        type = options.dtype
+        context = try CUDAContext(device: options.deviceOrdinal)
+        stream = try CUDAStream(context: context)
+        kernels = try CUDAKernels(context: context)
+        blas = try CUBLASLt(context: context)
+        var up = CUDAWeightUploader(context: context, kernels: kernels, stream: stream, type: type, source: weights,
+                                    seed: seed)
+        let h = config.hiddenSize
+        let embeddingNames = StackedWeightNames(parts: ["model.embed_tokens.weight"], rows: [config.vocabSize], cols: h)
+        embedding = try up.matrix(embeddingNames)
+        layers = try (0..<config.numHiddenLayers).map { try CUDADecoderLayer.load(&up, config: config, layer: $0) }
+        finalNorm = try up.vector("model.norm.weight", count: h, dummyCenter: config.traits.normAddsOne ? 0 : 1)
+        lmHead = config.tieWordEmbeddings
+            ? embedding
+            : try up.matrix(StackedWeightNames(parts: ["lm_head.weight"], rows: [config.vocabSize], cols: h))
+        weightBytes = up.bytes
+        uploadedFrequencies = config.rope.frequencies()
+        inverseFrequencies = try CUDADeviceBuffer(context: context, copying: uploadedFrequencies.inverseFrequencies)
+        guard let act = CUDAKernels.activationCode(Self.kernelActivationName(config.hiddenActivation)) else {
+            throw CUDAModelError.unsupported("activation \(config.hiddenActivation.rawValue)")
+        }
+        activationCode = act
+        workspace = try CUDAWorkspace(context: context, config: config, tokens: max(16, options.initialWorkspaceTokens),
+                                      type: type)
+        inputs = try CUDAStepInputs(context: context, capacity: max(16, options.initialWorkspaceTokens))
+        logits = CUDAGrowableBuffer(context: context)
+        partialOut = CUDAGrowableBuffer(context: context)
+        partialLSE = CUDAGrowableBuffer(context: context)
+        try stream.synchronize()
+    }
+
+    /// Families and shapes the CUDA path runs; anything else is a clear error before touching the device.
+    static func checkSupported(_ config: ModelConfig) throws {
+        for layer in 0..<config.numHiddenLayers where !config.isDenseFeedForward(layer) {
+            throw CUDAModelError.unsupported(
+                "\(config.family) has mixture-of-experts layers (layer \(layer)); run it with --device cpu")
+        }
+        let hd = config.headDim
+        guard CUDAKernelCatalog.decodeHeadDims.contains(hd), CUDAKernelCatalog.extendHeadDims.contains(hd) else {
+            throw CUDAModelError.unsupported(
+                "head size \(hd) (kernels exist for \(CUDAKernelCatalog.decodeHeadDims.map(String.init).joined(separator: ", ")))")
+        }
+        guard config.numAttentionHeads % config.numKeyValueHeads == 0 else {
+            throw CUDAModelError.unsupported("\(config.numAttentionHeads) query heads over \(config.numKeyValueHeads) KV heads")
+        }
+    }
+
+    static func kernelActivationName(_ a: Activation) -> String {
+        switch a {
+        case .silu: "silu"
+        case .geluTanh: "gelu_tanh"
+        case .gelu: "gelu"
+        }
+    }
+
+    /// `cuda:N (device name)`.
+    public var deviceName: String { "cuda:\(context.device.ordinal) (\(context.device.name))" }
+
+    /// Bytes of one KV slot over every layer.
+    public var kvBytesPerToken: Int { 2 * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * type.size }
+
+    /// SGLang's rule: `rest = free − total·(1 − fraction)` after the weights and workspace, in KV slots.
+    public func kvCapacity(memFractionStatic fraction: Double) throws -> Int? {
+        let (free, total) = try context.memoryInfo()
+        let rest = Double(free) - Double(total) * (1 - fraction)
+        return max(0, Int(rest) / kvBytesPerToken)
+    }
+
+    /// A pool of `size` slots whose K/V storage is on this device.
+    public func makeKVPool(size: Int) throws -> TokenToKVPool {
+        let slots = max(2, size)
+        let cache = try CUDAKVCache(context: context, slots: slots, layers: config.numHiddenLayers,
+                                    slotElements: config.numKeyValueHeads * config.headDim, type: type)
+        return TokenToKVPool(size: slots, layerCount: config.numHiddenLayers, kvHeads: config.numKeyValueHeads,
+                             headDim: config.headDim, deviceStorage: cache)
+    }
+
+    public func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                        logits selection: LogitsSelection) throws -> Logits {
+        lock.lock()
+        defer { lock.unlock() }
+        let rows = try logitRows(batch, selection)
+        let vocab = config.vocabSize
+        var values: [Float] = []
+        // Rows go through the vocabulary projection in chunks, so prompt logprobs of a long prompt do not
+        // need a `tokens × vocab` buffer.
+        let chunk = max(1, min(rows.count, (256 << 20) / (vocab * 4)))
+        var start = 0
+        repeat {
+            let part = Array(rows[start..<min(rows.count, start + chunk)])
+            try run(batch, reqToToken: reqToToken, kvPool: kvPool, rows: part, selection: selection, skipLayers: start > 0)
+            try ensureHostLogits(part.count * vocab * 4)
+            guard let host = hostLogits else { break }
+            try host.copy(fromDevice: logits.address, bytes: part.count * vocab * 4, on: stream)
+            try stream.synchronize()
+            values.append(contentsOf: UnsafeBufferPointer(start: host.pointer.assumingMemoryBound(to: Float.self),
+                                                          count: part.count * vocab))
+            start += part.count
+        } while start < rows.count
+        return Logits(rows: rows.count, vocabSize: vocab, values: values)
+    }
+
+    public func forwardGreedy(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> [Int32] {
+        lock.lock()
+        defer { lock.unlock() }
+        let rows = try logitRows(batch, .lastPerRequest)
+        try run(batch, reqToToken: reqToToken, kvPool: kvPool, rows: rows, selection: .lastPerRequest, skipLayers: false)
+        let ids = inputs.address(.outIds)
+        try kernels.argmax(logits: logits.address, outIds: ids, rows: rows.count, vocab: config.vocabSize, type: .float32,
+                           stream: stream)
+        let offset = CUDAStepInputs.Field.outIds.rawValue * inputs.capacity * 4
+        try inputs.host.copy(fromDevice: ids, offset: offset, bytes: rows.count * 4, on: stream)
+        try stream.synchronize()
+        return Array(UnsafeBufferPointer(start: inputs.hostValues(.outIds), count: rows.count))
+    }
+
+    /// The flat token rows whose logits `selection` asks for, checked.
+    func logitRows(_ batch: ForwardBatch, _ selection: LogitsSelection) throws -> [Int] {
+        switch selection {
+        case .all: return Array(0..<batch.tokenCount)
+        case .lastPerRequest: return zip(batch.extendStartLoc, batch.extendLens).map { $0 + $1 - 1 }
+        case .rows(let picked):
+            if let bad = picked.first(where: { $0 < 0 || $0 >= batch.tokenCount }) {
+                throw ComputeError.invalidBatch("logits row \(bad) is outside the batch's \(batch.tokenCount) tokens")
+            }
+            return picked
+        }
+    }
+
+    func ensureHostLogits(_ bytes: Int) throws {
+        if let h = hostLogits, h.byteCount >= bytes { return }
+        hostLogits = nil
+        hostLogits = try CUDAHostBuffer(context: context, byteCount: bytes)
+    }
+}

@@ -1,0 +1,34 @@
+import CUDA
+
+/// How the CUDA model runs (`--device cuda`, `--dtype`, `--disable-cuda-graph`, `--cuda-graph-max-bs`).
+public struct CUDAModelOptions: Sendable, Hashable {
+    /// CUDA device ordinal.
+    public var deviceOrdinal: Int
+    /// Element type of weights, activations and the KV cache (bf16 by default; fp32 for exact checks).
+    public var dtype: CUDAElementType
+    /// Run decode eagerly instead of replaying captured CUDA graphs.
+    public var disableCUDAGraph: Bool
+    /// Largest decode batch replayed from a graph; larger batches run eagerly.
+    public var cudaGraphMaxBatchSize: Int
+    /// Tokens the activation workspace holds at first (it grows for a larger batch).
+    public var initialWorkspaceTokens: Int
+
+    /// SGLang's defaults: bf16, graphs on, graphs up to batch 160.
+    public init(deviceOrdinal: Int = 0, dtype: CUDAElementType = .bfloat16, disableCUDAGraph: Bool = false,
+                cudaGraphMaxBatchSize: Int = 160, initialWorkspaceTokens: Int = 4096) {
+        self.deviceOrdinal = deviceOrdinal
+        self.dtype = dtype
+        self.disableCUDAGraph = disableCUDAGraph
+        self.cudaGraphMaxBatchSize = cudaGraphMaxBatchSize
+        self.initialWorkspaceTokens = initialWorkspaceTokens
+    }
+
+    /// SGLang's padded decode batch sizes for graphs (1, 2, 4, 8, 12, every 8 from 16 to 256, every 16 to 512,
+    /// then every 32), up to `max`.
+    public static func graphBatchSizes(upTo max: Int) -> [Int] {
+        var all = [1, 2, 4, 8, 12] + Array(stride(from: 16, through: 256, by: 8))
+        all += Array(stride(from: 272, to: 512, by: 16))
+        if max >= 512 { all += Array(stride(from: 512, through: max, by: 32)) }
+        return all.filter { $0 <= max }
+    }
+}

@@ -1,2 +1,0 @@
-/// The device-resident causal LM on CUDA lives in this module (see CUDACausalLM).
-enum CUDAModelsModule {}

@@ -1,0 +1,101 @@
+import CCUDA
+import CUDA
+import Models
+
+/// Activation buffers of a forward, sized for `tokens` new tokens; the decode graphs capture their
+/// addresses, so the model recaptures after the workspace grows.
+final class CUDAWorkspace {
+    let tokens: Int
+    let hidden: CUDADeviceBuffer
+    let normed: CUDADeviceBuffer
+    let delta: CUDADeviceBuffer
+    let qkv: CUDADeviceBuffer
+    let attention: CUDADeviceBuffer
+    let gateUp: CUDADeviceBuffer
+    let activated: CUDADeviceBuffer
+
+    init(context: CUDAContext, config: ModelConfig, tokens: Int, type: CUDAElementType) throws {
+        self.tokens = tokens
+        let e = type.size
+        let h = config.hiddenSize
+        func buffer(_ width: Int) throws -> CUDADeviceBuffer {
+            try CUDADeviceBuffer(context: context, byteCount: tokens * width * e)
+        }
+        hidden = try buffer(h)
+        normed = try buffer(h)
+        delta = try buffer(h)
+        qkv = try buffer((config.numAttentionHeads + 2 * config.numKeyValueHeads) * config.headDim)
+        attention = try buffer(config.numAttentionHeads * config.headDim)
+        gateUp = try buffer(2 * config.intermediateSize)
+        activated = try buffer(config.intermediateSize)
+    }
+}
+
+/// A growable device buffer (logits, attention partials): reallocated when a larger size is needed.
+final class CUDAGrowableBuffer {
+    let context: CUDAContext
+    private(set) var buffer: CUDADeviceBuffer?
+
+    init(context: CUDAContext) { self.context = context }
+
+    /// A buffer of at least `bytes` bytes (the old contents are not kept). Returns whether it was reallocated.
+    @discardableResult
+    func reserve(_ bytes: Int) throws -> Bool {
+        if let b = buffer, b.byteCount >= bytes { return false }
+        buffer = nil
+        buffer = try CUDADeviceBuffer(context: context, byteCount: max(bytes, 256))
+        return true
+    }
+
+    /// The device address (0 before the first `reserve`).
+    var address: CUdeviceptr { buffer?.address ?? 0 }
+}
+
+/// The per-step metadata of a forward: `Int32` arrays packed in one pinned host block and one device block
+/// of the same layout, so a step's inputs go over in a single asynchronous copy.
+final class CUDAStepInputs {
+    /// The arrays, each `capacity` values.
+    enum Field: Int, CaseIterable {
+        case inputIds, positions, outLoc, tokenRows, reqPoolIndices, seqLens, prefixLens, extendLens, extendStarts,
+             logitRows, outIds
+    }
+
+    let capacity: Int
+    let host: CUDAHostBuffer
+    let device: CUDADeviceBuffer
+
+    init(context: CUDAContext, capacity: Int) throws {
+        self.capacity = capacity
+        let bytes = Field.allCases.count * capacity * 4
+        host = try CUDAHostBuffer(context: context, byteCount: bytes)
+        device = try CUDADeviceBuffer(context: context, byteCount: bytes)
+    }
+
+    /// The device address of `field`.
+    func address(_ field: Field) -> CUdeviceptr { device.address + CUdeviceptr(field.rawValue * capacity * 4) }
+
+    /// The host values of `field`.
+    func hostValues(_ field: Field) -> UnsafeMutablePointer<Int32> {
+        (host.pointer + field.rawValue * capacity * 4).assumingMemoryBound(to: Int32.self)
+    }
+
+    /// Writes `values` into `field` (at most `capacity`), padding the rest of `count` with `pad`.
+    func set(_ field: Field, _ values: some Collection<Int32>, count: Int? = nil, pad: Int32 = 0) {
+        let p = hostValues(field)
+        var i = 0
+        for v in values {
+            p[i] = v
+            i += 1
+        }
+        let n = count ?? i
+        while i < n {
+            p[i] = pad
+            i += 1
+        }
+    }
+
+    /// Queues the copy of the input fields (everything before `outIds`) to the device.
+    func upload(on stream: CUDAStream) throws {
+        try host.copy(toDevice: device.address, bytes: Field.outIds.rawValue * capacity * 4, on: stream)
+    }
+}
