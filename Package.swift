@@ -57,7 +57,7 @@ let package = Package(
         // Model configs (model_type registry), weight loaders (safetensors, GGUF, dummy), architectures.
         .target(name: "Models", dependencies: ["JSON", "GGUF", "Compute"], swiftSettings: swiftSettings),
         // The device-resident model on CUDA: bf16 weights and KV cache on the GPU, kernels, cuBLASLt, CUDA graphs.
-        .target(name: "CUDAModels", dependencies: ["CUDA", "Models", "Compute"], swiftSettings: swiftSettings),
+        .target(name: "CUDAModels", dependencies: ["CUDA", "Models", "Compute", "JSON"], swiftSettings: swiftSettings),
         // Model loading, sampling, single-request generation and the one-batch benchmark.
         .target(
             name: "Runtime", dependencies: ["Models", "Compute", "Tokenizers", "JSON", "Grammar", "Imaging", "CUDAModels"],
@@ -102,6 +102,7 @@ let package = Package(
             name: "SGLangCLI",
             dependencies: [
                 "Tokenizers", "Jinja", "JSON", "GGUF", "Grammar", "Models", "Compute", "Runtime", "Server", "Bench", "CUDA",
+                "CUDAModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -34,6 +34,8 @@ struct BenchOneBatchCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of the random input ids (and of dummy weights).")
     var seed: UInt64 = 0
 
+    @OptionGroup var deviceOptions: DeviceOptions
+
     func validate() throws {
         if LoadFormat(rawValue: loadFormat) == nil { throw ValidationError("--load-format must be auto or dummy") }
         for (name, list) in [("--batch-size", batchSize), ("--input-len", inputLen), ("--output-len", outputLen)] {
@@ -46,7 +48,9 @@ struct BenchOneBatchCommand: ParsableCommand {
     func run() throws {
         do {
             let loaded = try ModelLoader.load(
-                path: modelPath, loadFormat: LoadFormat(rawValue: loadFormat) ?? .auto, seed: seed)
+                path: modelPath, loadFormat: LoadFormat(rawValue: loadFormat) ?? .auto, seed: seed,
+                device: try deviceOptions.selection())
+            print("model: \(loaded.config.family), \(loaded.config.numHiddenLayers) layers, on \(loaded.model.deviceName)")
             let bench = BenchOneBatch(model: loaded.model, seed: seed)
             // SGLang's warm-up: the first shape with at most 32 output tokens, not recorded.
             // Flushed per line so progress shows while a long sweep runs with stdout redirected to a file.

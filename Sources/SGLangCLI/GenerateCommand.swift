@@ -52,6 +52,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "auto (the model's weights) or dummy (seeded random weights).")
     var loadFormat: String = "auto"
 
+    @OptionGroup var deviceOptions: DeviceOptions
+
     func validate() throws {
         if (prompt == nil) == (inputIds == nil) { throw ValidationError("give exactly one of --prompt or --input-ids") }
         if chat && prompt == nil { throw ValidationError("--chat needs --prompt") }
@@ -74,7 +76,8 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let loaded = try ModelLoader.load(path: modelPath, loadFormat: LoadFormat(rawValue: loadFormat) ?? .auto)
+            let loaded = try ModelLoader.load(path: modelPath, loadFormat: LoadFormat(rawValue: loadFormat) ?? .auto,
+                                              device: try deviceOptions.selection())
             let g = loaded.generationConfig
             let params = SamplingParams(
                 temperature: temperature ?? g.temperature ?? 1, topP: topP ?? g.topP ?? 1,

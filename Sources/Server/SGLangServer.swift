@@ -64,7 +64,8 @@ public final class SGLangServer: Sendable {
         progress.start()
         let loaded: LoadedModel
         do {
-            loaded = try ModelLoader.load(path: arguments.modelPath, loadFormat: try arguments.parsedLoadFormat())
+            loaded = try ModelLoader.load(path: arguments.modelPath, loadFormat: try arguments.parsedLoadFormat(),
+                                          device: try arguments.deviceSelection())
             progress.stop(success: true)
         } catch {
             progress.stop(success: false)
@@ -74,8 +75,9 @@ public final class SGLangServer: Sendable {
         if let tokPath = arguments.tokenizerPath, tokPath != arguments.modelPath {
             model = loaded.replacingTokenizer(try Tokenizer.load(from: tokPath))
         }
-        log.info(String(format: "Load weight end. elapsed=%.2f s, type=%@, layers=%d, vocab=%d", Date().timeIntervalSince(began),
-                        loaded.config.modelType, loaded.config.numHiddenLayers, loaded.config.vocabSize))
+        log.info(String(format: "Load weight end. elapsed=%.2f s, type=%@, layers=%d, vocab=%d, device=%@",
+                        Date().timeIntervalSince(began), loaded.config.modelType, loaded.config.numHiddenLayers,
+                        loaded.config.vocabSize, loaded.model.deviceName))
         let server = try SGLangServer(arguments: arguments, model: model)
         log.info("KV cache: max_total_num_tokens=\(server.engine.maxTotalTokens), max_running_requests="
                  + "\(server.engine.maxRunningRequests), context_len=\(server.engine.contextLength)")

@@ -57,10 +57,14 @@ public struct ServerArguments: Sendable {
     public var randomSeed: UInt64?
     /// `--load-format`: auto, dummy (gguf and safetensors mean auto).
     public var loadFormat: String = "auto"
-    /// `--dtype`: auto, float or float32 (the CPU backend computes in float32).
+    /// `--dtype`: auto or bfloat16 (bf16 on CUDA), float or float32 (the CPU backend always computes in float32).
     public var dtype: String = "auto"
-    /// `--device`: auto or cpu.
+    /// `--device`: auto (CUDA when a GPU is found), cpu or cuda.
     public var device: String = "auto"
+    /// `--disable-cuda-graph`: decode without CUDA graphs.
+    public var disableCUDAGraph = false
+    /// `--cuda-graph-max-bs`: the largest decode batch replayed from a CUDA graph.
+    public var cudaGraphMaxBatchSize = 160
     /// `--enable-metrics`: serve Prometheus metrics at `/metrics`.
     public var enableMetrics = false
     /// `--enable-cache-report`: add `prompt_tokens_details.cached_tokens` to OpenAI usage.
@@ -90,16 +94,22 @@ public struct ServerArguments: Sendable {
         }
     }
 
+    /// `--device`, `--dtype` and the CUDA graph flags, parsed.
+    /// - Throws: `ServerError` (400) naming the flag.
+    public func deviceSelection() throws -> DeviceSelection {
+        do {
+            return try DeviceSelection(device: device, dtype: dtype, disableCUDAGraph: disableCUDAGraph,
+                                       cudaGraphMaxBatchSize: cudaGraphMaxBatchSize)
+        } catch let error as RuntimeError {
+            throw ServerError.badRequest("\(error)")
+        }
+    }
+
     /// Checks the values that the engine does not check itself.
     /// - Throws: `ServerError` naming the flag.
     public func validate() throws {
         _ = try parsedLoadFormat()
-        guard ["auto", "float", "float32"].contains(dtype) else {
-            throw ServerError.badRequest("--dtype \(dtype): the CPU backend computes in float32; use auto, float or float32")
-        }
-        guard ["auto", "cpu"].contains(device) else {
-            throw ServerError.badRequest("--device \(device): this build runs on the CPU; use auto or cpu")
-        }
+        _ = try deviceSelection()
         guard ["debug", "info", "warning", "error", "critical"].contains(logLevel.lowercased()) else {
             throw ServerError.badRequest("--log-level must be one of debug, info, warning, error, critical; found \(logLevel)")
         }
@@ -138,7 +148,7 @@ public struct ServerArguments: Sendable {
             ("tokenizer_path", .string(tokenizerPath ?? modelPath)),
             ("load_format", .string(loadFormat)),
             ("dtype", .string(dtype)),
-            ("device", .string(device == "auto" ? "cpu" : device)),
+            ("device", .string((try? deviceSelection().resolved.rawValue) ?? device)),
             ("context_length", opt(contextLength) { .int($0) }),
             ("served_model_name", .string(modelName)),
             ("chat_template", opt(chatTemplate) { .string($0) }),
