@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "ComputeTests", dependencies: ["Compute"], resources: [.copy("Resources")], swiftSettings: swiftSettings),
         .testTarget(
-            name: "RuntimeTests", dependencies: ["Runtime", "Models", "Compute", "Tokenizers", "JSON"],
+            name: "RuntimeTests", dependencies: ["Runtime", "Models", "Compute", "Tokenizers", "JSON", "CUDAModels"],
             swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], swiftSettings: swiftSettings),
         .testTarget(name: "CUDATests", dependencies: ["CUDA", "Compute"], swiftSettings: swiftSettings),

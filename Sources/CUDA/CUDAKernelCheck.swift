@@ -63,7 +63,12 @@ public final class CUDAKernelCheck {
             run("extend_attention_\(t.rawValue)") { try checkExtendAttention(t) }
             run("apply_bitmask_\(t.rawValue)") { try checkBitmask(t) }
             run("argmax_\(t.rawValue)") { try checkArgmax(t) }
+            run("add_bias_\(t.rawValue)") { try checkAddBias(t) }
+            run("head_rmsnorm_\(t.rawValue)") { try checkHeadRMSNorm(t) }
+            run("fill_uniform_\(t.rawValue)") { try checkFillUniform(t) }
         }
+        run("softcap_f32") { try checkSoftcap() }
+        run("record_slots") { try checkRecordSlots() }
         run("sample") { try checkSampling() }
         run("cublaslt_gemm") { try checkGEMM() }
         run("graph_replay") { try checkGraphReplay() }

@@ -113,6 +113,9 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     /// `cuda:N (device name)`.
     public var deviceName: String { "cuda:\(context.device.ordinal) (\(context.device.name))" }
 
+    /// Greedy tokens are chosen on the GPU (only the ids come back).
+    public var selectsOnDevice: Bool { true }
+
     /// Bytes of one KV slot over every layer.
     public var kvBytesPerToken: Int { 2 * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * type.size }
 

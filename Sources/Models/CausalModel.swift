@@ -9,8 +9,11 @@ import Compute
 public protocol CausalModel: AnyObject, Sendable {
     /// The decoded config.
     var config: ModelConfig { get }
-    /// Where the model runs, for logs and server info (`cpu`, `cuda`).
+    /// Where the model runs, for logs and server info (`cpu`, `cuda:0 (…)`).
     var deviceName: String { get }
+    /// Whether `forwardGreedy` picks tokens where the logits are (a device), so the scheduler should use it
+    /// for batches that need nothing but the argmax instead of copying logits to the host.
+    var selectsOnDevice: Bool { get }
     /// KV slots that fit in `fraction` of the device's memory left after loading the weights, or nil when
     /// the model runs in host memory (the engine then sizes the cache from RAM).
     func kvCapacity(memFractionStatic fraction: Double) throws -> Int?
@@ -26,6 +29,9 @@ public protocol CausalModel: AnyObject, Sendable {
 }
 
 extension CausalModel {
+    /// Host models pick tokens on the host.
+    public var selectsOnDevice: Bool { false }
+
     /// `forward` with the logits of each request's last new token.
     public func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> Logits {
         try forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: .lastPerRequest)

@@ -207,6 +207,10 @@ public struct RequestSampler: Sendable {
     // MARK: - Passes
 
     /// Whether the sparse pass changes anything this step.
+    /// Whether the next token is the plain argmax of the raw logits (greedy, and no bias, penalty or
+    /// min-new-tokens mask applies), so a device model may pick it without copying the logits back.
+    public var nextIsPlainArgmax: Bool { greedy && !hasSparseWork }
+
     private var hasSparseWork: Bool {
         !bias.isEmpty || (usesCounts && !outputCounts.isEmpty) || (usesRepetition && !seen.isEmpty)
             || (step < params.minNewTokens && !stopIds.isEmpty)

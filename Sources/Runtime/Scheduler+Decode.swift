@@ -33,13 +33,28 @@ extension Scheduler {
             throw RuntimeError.invalidInput("a running request lost its KV row")
         }
         let batch = ForwardBatch(requests: rows, prefixLens: prefixLens, newTokens: tokens, slots: slots)
-        let logits = try model.model.forward(batch, reqToToken: reqPool, kvPool: kvPool, logits: .lastPerRequest)
+        // A device model picks the tokens itself when every request needs only the argmax (no logprobs,
+        // grammar, penalties or bias): the logits never leave the device.
+        let argmaxOnly = model.model.selectsOnDevice && running.allSatisfy {
+            !$0.request.returnLogprob && $0.matcher == nil && $0.sampler.nextIsPlainArgmax
+        }
+        var logits: Logits?
+        var picked: [Int32] = []
+        if argmaxOnly {
+            picked = try model.model.forwardGreedy(batch, reqToToken: reqPool, kvPool: kvPool)
+        } else {
+            logits = try model.model.forward(batch, reqToToken: reqPool, kvPool: kvPool, logits: .lastPerRequest)
+        }
         stats.forwardPasses += 1
         let batchReqs = running
         running.removeAll(keepingCapacity: true)
         for (i, req) in batchReqs.enumerated() {
             req.kvLength += 1
-            sampleAndAppend(req, logits: logits, row: i)
+            if let logits {
+                sampleAndAppend(req, logits: logits, row: i)
+            } else {
+                appendSampled(req, token: Int(picked[i]))
+            }
             if req.finish != nil {
                 finishRequest(req)
             } else if !requeueIfJumped(req) {
@@ -148,6 +163,11 @@ extension Scheduler {
             let lp = Double(original[original.startIndex + token]) - req.pendingLogZ
             req.outputTokenLogprobs.append(LogprobEntry(logprob: lp, id: token, text: tokenText(req, token)))
         }
+        appendSampled(req, token: token)
+    }
+
+    /// Records a sampled token with the request's sampler and appends it.
+    func appendSampled(_ req: ScheduledRequest, token: Int) {
         req.sampler.accept(token)
         req.sampledCount += 1
         append(req, tokens: [token])

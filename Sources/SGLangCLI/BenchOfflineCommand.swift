@@ -48,6 +48,8 @@ struct BenchOfflineCommand: AsyncParsableCommand {
 
     @OptionGroup var data: BenchDatasetArguments
 
+    @OptionGroup var deviceOptions: DeviceOptions
+
     @Flag(name: .long, help: "Let requests stop at EOS (by default they run to their output length).")
     var disableIgnoreEos = false
 
@@ -72,7 +74,9 @@ struct BenchOfflineCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let loaded = try ModelLoader.load(
-                path: modelPath, loadFormat: LoadFormat(rawValue: loadFormat) ?? .auto, seed: randomSeed)
+                path: modelPath, loadFormat: LoadFormat(rawValue: loadFormat) ?? .auto, seed: randomSeed,
+                device: try deviceOptions.selection())
+            print("model: \(loaded.config.family), \(loaded.config.numHiddenLayers) layers, on \(loaded.model.deviceName)")
             let engineOptions = EngineOptions(
                 contextLength: contextLength, maxTotalTokens: maxTotalTokens, memFractionStatic: memFractionStatic,
                 maxRunningRequests: maxRunningRequests, chunkedPrefillSize: chunkedPrefillSize,

@@ -1,0 +1,82 @@
+import CCUDA
+import Compute
+
+/// Checks of the model-forward helper kernels (`model_aux.cu`) against the CPU backend or exact math.
+extension CUDAKernelCheck {
+    func checkAddBias(_ t: CUDAElementType) throws -> [CUDAKernelCheckResult] {
+        let rows = 5, cols = 1000
+        let (x, xv) = try upload(randoms(rows * cols), t)
+        let (b, bv) = try upload(randoms(cols), t)
+        try kernels.addBias(x.address, bias: b.address, rows: rows, cols: cols, type: t, stream: stream)
+        let expected = (0..<(rows * cols)).map { xv[$0] + bv[$0 % cols] }
+        return [Self.compare("add_bias_\(t.rawValue)", try download(x, rows * cols, t), expected,
+                             tolerance: Self.tolerance(t), note: "\(rows)×\(cols)")]
+    }
+
+    func checkHeadRMSNorm(_ t: CUDAElementType) throws -> [CUDAKernelCheckResult] {
+        let layout = QKVLayout(qHeads: 8, kvHeads: 2, headDim: 128)
+        let tokens = 6
+        let (qkv, values) = try upload(randoms(tokens * layout.width, scale: 3), t)
+        let (qw, qwv) = try upload(randoms(layout.headDim), t)
+        let (kw, kwv) = try upload(randoms(layout.headDim), t)
+        let eps: Float = 1e-6
+        try kernels.headRMSNorm(qkv.address, weight: qw.address, tokens: tokens, heads: layout.qHeads,
+                                headDim: layout.headDim, stride: layout.width, offset: 0, eps: eps, type: t, stream: stream)
+        try kernels.headRMSNorm(qkv.address, weight: kw.address, tokens: tokens, heads: layout.kvHeads,
+                                headDim: layout.headDim, stride: layout.width, offset: layout.kOffset, eps: eps, type: t,
+                                stream: stream)
+        let ref = FloatBuffer(values)
+        cpu.qkNorm(ref, tokens: tokens, layout: layout, qWeight: FloatBuffer(qwv), kWeight: FloatBuffer(kwv), eps: eps)
+        // The values (v heads) must come through untouched, so the whole row is compared.
+        return [Self.compare("head_rmsnorm_\(t.rawValue)", try download(qkv, tokens * layout.width, t), ref.toArray(),
+                             tolerance: Self.tolerance(t), note: "q/k heads of \(tokens)×\(layout.width)")]
+    }
+
+    func checkSoftcap() throws -> [CUDAKernelCheckResult] {
+        let n = 4099, cap: Float = 30
+        let values = randoms(n, scale: 60)
+        let x = try CUDADeviceBuffer(context: context, copying: values)
+        try kernels.softcap(x.address, count: n, cap: cap, stream: stream)
+        let ref = FloatBuffer(values)
+        cpu.softcap(ref, count: n, cap: cap)
+        return [Self.compare("softcap_f32", try download(x, n, .float32), ref.toArray(), tolerance: 1e-6, note: "\(n) values")]
+    }
+
+    func checkRecordSlots() throws -> [CUDAKernelCheckResult] {
+        let rowsCount = 4, stride = 64, tokens = 40
+        var table = [Int32](repeating: -7, count: rowsCount * stride)
+        let device = try CUDADeviceBuffer(context: context, copying: table)
+        var tokenRows: [Int32] = [], positions: [Int32] = [], outLoc: [Int32] = []
+        for t in 0..<tokens {
+            tokenRows.append(Int32(t % rowsCount))
+            positions.append(Int32(t / rowsCount + 3))
+            // Every fifth token is padding (slot -1): nothing may be written for it.
+            outLoc.append(t % 5 == 4 ? -1 : Int32(100 + t))
+        }
+        let r = try CUDADeviceBuffer(context: context, copying: tokenRows)
+        let p = try CUDADeviceBuffer(context: context, copying: positions)
+        let l = try CUDADeviceBuffer(context: context, copying: outLoc)
+        try kernels.recordSlots(reqToToken: device.address, stride: stride, tokenRows: r.address, positions: p.address,
+                                outLoc: l.address, tokens: tokens, stream: stream)
+        for t in 0..<tokens where outLoc[t] >= 0 { table[Int(tokenRows[t]) * stride + Int(positions[t])] = outLoc[t] }
+        let gpu = try device.download(Int32.self, count: table.count, on: stream)
+        let wrong = zip(gpu, table).filter { $0 != $1 }.count
+        return [CUDAKernelCheckResult(kernel: "record_slots", maxAbsError: Double(wrong), relError: 0, tolerance: 0,
+                                      passed: wrong == 0, note: "\(tokens) tokens, padding skipped; \(wrong) entries differ")]
+    }
+
+    func checkFillUniform(_ t: CUDAElementType) throws -> [CUDAKernelCheckResult] {
+        let n = 1 << 16
+        let a = try poisoned(n, t), b = try poisoned(n, t)
+        try kernels.fillUniform(a.address, count: n, seed: 11, low: -0.5, high: 1.5, type: t, stream: stream)
+        try kernels.fillUniform(b.address, count: n, seed: 11, low: -0.5, high: 1.5, type: t, stream: stream)
+        let x = try download(a, n, t), y = try download(b, n, t)
+        let inRange = x.allSatisfy { $0 >= -0.5 && $0 <= 1.5 }
+        let mean = x.reduce(0.0) { $0 + Double($1) } / Double(n)
+        // Uniform on [-0.5, 1.5): mean 0.5, standard error of the mean ≈ 0.577 / sqrt(n) ≈ 0.0023.
+        let ok = inRange && x == y && abs(mean - 0.5) < 0.02
+        return [CUDAKernelCheckResult(kernel: "fill_uniform_\(t.rawValue)", maxAbsError: abs(mean - 0.5), relError: 0,
+                                      tolerance: 0.02, passed: ok,
+                                      note: "mean \(mean), in range: \(inRange), reproducible: \(x == y)")]
+    }
+}
