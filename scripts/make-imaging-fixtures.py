@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Generates Tests/ImagingTests/Resources: test images and Pillow / Hugging Face reference outputs.
+
+Oracles: Pillow decodes every image (`Image.open(...).convert("RGB")`) and resizes (`Image.resize`), and
+transformers' CLIP / SigLIP image processors (PIL backend) compute `pixel_values`. PNGs are written by a small
+encoder here so that every color type, bit depth, filter type, interlacing and deflate block type occurs.
+
+Usage: pip install pillow numpy transformers && python3 scripts/make-imaging-fixtures.py
+"""
+import io, json, os, struct, sys, zlib
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "ImagingTests", "Resources")
+rng = np.random.default_rng(1234)
+manifest = {"decode": [], "resize": [], "process": []}
+
+
+def write(rel, data):
+    path = os.path.join(ROOT, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+# ---------------------------------------------------------------- PNG encoder
+
+def pack_row(samples, depth):
+    """samples: 1-D array of ints for one scanline (channels interleaved)."""
+    if depth == 16:
+        return samples.astype(">u2").tobytes()
+    if depth == 8:
+        return samples.astype(np.uint8).tobytes()
+    per = 8 // depth
+    out = bytearray((len(samples) * depth + 7) // 8)
+    for i, v in enumerate(samples):
+        out[i // per] |= int(v) << (8 - depth - (i % per) * depth)
+    return bytes(out)
+
+
+def paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    if pa <= pb and pa <= pc:
+        return a
+    return b if pb <= pc else c
+
+
+def filter_row(ftype, row, prev, bpp):
+    out = bytearray(len(row))
+    for i in range(len(row)):
+        a = row[i - bpp] if i >= bpp else 0
+        b = prev[i] if prev is not None else 0
+        c = prev[i - bpp] if (prev is not None and i >= bpp) else 0
+        pred = [0, a, b, (a + b) // 2, paeth(a, b, c)][ftype]
+        out[i] = (row[i] - pred) & 0xFF
+    return bytes([ftype]) + bytes(out)
+
+
+def chunk(t, data):
+    return struct.pack(">I", len(data)) + t + data + struct.pack(">I", zlib.crc32(t + data) & 0xFFFFFFFF)
+
+
+def encode_png(img, color_type, depth, interlace=False, palette=None, trns=None, strategy="dynamic", idat_size=None):
+    """img: array (H, W, C) of samples. Filters cycle through 0..4 row by row."""
+    h, w, ch = img.shape
+    bpp = max(1, ch * depth // 8)
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)] if interlace else [(0, 0, 1, 1)]
+    raw = bytearray()
+    n = 0
+    for (x0, y0, dx, dy) in passes:
+        sub = img[y0::dy, x0::dx]
+        if sub.shape[0] == 0 or sub.shape[1] == 0:
+            continue
+        prev = None
+        for r in range(sub.shape[0]):
+            row = pack_row(sub[r].reshape(-1), depth)
+            raw += filter_row(n % 5, row, prev, bpp)
+            n += 1
+            prev = row
+    if strategy == "stored":
+        z = zlib.compress(bytes(raw), 0)
+    elif strategy == "fixed":
+        c = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_FIXED)
+        z = c.compress(bytes(raw)) + c.flush()
+    else:
+        z = zlib.compress(bytes(raw), 9)
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 1 if interlace else 0))
+    if palette is not None:
+        out += chunk(b"PLTE", bytes([int(v) for v in palette]))
+    if trns is not None:
+        out += chunk(b"tRNS", bytes([int(v) for v in trns]))
+    step = idat_size or len(z)
+    for i in range(0, len(z), step):
+        out += chunk(b"IDAT", z[i:i + step])
+    return out + chunk(b"IEND", b"")
+
+
+def pil_rgb(data):
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def add_decode(name, data, kind):
+    write(f"decode/{name}", data)
+    im = pil_rgb(data)
+    rgb = np.asarray(im, dtype=np.uint8)
+    if rgb.size > 200_000:
+        # Large references are stored as PNG (decoded by the PNG decoder, itself checked byte-exactly).
+        buf = io.BytesIO()
+        im.save(buf, format="PNG")
+        write(f"decode/{name}.ref.png", buf.getvalue())
+        ref = f"decode/{name}.ref.png"
+    else:
+        write(f"decode/{name}.rgb", rgb.tobytes())
+        ref = f"decode/{name}.rgb"
+    manifest["decode"].append({"file": f"decode/{name}", "reference": ref, "kind": kind,
+                               "width": im.width, "height": im.height})
+
+
+def smooth_image(h, w, noise=12):
+    """A photo-like RGB test image: gradients, a disc, stripes and mild noise."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    r = 128 + 100 * np.sin(x / max(w, 1) * 6.1 + y / max(h, 1) * 1.3)
+    g = 255 * (y / max(h - 1, 1))
+    b = 60 + 150 * (((x - w / 2) ** 2 + (y - h / 2) ** 2) < (min(h, w) / 3) ** 2)
+    b = b + 40 * ((x // 3) % 2)
+    img = np.stack([r, g, b], axis=-1) + rng.normal(0, noise, (h, w, 3))
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def png_cases():
+    def samples(h, w, ch, depth, maxval=None):
+        m = (1 << depth) if maxval is None else maxval
+        return rng.integers(0, m, (h, w, ch))
+    pal = rng.integers(0, 256, 256 * 3)
+    cases = [
+        ("gray1.png", samples(17, 33, 1, 1), 0, 1, {}),
+        ("gray2_interlaced.png", samples(13, 29, 1, 2), 0, 2, {"interlace": True}),
+        ("gray4.png", samples(19, 31, 1, 4), 0, 4, {"strategy": "fixed"}),
+        ("gray8_interlaced_stored.png", samples(23, 37, 1, 8), 0, 8, {"interlace": True, "strategy": "stored"}),
+        ("gray8_trns.png", samples(9, 10, 1, 8), 0, 8, {"trns": [0, 7]}),
+        ("gray16.png", samples(11, 21, 1, 16, 1024), 0, 16, {}),
+        ("gray16_interlaced.png", samples(12, 9, 1, 16, 600), 0, 16, {"interlace": True}),
+        ("graya8.png", samples(14, 19, 2, 8), 4, 8, {}),
+        ("graya16_interlaced.png", samples(9, 13, 2, 16), 4, 16, {"interlace": True}),
+        ("rgb8_fixed.png", smooth_image(27, 41).astype(int), 2, 8, {"strategy": "fixed"}),
+        ("rgb8_interlaced.png", smooth_image(27, 41).astype(int), 2, 8, {"interlace": True, "idat_size": 100}),
+        ("rgb8_trns.png", samples(6, 7, 3, 8), 2, 8, {"trns": [0, 1, 0, 2, 0, 3]}),
+        ("rgb16.png", samples(15, 17, 3, 16), 2, 16, {}),
+        ("rgba8_interlaced.png", samples(21, 23, 4, 8), 6, 8, {"interlace": True}),
+        ("rgba16.png", samples(13, 11, 4, 16), 6, 16, {"strategy": "stored"}),
+        ("pal1.png", samples(9, 25, 1, 1), 3, 1, {"palette": pal[:6]}),
+        ("pal2_interlaced.png", samples(10, 27, 1, 2), 3, 2, {"interlace": True, "palette": pal[:12]}),
+        ("pal4.png", samples(11, 29, 1, 4), 3, 4, {"palette": pal[:48]}),
+        ("pal8_trns.png", samples(22, 35, 1, 8), 3, 8, {"palette": pal, "trns": list(range(0, 256, 3))}),
+        ("pal8_interlaced.png", samples(20, 20, 1, 8), 3, 8, {"interlace": True, "palette": pal}),
+        ("rgb8_1x1_interlaced.png", samples(1, 1, 3, 8), 2, 8, {"interlace": True}),
+        ("rgb8_3x2_interlaced.png", samples(2, 3, 3, 8), 2, 8, {"interlace": True}),
+        ("rgb8_large.png", smooth_image(192, 256, noise=3).astype(int), 2, 8, {}),
+    ]
+    for name, img, ct, depth, kw in cases:
+        add_decode(name, encode_png(img, ct, depth, **kw), "png")
+    # Pillow's own encoder (adaptive filters, zlib's choice of blocks).
+    buf = io.BytesIO()
+    Image.fromarray(smooth_image(33, 47)).save(buf, format="PNG", optimize=True)
+    add_decode("pil_saved.png", buf.getvalue(), "png")
+
+
+def jpeg_cases():
+    def save(img, **kw):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", **kw)
+        return buf.getvalue()
+    photo = smooth_image(29, 37)
+    photo2 = smooth_image(33, 50, noise=20)
+    cases = [
+        ("baseline_444.jpg", save(photo, quality=90, subsampling=0)),
+        ("baseline_422.jpg", save(photo2, quality=85, subsampling=1)),
+        ("baseline_420.jpg", save(photo, quality=75, subsampling=2)),
+        ("baseline_420_optimized.jpg", save(photo2, quality=95, subsampling=2, optimize=True)),
+        ("baseline_420_restart.jpg", save(photo2, quality=80, subsampling=2, restart_marker_blocks=3)),
+        ("progressive_420.jpg", save(photo2, quality=80, subsampling=2, progressive=True)),
+        ("progressive_444.jpg", save(photo, quality=92, subsampling=0, progressive=True)),
+        ("progressive_422_restart.jpg", save(photo, quality=70, subsampling=1, progressive=True, restart_marker_rows=1)),
+        ("gray_baseline.jpg", save(photo[:, :, 1].copy(), quality=85)),
+        ("gray_progressive.jpg", save(photo2[:, :, 0].copy(), quality=60, progressive=True)),
+        ("tiny_420_3x5.jpg", save(smooth_image(5, 3), quality=90, subsampling=2)),
+        ("tiny_1x1.jpg", save(smooth_image(1, 1), quality=90)),
+        ("large_420.jpg", save(smooth_image(768, 1024, noise=2), quality=85, subsampling=2)),
+    ]
+    for name, data in cases:
+        add_decode(name, data, "jpeg")
+    # BMP and PPM through Pillow's writers.
+    for name, fmt in [("rgb.bmp", "BMP"), ("rgb.ppm", "PPM")]:
+        buf = io.BytesIO()
+        Image.fromarray(smooth_image(7, 9)).save(buf, format=fmt)
+        add_decode(name, buf.getvalue(), name.split(".")[1])
+    buf = io.BytesIO()
+    Image.fromarray(np.dstack([smooth_image(5, 6), rng.integers(0, 256, (5, 6, 1), dtype=np.uint8)])).save(buf, format="BMP")
+    add_decode("rgba.bmp", buf.getvalue(), "bmp")
+
+
+def resize_cases():
+    src = smooth_image(47, 61, noise=25)
+    write("resize/source.rgb", src.tobytes())
+    for (w, h, resample) in [(32, 24, 3), (122, 94, 3), (100, 13, 3), (7, 5, 3), (61, 47, 3), (200, 150, 3),
+                             (45, 60, 2), (29, 80, 1), (30, 23, 4), (50, 50, 5), (40, 30, 0), (90, 100, 0),
+                             (50, 10, 3), (20, 40, 3), (61, 20, 3), (30, 3, 2)]:
+        out = np.asarray(Image.fromarray(src).resize((w, h), resample=resample))
+        name = f"resize/{w}x{h}_r{resample}.rgb"
+        write(name, out.tobytes())
+        manifest["resize"].append({"reference": name, "width": w, "height": h, "resample": resample})
+    manifest["resize_source"] = {"file": "resize/source.rgb", "width": 61, "height": 47}
+
+
+def expand2square(img, background):
+    w, h = img.size
+    if w == h:
+        return img
+    side = max(w, h)
+    out = Image.new(img.mode, (side, side), background)
+    out.paste(img, (0, (side - h) // 2) if w > h else ((side - w) // 2, 0))
+    return out
+
+
+def process_cases():
+    from transformers import CLIPImageProcessorPil as CLIP, SiglipImageProcessorPil as Siglip
+    src_png = "decode/rgb8_interlaced.png"          # 41 x 27
+    src2_png = "decode/pil_saved.png"               # 47 x 33
+    configs = [
+        ("clip_small", CLIP(size={"shortest_edge": 32}, crop_size={"height": 28, "width": 28}), src_png, False),
+        ("clip_small_pad", CLIP(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30}), src2_png, True),
+        ("clip_crop_larger", CLIP(size={"shortest_edge": 20}, crop_size={"height": 24, "width": 26}), src_png, False),
+        ("clip_rect_crop", CLIP(size={"shortest_edge": 24}, crop_size={"height": 17, "width": 30}), src2_png, False),
+        ("siglip_small", Siglip(size={"height": 40, "width": 36}), src_png, False),
+        ("siglip_small_pad", Siglip(size={"height": 24, "width": 24}), src2_png, True),
+        ("llava15_336", CLIP(size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}), src2_png, False),
+        ("llava15_336_pad", CLIP(size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}), src_png, True),
+        ("siglip_384", Siglip(size={"height": 384, "width": 384}), src_png, False),
+    ]
+    for name, proc, src, pad in configs:
+        with open(os.path.join(ROOT, src), "rb") as f:
+            image = Image.open(io.BytesIO(f.read())).convert("RGB")
+        if pad:
+            # SGLang / LLaVA: background = tuple(int(x * 255) for x in image_mean), before the processor.
+            image = expand2square(image, tuple(int(x * 255) for x in proc.image_mean)).convert("RGB")
+        pv = proc(image, return_tensors="np")["pixel_values"][0].astype(np.float32)
+        cfg = json.loads(proc.to_json_string())
+        write(f"process/{name}.json", json.dumps(cfg, indent=2).encode())
+        entry = {"name": name, "config": f"process/{name}.json", "source": src, "pad": pad,
+                 "shape": list(pv.shape), "sum": float(pv.astype(np.float64).sum()),
+                 "sum_squares": float((pv.astype(np.float64) ** 2).sum())}
+        if pv.size <= 8000:
+            write(f"process/{name}.f32", pv.astype("<f4").tobytes())
+            entry["reference"] = f"process/{name}.f32"
+        else:
+            idx = np.sort(rng.choice(pv.size, 600, replace=False))
+            entry["sample_index"] = idx.tolist()
+            entry["sample_value"] = [float(v) for v in pv.reshape(-1)[idx]]
+        manifest["process"].append(entry)
+
+
+if __name__ == "__main__":
+    png_cases()
+    jpeg_cases()
+    resize_cases()
+    process_cases()
+    write("manifest.json", json.dumps(manifest, indent=1).encode())
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(ROOT) for f in fs)
+    print(f"wrote {ROOT} ({total} bytes)", file=sys.stderr)
