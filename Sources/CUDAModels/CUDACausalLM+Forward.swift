@@ -72,6 +72,7 @@ extension CUDACausalLM {
         inputs.set(.extendStarts, batch.extendStartLoc.map { Int32($0) })
         inputs.set(.logitRows, rows.map { Int32($0) })
         if !isDecode { try copyPrefixRows(batch, reqToToken: reqToToken, table: table) }
+        try stageOverrides(batch)
         try inputs.upload(on: stream)
 
         if let graphBatch {
@@ -117,6 +118,11 @@ extension CUDACausalLM {
         if type == .bfloat16, let s = scale { scale = BFloat16Conversion.round(s) }
         try kernels.embedding(out: ws.hidden.address, table: embedding.address, ids: inputs.address(.inputIds), tokens: t,
                               dim: h, vocab: config.vocabSize, scale: scale, type: type, stream: stream)
+        for run in overrideRuns {
+            let rowBytes = h * type.size
+            try overrideStaging?.copy(toDevice: ws.hidden.address + CUdeviceptr(run.token * rowBytes),
+                                      offset: run.stagingRow * rowBytes, bytes: run.rows * rowBytes, on: stream)
+        }
         let attentionScale = Float(config.attentionScale)
         let softcap = config.attentionLogitSoftcap.map { Float($0) }
         for (i, layer) in layers.enumerated() {
@@ -271,6 +277,37 @@ extension CUDACausalLM {
             try staging.copy(toDevice: table.buffer.address + CUdeviceptr(Int(row) * table.maxContext * 4),
                              offset: offset * 4, bytes: prefix * 4, on: stream)
             offset += prefix
+        }
+    }
+
+    /// Stages the batch's input-embedding overrides (in the element type) for `encode` to copy over the
+    /// looked-up rows. Decode batches never carry them, so graphs never see these copies.
+    func stageOverrides(_ batch: ForwardBatch) throws {
+        overrideRuns = []
+        guard let o = batch.embeddingOverrides, !o.isEmpty else { return }
+        let h = config.hiddenSize
+        try o.validate(tokenCount: batch.tokenCount, hiddenSize: h)
+        let rows = o.tokenIndices.count
+        if (overrideStaging?.byteCount ?? 0) < rows * h * type.size {
+            try stream.synchronize()
+            overrideStaging = try CUDAHostBuffer(context: context, byteCount: rows * h * type.size)
+        }
+        guard let staging = overrideStaging else { return }
+        o.values.withUnsafeBufferPointer { src in
+            switch type {
+            case .float32:
+                if let base = src.baseAddress { staging.pointer.copyMemory(from: base, byteCount: rows * h * 4) }
+            case .bfloat16:
+                let dst = staging.pointer.assumingMemoryBound(to: UInt16.self)
+                for i in 0..<(rows * h) { dst[i] = BFloat16Conversion.bits(src[i]) }
+            }
+        }
+        for (i, token) in o.tokenIndices.enumerated() {
+            if let last = overrideRuns.last, last.token + last.rows == token, last.stagingRow + last.rows == i {
+                overrideRuns[overrideRuns.count - 1].rows += 1
+            } else {
+                overrideRuns.append((token: token, stagingRow: i, rows: 1))
+            }
         }
     }
 

@@ -44,6 +44,10 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     let partialLSE: CUDAGrowableBuffer
     var hostLogits: CUDAHostBuffer?
     var prefixStaging: CUDAHostBuffer?
+    /// Input-embedding overrides (image features) of the forward being encoded, staged in `overrideStaging`
+    /// as runs of consecutive token rows.
+    var overrideStaging: CUDAHostBuffer?
+    var overrideRuns: [(token: Int, stagingRow: Int, rows: Int)] = []
     var graphs = CUDADecodeGraphs()
 
     /// Loads `config`'s weights from `weights` onto device `options.deviceOrdinal`; nil `weights` fills
