@@ -151,8 +151,10 @@ public final class Engine: Sendable {
     /// - Throws: `RuntimeError.invalidInput` / `.invalidSamplingParams` naming the problem.
     public func prepare(_ request: GenerateRequest) throws -> PreparedRequest {
         let ids = try promptIds(for: request)
+        let multimodal = try multimodalPrompt(for: request, promptIds: ids)
         let matcher = try grammarMatcher(for: request.sampling)
-        return PreparedRequest(request: request, promptIds: ids, matcher: matcher)
+        return PreparedRequest(request: request, promptIds: multimodal?.paddedIds ?? ids, matcher: matcher,
+                               multimodal: multimodal)
     }
 
     /// Submits a prepared request; the stream yields cumulative outputs (every `stream_interval` tokens when
@@ -160,7 +162,8 @@ public final class Engine: Sendable {
     /// Cancelling the stream's consumer (a disconnected client) aborts the request.
     public func generate(_ prepared: PreparedRequest) -> AsyncThrowingStream<GenerateOutput, any Error> {
         let (stream, continuation) = AsyncThrowingStream<GenerateOutput, any Error>.makeStream()
-        submit(prepared.request, promptIds: prepared.promptIds, matcher: prepared.matcher, continuation: continuation)
+        submit(prepared.request, promptIds: prepared.promptIds, matcher: prepared.matcher,
+               multimodal: prepared.multimodal, continuation: continuation)
         return stream
     }
 
@@ -177,6 +180,7 @@ public final class Engine: Sendable {
 
     /// Hands a validated request to the scheduler.
     private func submit(_ request: GenerateRequest, promptIds ids: [Int], matcher: GrammarMatcher?,
+                        multimodal: MultimodalPrompt? = nil,
                 continuation: AsyncThrowingStream<GenerateOutput, any Error>.Continuation) {
         var params = request.sampling
         var stopIds = params.stopTokenIds
@@ -187,9 +191,11 @@ public final class Engine: Sendable {
                 return Self.mix(options.randomSeed, counter)
             }
         }
-        let sampler = RequestSampler(params: params, promptIds: ids, vocabSize: model.config.vocabSize,
+        // Penalties and detokenization read the prompt as written (image pad ids are not text).
+        let textIds = multimodal?.originIds ?? ids
+        let sampler = RequestSampler(params: params, promptIds: textIds, vocabSize: model.config.vocabSize,
                                      stopIds: stopIds, seed: params.seed ?? 0, sampleIndex: request.sampleIndex)
-        let text = model.tokenizer.map { RequestOutputText(tokenizer: $0, promptIds: ids, params: params) }
+        let text = model.tokenizer.map { RequestOutputText(tokenizer: $0, promptIds: textIds, params: params) }
         let rid = request.rid
         let scheduler = self.scheduler
         continuation.onTermination = { reason in
@@ -198,6 +204,7 @@ public final class Engine: Sendable {
         let req = ScheduledRequest(request: request, promptIds: ids, params: params, sampler: sampler, stopIds: stopIds,
                                    outputText: text, matcher: matcher, continuation: continuation,
                                    now: Scheduler.now())
+        req.images = multimodal?.images ?? []
         scheduler.send(.add(req))
     }
 

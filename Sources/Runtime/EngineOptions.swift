@@ -102,6 +102,8 @@ public struct EngineStats: Sendable, Hashable {
     public var retractions = 0
     /// Forward passes run.
     public var forwardPasses = 0
+    /// Images run through the vision tower (an image whose rows all come from the cache is not).
+    public var imagesEncoded = 0
     /// The current reservation ratio for running requests' future tokens.
     public var newTokenRatio = 0.0
 

@@ -30,6 +30,8 @@ public struct GenerateRequest: Sendable, Hashable {
     public var sampleIndex: Int
     /// Abort the request after this many seconds (nil: no limit).
     public var timeout: Double?
+    /// Images for the prompt's image tokens, in order (`image_data`; vision-language models only).
+    public var imageData: [ImageData] = []
 
     /// A request with SGLang's defaults.
     public init(rid: String, prompt: PromptInput, sampling: SamplingParams = SamplingParams(),

@@ -22,6 +22,8 @@ public struct LoadedModel: Sendable {
     public let generationConfig: GenerationConfig
     /// The tokenizer, nil when a folder has no tokenizer files.
     public let tokenizer: Tokenizer?
+    /// The vision tower, projector and image processor of a vision-language model (LLaVA); nil for text models.
+    public internal(set) var vision: VisionSupport? = nil
 
     /// Every id that ends generation: the tokenizer's EOS plus generation_config's EOS list.
     public var eosTokenIds: Set<Int> {
@@ -56,6 +58,9 @@ public enum ModelLoader {
             throw RuntimeError.modelNotFound("\(path) does not exist")
         }
         if isDirectory.boolValue {
+            if let llava = try loadLlava(folder: path, loadFormat: loadFormat, backend: backend, device: device) {
+                return llava
+            }
             let config = try ModelConfig.load(from: path)
             let model = try build(config, loadFormat == .dummy
                 ? DummyWeightSource(config: config, seed: seed) : try SafetensorsModel(folder: path))

@@ -7,6 +7,9 @@ public struct PreparedRequest: Sendable {
     /// The tokenized prompt.
     public let promptIds: [Int]
     let matcher: GrammarMatcher?
+    /// The images and the unpadded prompt; nil without images (then `promptIds` are the tokenized prompt,
+    /// otherwise the padded ids).
+    var multimodal: MultimodalPrompt?
 }
 
 /// A request with `n` samples that passed `Engine.prepareParallel`.

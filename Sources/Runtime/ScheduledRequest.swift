@@ -24,6 +24,8 @@ final class ScheduledRequest {
     let continuation: AsyncThrowingStream<GenerateOutput, any Error>.Continuation
     let arrival: Double
     let deadline: Double?
+    /// The prompt's images (their features are computed at the first forward that needs them).
+    var images: [RequestImage] = []
 
     // KV bookkeeping.
     /// Row in the ReqToTokenPool while admitted.

@@ -190,7 +190,8 @@ extension Scheduler {
             }
             tokenStart += n
         }
-        let forward = ForwardBatch(requests: rows, prefixLens: prefixLens, newTokens: newTokens, slots: slots)
+        var forward = ForwardBatch(requests: rows, prefixLens: prefixLens, newTokens: newTokens, slots: slots)
+        forward.embeddingOverrides = try imageOverrides(batch)
         let logits = try model.model.forward(forward, reqToToken: reqPool, kvPool: kvPool, logits: .rows(logitRows))
         stats.forwardPasses += 1
 
