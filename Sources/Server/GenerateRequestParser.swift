@@ -29,7 +29,7 @@ enum GenerateRequestParser {
 
     static func parse(_ body: JSONValue, defaults: SamplingDefaults, defaultTimeout: Double?) throws -> NativeGenerateInput {
         let f = try FieldReader.body(body)
-        try f.rejectUnsupported(["image_data", "input_embeds", "lora_path", "session_params", "custom_logit_processor"])
+        try f.rejectUnsupported(["input_embeds", "lora_path", "session_params", "custom_logit_processor"])
         let prompts: [PromptInput]
         var batched = false
         switch (f.value("text"), f.value("input_ids")) {
@@ -77,6 +77,7 @@ enum GenerateRequestParser {
             $0.boolValue == nil ? $0.intValue : nil
         }
         let textInLogprobs = try f.bool("return_text_in_logprobs") ?? false
+        let images = try ImageDataResolver.parse(f.value("image_data"), count: count, batched: batched)
         let stream = try f.bool("stream") ?? false
         let timeout = try f.double("timeout") ?? defaultTimeout
         if let t = timeout, !(t > 0) { throw ServerError.badRequest("timeout must be > 0 seconds, found \(t)", param: "timeout") }
@@ -97,11 +98,12 @@ enum GenerateRequestParser {
             if let start = startLen[i], start < -1 {
                 throw ServerError.badRequest("logprob_start_len must be -1 or ≥ 0, found \(start)", param: "logprob_start_len")
             }
-            let request = GenerateRequest(
+            var request = GenerateRequest(
                 rid: rids[i] ?? newRid(), prompt: prompts[i], sampling: params,
                 returnLogprob: returnLogprob[i] ?? false, logprobStartLen: startLen[i] ?? -1,
                 topLogprobsNum: topNum[i] ?? 0, returnTextInLogprobs: textInLogprobs, stream: stream,
                 timeout: timeout)
+            request.imageData = images[i]
             items.append(PromptItem(request: request, maxTokensExplicit: explicit))
         }
         if anyParallel && Set(items.map(\.request.sampling.n)).count > 1 {

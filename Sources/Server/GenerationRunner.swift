@@ -35,7 +35,7 @@ struct GenerationRunner: Sendable {
         do {
             let ids = try engine.promptIds(for: base)
             base.prompt = .ids(ids)
-            let room = engine.contextLength - ids.count
+            let room = engine.contextLength - engine.paddedPromptLength(ids, imageCount: base.imageData.count)
             if item.maxTokensExplicit {
                 if base.sampling.maxNewTokens > room {
                     let (sum, overflow) = ids.count.addingReportingOverflow(base.sampling.maxNewTokens)

@@ -45,7 +45,8 @@ extension SGLangServer {
     func generate(_ request: Request, context: ServerContext) async throws -> Response {
         let body = try await readJSON(request)
         logRequest("/generate", body)
-        let input = try GenerateRequestParser.parse(body, defaults: defaults, defaultTimeout: arguments.requestTimeout)
+        var input = try GenerateRequestParser.parse(body, defaults: defaults, defaultTimeout: arguments.requestTimeout)
+        try await ImageDataResolver.resolve(&input.items)
         let prepared = try input.items.map(runner.prepare)
         let requests = prepared.flatMap { $0.samples.map(\.request) }
         if input.stream {
@@ -105,7 +106,7 @@ extension SGLangServer {
             ("is_generation", .bool(true)),
             ("preferred_sampling_params", .null),
             ("weight_version", .string("default")),
-            ("has_image_understanding", .bool(false)),
+            ("has_image_understanding", .bool(model.vision != nil)),
             ("has_audio_understanding", .bool(false)),
             ("model_type", .string(model.config.modelType)),
             ("architectures", .array(model.config.architectures.map(JSONValue.string))),

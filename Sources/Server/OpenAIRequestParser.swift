@@ -26,8 +26,10 @@ struct CompletionInput: Sendable {
 
 /// A parsed `/v1/chat/completions` body (spec §4.2) before the template is applied.
 struct ChatInput: Sendable {
-    /// Messages with string contents.
+    /// Messages with string contents (list contents where a message holds images).
     var messages: [JSONValue]
+    /// The `image_url` URLs of every message, in order.
+    var images: [String] = []
     var tools: JSONValue?
     var templateKwargs: [String: JSONValue]
     /// The request template: its prompt is filled in after rendering.
@@ -156,6 +158,7 @@ enum OpenAIRequestParser {
         }
         guard !list.isEmpty else { throw ServerError.badRequest("messages must not be empty", param: "messages") }
         let messages = try list.enumerated().map { i, m in try normalize(m, index: i) }
+        let images = messages.flatMap(ChatImages.urls)
         var tools: JSONValue?
         if let t = f.value("tools") {
             guard let arr = t.arrayValue else { throw f.fail("tools", "a list of tool objects") }
@@ -175,7 +178,7 @@ enum OpenAIRequestParser {
             returnLogprob: options.logprobs != nil, logprobStartLen: -1, topLogprobsNum: options.logprobs ?? 0,
             returnTextInLogprobs: true, stream: options.stream, timeout: timeout ?? defaultTimeout)
         _ = params
-        return ChatInput(messages: messages, tools: tools, templateKwargs: kwargs,
+        return ChatInput(messages: messages, images: images, tools: tools, templateKwargs: kwargs,
                          item: PromptItem(request: request, maxTokensExplicit: explicit), options: options)
     }
 
@@ -199,6 +202,10 @@ enum OpenAIRequestParser {
             break
         case .array(let parts)?:
             var texts: [String] = []
+            if parts.contains(where: { $0["type"]?.stringValue == "image_url" }) {
+                o["content"] = .array(try ChatImages.parts(parts, field: field))
+                return .object(o)
+            }
             for (j, part) in parts.enumerated() {
                 guard let type = part["type"]?.stringValue else {
                     throw ServerError.badRequest("\(field).content[\(j)].type must be a string", param: "messages")

@@ -99,9 +99,10 @@ extension SGLangServer {
         logRequest("/v1/chat/completions", body)
         let input = try OpenAIRequestParser.chat(body, defaults: defaults, defaultTimeout: arguments.requestTimeout)
         try checkModel(input.options.model)
-        let rendered = try chat.render(messages: input.messages, tools: input.tools, extra: input.templateKwargs,
-                                       tokenizer: model.tokenizer)
+        let rendered = try ChatImages.render(chat, messages: input.messages, tools: input.tools,
+                                             extra: input.templateKwargs, tokenizer: model.tokenizer, vision: model.vision)
         var item = input.item
+        item.request.imageData = try await ImageDataResolver.resolve(input.images.map(ImageDataResolver.item))
         item.request.prompt = .ids(rendered.ids)
         for s in rendered.stop where !item.request.sampling.stop.contains(s) { item.request.sampling.stop.append(s) }
         let prepared = [try runner.prepare(item)]
