@@ -16,6 +16,7 @@ enum Examples {
         ("typed", "int, float, bool and string gens", typed),
         ("batch", "runBatch over several questions", batch),
         ("stream", "stream the answer as it is generated", stream),
+        ("image-qa", "a question about an image (a LLaVA model; --image PATH)", ImageQA.run),
     ]
 
     static func variables(_ s: ProgramState, _ names: [String]) async throws -> JSONObject {

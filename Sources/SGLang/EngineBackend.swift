@@ -44,18 +44,21 @@ public final class EngineBackend: Backend, PromptLogprobSource {
 
     /// The runtime request for a gen.
     func request(_ context: ProgramContext, _ p: SamplingParameters, stream: Bool) throws -> GenerateRequest {
-        guard context.images.isEmpty else {
-            throw SGLangError.unsupported("the in-process engine has no image input")
-        }
         let q = p.resolvingDType()
         let sampling = SamplingParams(
             maxNewTokens: q.maxNewTokens, stop: q.stop, stopTokenIds: Set(q.stopTokenIds), temperature: q.temperature,
             topP: q.topP, topK: q.topK, minP: q.minP, frequencyPenalty: q.frequencyPenalty,
             presencePenalty: q.presencePenalty, ignoreEOS: q.ignoreEOS, regex: q.regex, jsonSchema: q.jsonSchema)
-        return GenerateRequest(
+        var request = GenerateRequest(
             rid: Self.newRid(), prompt: .text(context.text), sampling: sampling, returnLogprob: q.returnLogprob ?? false,
             logprobStartLen: q.logprobStartLen ?? -1, topLogprobsNum: q.topLogprobsNum ?? 0,
             returnTextInLogprobs: q.returnTextInLogprobs ?? false, stream: stream)
+        // The engine decodes the images (and rejects them for a text-only model with its own message).
+        request.imageData = context.images.map { image in
+            if case .data(let bytes) = image.source { return .bytes(bytes) }
+            return .source(image.imageData)
+        }
+        return request
     }
 
     /// Runs a request to its end.
