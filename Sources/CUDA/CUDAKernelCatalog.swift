@@ -12,9 +12,9 @@ public struct CUDAKernelSource: Sendable, Hashable {
 /// Every kernel source shipped with the package, and the headers NVRTC gets in memory.
 public enum CUDAKernelCatalog {
     /// Head sizes the decode-attention kernel is instantiated for.
-    public static let decodeHeadDims = [64, 128, 256]
+    public static let decodeHeadDims = [16, 32, 64, 128, 256]
     /// Head sizes the extend (prefill) attention kernel is instantiated for.
-    public static let extendHeadDims = [64, 128, 256]
+    public static let extendHeadDims = [16, 32, 64, 128, 256]
 
     /// All sources.
     public static let sources: [CUDAKernelSource] = [

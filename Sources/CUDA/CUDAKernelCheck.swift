@@ -287,6 +287,8 @@ public final class CUDAKernelCheck {
             Case(qHeads: 8, kvHeads: 8, headDim: 64, splits: 32, softcap: nil, window: nil),
             Case(qHeads: 8, kvHeads: 2, headDim: 256, splits: 4, softcap: 50, window: 100),
             Case(qHeads: 9, kvHeads: 3, headDim: 64, splits: 7, softcap: nil, window: 33),
+            Case(qHeads: 4, kvHeads: 2, headDim: 16, splits: 3, softcap: nil, window: nil),
+            Case(qHeads: 4, kvHeads: 1, headDim: 32, splits: nil, softcap: 30, window: 5),
         ]
         var rows: [CUDAKernelCheckResult] = []
         for c in cases {
@@ -579,6 +581,8 @@ extension CUDAKernelCheck {
         ExtendCase(name: "cap+window", qHeads: 8, kvHeads: 2, headDim: 256, requests: [(0, 90), (250, 70)],
                    softcap: 50, window: 100),
         ExtendCase(name: "window", qHeads: 9, kvHeads: 3, headDim: 64, requests: [(400, 130), (5, 40)], window: 33),
+        ExtendCase(name: "tiny16", qHeads: 4, kvHeads: 2, headDim: 16, requests: [(0, 40), (20, 13)]),
+        ExtendCase(name: "tiny32", qHeads: 4, kvHeads: 1, headDim: 32, requests: [(7, 70), (0, 1)], window: 4),
     ]
 
     func checkExtendAttention(_ t: CUDAElementType) throws -> [CUDAKernelCheckResult] {

@@ -165,9 +165,13 @@ template <typename T> __device__ void attention_combine(const SGLAttentionCombin
     extern "C" __global__ void __launch_bounds__(128) NAME(const __grid_constant__ SGLDecodeAttentionParams p) { \
         decode_attention<T, D>(p);                                                                   \
     }
+SGL_DECODE(sgl_decode_attention_f32_hd16, float, 16)
+SGL_DECODE(sgl_decode_attention_f32_hd32, float, 32)
 SGL_DECODE(sgl_decode_attention_f32_hd64, float, 64)
 SGL_DECODE(sgl_decode_attention_f32_hd128, float, 128)
 SGL_DECODE(sgl_decode_attention_f32_hd256, float, 256)
+SGL_DECODE(sgl_decode_attention_bf16_hd16, bf16, 16)
+SGL_DECODE(sgl_decode_attention_bf16_hd32, bf16, 32)
 SGL_DECODE(sgl_decode_attention_bf16_hd64, bf16, 64)
 SGL_DECODE(sgl_decode_attention_bf16_hd128, bf16, 128)
 SGL_DECODE(sgl_decode_attention_bf16_hd256, bf16, 256)

@@ -69,8 +69,10 @@ __device__ __forceinline__ float fast_exp2(float x) {
 }
 
 /// Element offset of 16-byte chunk `chunk` of row `row` in a swizzled tile of rows of `CHUNKS` chunks.
+/// Rows of fewer than 8 chunks (head sizes 16 and 32) swizzle within the row.
 template <int CHUNKS> __device__ __forceinline__ int swizzle(int row, int chunk) {
-    return (row * CHUNKS + (chunk ^ (row & 7))) * 8;
+    constexpr int MASK = (CHUNKS < 8 ? CHUNKS : 8) - 1;
+    return (row * CHUNKS + (chunk ^ (row & MASK))) * 8;
 }
 
 template <int HEAD_DIM> struct ExtendConfig {
@@ -80,7 +82,8 @@ template <int HEAD_DIM> struct ExtendConfig {
     static constexpr int THREADS = WARPS * 32;
     static constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
     static constexpr int SHARED_BYTES = (BLOCK_M + 4 * BLOCK_N) * HEAD_DIM * 2;
-    static_assert(CHUNKS >= 8 && CHUNKS % 8 == 0, "the swizzle needs head_dim a multiple of 64");
+    static_assert((CHUNKS >= 8 && CHUNKS % 8 == 0) || CHUNKS == 2 || CHUNKS == 4,
+                  "the swizzle needs head_dim 16, 32 or a multiple of 64");
 };
 
 template <int HEAD_DIM> __device__ void extend_attention_bf16(const SGLExtendAttentionParams &p) {
@@ -264,7 +267,8 @@ template <int HEAD_DIM> __device__ void extend_attention_bf16(const SGLExtendAtt
 
 /// fp32: one warp per (new token, query head); lanes split the head dimension.
 template <int HEAD_DIM> __device__ void extend_attention_f32(const SGLExtendAttentionParams &p) {
-    constexpr int PER_LANE = HEAD_DIM / 32;
+    // Head sizes below 32 leave the upper lanes idle (their terms are zero).
+    constexpr int PER_LANE = (HEAD_DIM + 31) / 32;
     const int b = blockIdx.z, h = blockIdx.y;
     if (b >= p.batch) return;
     const int i = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
@@ -278,7 +282,7 @@ template <int HEAD_DIM> __device__ void extend_attention_f32(const SGLExtendAtte
     float qr[PER_LANE], acc[PER_LANE];
 #pragma unroll
     for (int e = 0; e < PER_LANE; ++e) {
-        qr[e] = q[lane + 32 * e];
+        qr[e] = lane + 32 * e < HEAD_DIM ? q[lane + 32 * e] : 0.f;
         acc[e] = 0.f;
     }
     const int *table = p.req_to_token + (size_t)p.req_pool_indices[b] * p.req_to_token_stride;
@@ -290,26 +294,34 @@ template <int HEAD_DIM> __device__ void extend_attention_f32(const SGLExtendAtte
         const float *v = (const float *)p.v_cache + slot * kv_row + (size_t)kv_head * HEAD_DIM;
         float s = 0.f;
 #pragma unroll
-        for (int e = 0; e < PER_LANE; ++e) s += qr[e] * k[lane + 32 * e];
+        for (int e = 0; e < PER_LANE; ++e) s += lane + 32 * e < HEAD_DIM ? qr[e] * k[lane + 32 * e] : 0.f;
         s = warp_sum(s) * p.scale;
         if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);
         const float m_new = fmaxf(m, s);
         const float correction = expf(m - m_new), w = expf(s - m_new);
         l = l * correction + w;
 #pragma unroll
-        for (int e = 0; e < PER_LANE; ++e) acc[e] = acc[e] * correction + w * v[lane + 32 * e];
+        for (int e = 0; e < PER_LANE; ++e) {
+            acc[e] = acc[e] * correction + (lane + 32 * e < HEAD_DIM ? w * v[lane + 32 * e] : 0.f);
+        }
         m = m_new;
     }
     float *out = (float *)p.out + (size_t)(p.extend_starts[b] + i) * p.out_stride + (size_t)h * HEAD_DIM;
 #pragma unroll
-    for (int e = 0; e < PER_LANE; ++e) out[lane + 32 * e] = acc[e] / l;
+    for (int e = 0; e < PER_LANE; ++e) {
+        if (lane + 32 * e < HEAD_DIM) out[lane + 32 * e] = acc[e] / l;
+    }
 }
 
 // Written out (no macro) so the catalog test finds every entry point in the text.
 static_assert(ExtendConfig<64>::THREADS == 128 && ExtendConfig<256>::THREADS == 128, "launch bounds below");
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd16(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<16>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd32(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<32>(p); }
 extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd64(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<64>(p); }
 extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd128(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<128>(p); }
 extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd256(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<256>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd16(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<16>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd32(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<32>(p); }
 extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd64(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<64>(p); }
 extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd128(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<128>(p); }
 extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd256(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<256>(p); }
