@@ -1,9 +1,13 @@
 import Foundation
 
-/// Splits index ranges over the machine's cores with `DispatchQueue.concurrentPerform`.
+/// Splits index ranges over the machine's cores with the persistent `WorkerPool`.
 enum Parallel {
     /// Worker threads to use (the active processor count, at least 1).
     static let threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Chunks per thread: more than one lets a thread that started late (a parked or descheduled worker)
+    /// take less of the work, and the caller more.
+    static let chunksPerThread = 4
 
     /// Calls `body` on disjoint chunks that cover `0..<count`. Work smaller than `minPerChunk`
     /// items per thread runs inline, since dispatching costs more than it saves.
@@ -12,25 +16,16 @@ enum Parallel {
         guard count > 0 else { return }
         let align = max(1, alignment)
         let units = (count + align - 1) / align
-        let chunks = min(threadCount, units, max(1, count / max(1, minPerChunk)))
-        if chunks == 1 {
+        let chunks = min(threadCount * chunksPerThread, units, max(1, count / max(1, minPerChunk)))
+        if chunks == 1 || threadCount == 1 {
             body(0..<count)
             return
         }
         // The chunks write disjoint ranges, so sharing the non-Sendable body across threads is safe.
-        withoutActuallyEscaping(body) { escapable in
-            let shared = UncheckedSendableBox(escapable)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = min(count, units * c / chunks * align)
-                let hi = min(count, units * (c + 1) / chunks * align)
-                if lo < hi { shared.value(lo..<hi) }
-            }
+        WorkerPool.shared.run(chunks) { c in
+            let lo = min(count, units * c / chunks * align)
+            let hi = min(count, units * (c + 1) / chunks * align)
+            if lo < hi { body(lo..<hi) }
         }
     }
-}
-
-/// Carries a value into a `@Sendable` closure when the caller guarantees data-race freedom.
-struct UncheckedSendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -72,6 +72,16 @@ int cqk_dot_rows(int level, uint32_t type, const void *w, size_t row_bytes, int 
 int cqk_matmul(int level, uint32_t type, const void *w, size_t row_bytes, int row_begin, int row_end, int cols,
                const float *x, int tokens, float *y, size_t y_stride);
 
+/// A spin-wait hint to the core (x86 `pause`, Arm `yield`): Compute's worker pool calls it while it polls
+/// for the next parallel region, so a spinning thread yields pipeline resources and power.
+static inline void cqk_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif

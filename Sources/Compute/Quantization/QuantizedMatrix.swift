@@ -110,21 +110,14 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
 
     /// Multiplies on all cores: `output` is `[tokens × rows]` (stride `rows`).
     public func matmul(input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>) {
-        // Chunks of whole 16-row tiles keep each thread's weights contiguous.
-        let tiles = (rows + Self.rowTile - 1) / Self.rowTile
-        let threads = min(QuantizedMatrix.threadCount, tiles)
-        let out = SendablePointer(output)
-        let inp = SendablePointer(UnsafeMutablePointer(mutating: input))
-        let work: @Sendable (Int) -> Void = { c in
-            let lo = tiles * c / threads * Self.rowTile
-            let hi = min(self.rows, tiles * (c + 1) / threads * Self.rowTile)
-            self.matmul(input: UnsafePointer(inp.pointer), tokens: tokens, output: out.pointer, outputStride: self.rows,
-                        rowRange: lo..<hi)
+        guard tokens > 0 else { return }
+        if tokens * rows * cols < 1 << 16 {
+            matmul(input: input, tokens: tokens, output: output, outputStride: rows, rowRange: 0..<rows)
+            return
         }
-        if threads <= 1 || tokens * rows * cols < 1 << 16 {
-            self.matmul(input: input, tokens: tokens, output: output, outputStride: rows, rowRange: 0..<rows)
-        } else {
-            DispatchQueueBridge.concurrentPerform(iterations: threads, work)
+        // Chunks of whole 16-row tiles keep each thread's weights contiguous.
+        Parallel.forEachChunk(rows, minPerChunk: Self.rowTile, alignment: Self.rowTile) { range in
+            matmul(input: input, tokens: tokens, output: output, outputStride: rows, rowRange: range)
         }
     }
 
@@ -145,9 +138,6 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
 
     /// Thread chunks are whole tiles of this many rows (the C kernels tile rows by 16 for several tokens).
     static let rowTile = 16
-
-    /// Threads `matmul(input:tokens:output:)` uses.
-    static let threadCount = max(1, ProcessInfoBridge.activeProcessorCount)
 
     /// From this many tokens on (prefill), a tile of rows is widened to fp32 once and multiplied with
     /// OpenBLAS's SGEMM: widening costs about as much as six integer block dots, and SGEMM's cost per token
@@ -175,10 +165,4 @@ public struct QuantizedMatrix: QuantizedMatrixKernel, @unchecked Sendable {
             start = end
         }
     }
-}
-
-/// A pointer handed to worker threads that write disjoint ranges.
-struct SendablePointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
