@@ -154,9 +154,9 @@ import Testing
     }
 
     /// Log-softmax of every row of a forward over `ids` (independent of the engine's logprob code).
-    static func teacherForcedLogprobs(_ model: CausalLM, ids: [Int]) throws -> [[Double]] {
+    static func teacherForcedLogprobs(_ model: any CausalModel, ids: [Int]) throws -> [[Double]] {
         let reqPool = ReqToTokenPool(maxRequests: 1, maxContext: ids.count + 1)
-        let kv = model.makeKVPool(size: ids.count + 2)
+        let kv = try model.makeKVPool(size: ids.count + 2)
         let row = Int32(try reqPool.alloc())
         let logits = try model.forward(
             ForwardBatch(requests: [row], prefixLens: [0], newTokens: [ids.map(Int32.init)], slots: try kv.alloc(ids.count)),

@@ -64,7 +64,7 @@ enum RuntimeFixtures {
             let steps = row["steps"]?.arrayValue ?? []
             #expect(!prompt.isEmpty && steps.count == greedy.count)
             let reqPool = ReqToTokenPool(maxRequests: 1, maxContext: prompt.count + greedy.count)
-            let kvPool = m.makeKVPool(size: prompt.count + greedy.count + 1)
+            let kvPool = try m.makeKVPool(size: prompt.count + greedy.count + 1)
             var logits = try m.forward(
                 ForwardBatch(requests: [0], prefixLens: [0], newTokens: [prompt], slots: try kvPool.alloc(prompt.count)),
                 reqToToken: reqPool, kvPool: kvPool)
@@ -132,7 +132,7 @@ enum RuntimeFixtures {
             let reference = (row["next_token_logprobs"]?.arrayValue ?? []).compactMap(\.doubleValue)
             #expect(reference.count == ids.count - 1)
             let reqPool = ReqToTokenPool(maxRequests: 1, maxContext: ids.count)
-            let kvPool = m.makeKVPool(size: ids.count + 1)
+            let kvPool = try m.makeKVPool(size: ids.count + 1)
             let logits = try m.forward(
                 ForwardBatch(requests: [0], prefixLens: [0], newTokens: [ids.map(Int32.init)],
                              slots: try kvPool.alloc(ids.count)),
