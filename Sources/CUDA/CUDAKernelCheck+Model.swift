@@ -80,3 +80,35 @@ extension CUDAKernelCheck {
                                       note: "mean \(mean), in range: \(inRange), reproducible: \(x == y)")]
     }
 }
+
+extension CUDAKernelCheck {
+    /// The skinny GEMM against the CPU backend's linear (with and without bias), every row count it serves,
+    /// a `k` that is not a multiple of its unrolled step, fp32 and bf16 in, bf16 and fp32 out.
+    func checkGEMV() throws -> [CUDAKernelCheckResult] {
+        var rows: [CUDAKernelCheckResult] = []
+        for (m, n, k) in [(1, 1000, 2048), (3, 333, 1560), (4, 129, 64)] {
+            for t in CUDAElementType.allCases {
+                let (x, xValues) = try upload(randoms(m * k), t)
+                let (w, wValues) = try upload(randoms(n * k, scale: 0.05), t)
+                let (b, bValues) = try upload(randoms(n), t)
+                for withBias in [false, true] {
+                    let ref = FloatBuffer(count: m * n)
+                    try cpu.linear(FloatBuffer(xValues), tokens: m,
+                                   weight: WeightMatrix(rows: n, cols: k, values: wValues,
+                                                        bias: withBias ? bValues : nil),
+                                   output: ref)
+                    for outputFloat32 in t == .float32 ? [true] : [false, true] {
+                        let outType: CUDAElementType = outputFloat32 ? .float32 : t
+                        let y = try poisoned(m * n, outType)
+                        try kernels.gemv(x: x.address, w: w.address, y: y.address, bias: withBias ? b.address : nil,
+                                         rows: m, n: n, k: k, type: t, outputFloat32: outputFloat32, stream: stream)
+                        rows.append(Self.compare(
+                            "gemv \(t.rawValue)→\(outType.rawValue)\(withBias ? "+bias" : "")", try download(y, m * n, outType),
+                            ref.toArray(), tolerance: outType == .float32 ? 1e-5 : 1e-2, note: "\(m)×\(n)×\(k)"))
+                    }
+                }
+            }
+        }
+        return rows
+    }
+}

@@ -71,6 +71,7 @@ public final class CUDAKernelCheck {
         run("record_slots") { try checkRecordSlots() }
         run("sample") { try checkSampling() }
         run("cublaslt_gemm") { try checkGEMM() }
+        run("gemv") { try checkGEMV() }
         run("graph_replay") { try checkGraphReplay() }
         return rows
     }

@@ -12,6 +12,7 @@ enum CUDAKernelSources {
         "decode_attention.cu": text(PackageResources.decode_attention_cu),
         "embedding.cu": text(PackageResources.embedding_cu),
         "extend_attention.cu": text(PackageResources.extend_attention_cu),
+        "gemv.cu": text(PackageResources.gemv_cu),
         "model_aux.cu": text(PackageResources.model_aux_cu),
         "norm.cu": text(PackageResources.norm_cu),
         "rope.cu": text(PackageResources.rope_cu),

@@ -39,6 +39,30 @@ extension CUDAKernels {
             grid: ((warps + 7) / 8, 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
+    /// Largest row count the skinny GEMM serves.
+    public static let gemvMaxRows = 4
+
+    /// Whether `gemv` serves this shape (`rows` ≤ 4, `k` a multiple of 16 bytes of the element type).
+    public static func gemvServes(rows: Int, k: Int, type: CUDAElementType) -> Bool {
+        rows >= 1 && rows <= gemvMaxRows && k % (16 / type.size) == 0
+    }
+
+    /// Skinny GEMM `y[r, :] = x[r, :] · wᵀ (+ bias)` for `rows` ≤ 4 (decode), weights `[n, k]`; `y` is fp32
+    /// when `outputFloat32` (logits), else the element type.
+    public func gemv(x: CUdeviceptr, w: CUdeviceptr, y: CUdeviceptr, bias: CUdeviceptr?, rows: Int, n: Int, k: Int,
+                     type: CUDAElementType, outputFloat32: Bool, stream: CUDAStream) throws
+    {
+        try require(Self.gemvServes(rows: rows, k: k, type: type) && n > 0, "GEMV of \(rows)×\(n)×\(k)")
+        let name: String
+        switch (type, outputFloat32) {
+        case (.float32, _): name = "sgl_gemv_f32_f32"
+        case (.bfloat16, true): name = "sgl_gemv_bf16_f32"
+        case (.bfloat16, false): name = "sgl_gemv_bf16_bf16"
+        }
+        let p = SGLGemvParams(x: x, w: w, y: y, bias: bias ?? 0, m: Int32(rows), n: Int32(n), k: Int32(k), pad0: 0)
+        try function(name).launch(grid: ((n + 7) / 8, 1, 1), block: (256, 1, 1), stream: stream, params: p)
+    }
+
     /// `x = cap · tanh(x / cap)` over `count` fp32 values.
     public func softcap(_ x: CUdeviceptr, count: Int, cap: Float, stream: CUDAStream) throws {
         try require(count > 0 && cap > 0, "softcap of \(count) values by \(cap)")

@@ -119,11 +119,19 @@ public final class CUDAKernels: @unchecked Sendable {
             grid: (Self.blocks(tokens * inner, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
-    /// A split count that gives about two blocks per multiprocessor for `batch` requests.
+    /// Decode-attention blocks wanted per multiprocessor (`SGLANG_DECODE_BLOCKS_PER_SM`, default 8): the kernel
+    /// streams the KV cache, so enough blocks must be in flight to cover memory latency.
+    public static let decodeBlocksPerSM: Int = {
+        let env = processEnvironment()["SGLANG_DECODE_BLOCKS_PER_SM"].flatMap { Int($0) }
+        return max(1, min(64, env ?? 8))
+    }()
+
+    /// A split count that gives about `decodeBlocksPerSM` blocks per multiprocessor for `batch` requests, each
+    /// split covering at least 64 positions.
     public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int) -> Int {
         let group = max(1, qHeads / max(1, kvHeads))
         let blocksPerSplit = max(1, batch * kvHeads * ((group + 3) / 4))
-        let wanted = (2 * context.device.multiprocessors + blocksPerSplit - 1) / blocksPerSplit
+        let wanted = (Self.decodeBlocksPerSM * context.device.multiprocessors + blocksPerSplit - 1) / blocksPerSplit
         return max(1, min(wanted, 64, (maxSequence + 63) / 64))
     }
 

@@ -79,7 +79,8 @@ extension CUDACausalLM {
             let splits = decodeSplits(batch: graphBatch, maxSequence: table.maxContext)
             let shape = CUDAForwardShape(tokens: graphBatch, batch: graphBatch, mode: .decode, maxExtend: 1, splits: splits,
                                          logitCount: graphBatch, gather: false)
-            let key = CUDADecodeGraphs.Binding(table: table.buffer.address, cache: ObjectIdentifier(cache))
+            let key = CUDADecodeGraphs.Binding(table: table.buffer.address,
+                                               cache: cache.keys.map(\.address) + cache.values.map(\.address))
             let graph = try graphs.graph(batch: graphBatch, binding: key) {
                 try stream.capture { try encode(shape, table: table, cache: cache) }
             }
@@ -198,8 +199,13 @@ extension CUDACausalLM {
 
     /// `logits[rows, vocab] = x · lm_headᵀ` in fp32, soft-capped where the model caps.
     func projectVocabulary(_ x: CUDADeviceBuffer, rows: Int) throws {
-        try blas.matmul(x: x.address, w: lmHead.address, y: logits.address, m: rows, n: config.vocabSize,
-                        k: config.hiddenSize, input: blasType, output: .float32, stream: stream)
+        if CUDAKernels.gemvServes(rows: rows, k: config.hiddenSize, type: type) {
+            try kernels.gemv(x: x.address, w: lmHead.address, y: logits.address, bias: nil, rows: rows,
+                             n: config.vocabSize, k: config.hiddenSize, type: type, outputFloat32: true, stream: stream)
+        } else {
+            try blas.matmul(x: x.address, w: lmHead.address, y: logits.address, m: rows, n: config.vocabSize,
+                            k: config.hiddenSize, input: blasType, output: .float32, stream: stream)
+        }
         if let cap = config.finalLogitSoftcap {
             try kernels.softcap(logits.address, count: rows * config.vocabSize, cap: Float(cap), stream: stream)
         }
@@ -217,9 +223,15 @@ extension CUDACausalLM {
         try projectVocabulary(workspace.delta, rows: rows.count)
     }
 
-    /// `y = x · Wᵀ (+ bias)` for `rows` rows.
+    /// `y = x · Wᵀ (+ bias)` for `rows` rows: our skinny GEMM for decode batches of up to 4 rows (cuBLASLt's
+    /// kernels read small weight matrices well below copy bandwidth there), cuBLASLt otherwise.
     func linear(_ x: CUDADeviceBuffer, _ w: CUDADeviceBuffer, _ bias: CUDADeviceBuffer?, _ y: CUDADeviceBuffer, rows: Int,
                 out: Int, inner: Int) throws {
+        if CUDAKernels.gemvServes(rows: rows, k: inner, type: type) {
+            try kernels.gemv(x: x.address, w: w.address, y: y.address, bias: bias?.address, rows: rows, n: out, k: inner,
+                             type: type, outputFloat32: false, stream: stream)
+            return
+        }
         try blas.matmul(x: x.address, w: w.address, y: y.address, m: rows, n: out, k: inner, input: blasType,
                         output: blasType, stream: stream)
         if let bias { try kernels.addBias(y.address, bias: bias.address, rows: rows, cols: out, type: type, stream: stream) }

@@ -4,10 +4,11 @@ import CUDA
 /// Decode forwards captured as CUDA graphs, one per padded batch size. A graph bakes in the addresses of the
 /// KV cache, the device req-to-token table and the workspace, so it is kept only while those stay the same.
 struct CUDADecodeGraphs {
-    /// What a captured graph reads besides the model's own buffers.
+    /// What a captured graph reads besides the model's own buffers: the device table and every K/V buffer
+    /// (addresses, not object identities, which a new pool may reuse).
     struct Binding: Hashable {
         var table: CUdeviceptr
-        var cache: ObjectIdentifier
+        var cache: [CUdeviceptr]
     }
 
     private var binding: Binding?

@@ -57,14 +57,14 @@ public struct CUDAModelCheck {
 
     let model: CUDACausalLM
     let reference: Reference
-    /// Logit bound: absolute for fp32, relative to the row's largest magnitude for bf16.
+    /// Logit bound: absolute for fp32, norm-wise relative per row for bf16.
     let bound: Float
     let relative: Bool
     /// Greedy ids must agree while our top-1/top-2 margin exceeds this.
     let marginBound: Float
 
     /// A check of `model` against `reference` with the bounds (fp32: 1e-3 absolute; bf16: 2e-2
-    /// relative; greedy ids while the margin > 0.1).
+    /// relative, norm-wise per logits row; greedy ids while the margin > 0.1).
     public init(model: CUDACausalLM, reference: Reference) {
         self.model = model
         self.reference = reference
@@ -93,12 +93,14 @@ public struct CUDAModelCheck {
         var offset = 0, batchWorst: Float = 0
         for (s, seq) in reference.sequences.enumerated() {
             for p in 0..<seq.count {
-                batchWorst = max(batchWorst, Self.maxAbs(batched.row(offset + p), Array(single[s].row(p))))
+                let a = batched.row(offset + p), b = Array(single[s].row(p))
+                batchWorst = max(batchWorst, relative ? error(a, b) : Self.maxAbs(a, b))
             }
             offset += seq.count
         }
-        rows.append(Row(check: "batched prefill = one at a time", value: Self.format(batchWorst), bound: "1e-4 abs",
-                        passed: batchWorst <= (relative ? 2e-2 : 1e-4)))
+        // bf16: cuBLASLt picks other kernels for other row counts, so only the logit bound holds.
+        rows.append(Row(check: "batched prefill = one at a time", value: Self.format(batchWorst),
+                        bound: relative ? "2e-2 rel" : "1e-4 abs", passed: batchWorst <= (relative ? bound : 1e-4)))
         // First half prefilled, second half extended over the cached prefix.
         var extendWorst: Float = 0
         for (s, seq) in reference.sequences.enumerated() where seq.count >= 2 {
@@ -119,10 +121,11 @@ public struct CUDAModelCheck {
         // Greedy continuations through decode steps: one request alone, then all together (graph buckets).
         if !reference.greedy.isEmpty {
             var agreeing = 0, compared = 0
-            var alone: [[Int]] = []
+            var alone: [[Int]] = [], aloneMargins: [[Float]] = []
             for (s, seq) in reference.sequences.enumerated() {
                 let (ids, margins) = try greedy([seq], steps: reference.greedy[s].count, context: context)
                 alone.append(ids[0])
+                aloneMargins.append(margins[0])
                 for (i, ref) in reference.greedy[s].enumerated() {
                     if ids[0][i] == ref {
                         agreeing += 1
@@ -138,10 +141,21 @@ public struct CUDAModelCheck {
             rows.append(Row(check: "greedy ids vs transformers (margin > 0.1)", value: "\(agreeing)/\(compared)",
                             bound: "all", passed: agreeing == compared))
             let steps = reference.greedy.map(\.count).min() ?? 0
-            let (together, _) = try greedy(reference.sequences, steps: steps, context: context)
-            let same = zip(together, alone).allSatisfy { Array($0.prefix(steps)) == Array($1.prefix(steps)) }
-            rows.append(Row(check: "batched decode = one at a time", value: same ? "equal" : "differ", bound: "equal",
-                            passed: same))
+            let (together, togetherMargins) = try greedy(reference.sequences, steps: steps, context: context)
+            var same = 0, total = 0
+            for (s, ids) in together.enumerated() {
+                for i in 0..<steps {
+                    if ids[i] == alone[s][i] {
+                        same += 1
+                        total += 1
+                        continue
+                    }
+                    if togetherMargins[s][i] > marginBound && aloneMargins[s][i] > marginBound { total += 1 }
+                    break
+                }
+            }
+            rows.append(Row(check: "batched decode = one at a time (margin > 0.1)", value: "\(same)/\(total)", bound: "all",
+                            passed: same == total))
         }
         return rows
     }
@@ -190,12 +204,18 @@ public struct CUDAModelCheck {
         Row(check: check, value: Self.format(value), bound: relative ? "2e-2 rel" : "1e-3 abs", passed: value <= bound)
     }
 
-    /// Absolute error (fp32) or error relative to the reference row's largest magnitude (bf16).
+    /// Largest absolute error (fp32), or the row's norm-wise relative error `‖ours − ref‖₂ / ‖ref‖₂` (bf16).
     func error(_ ours: ArraySlice<Float>, _ ref: [Float]) -> Float {
-        let diff = Self.maxAbs(ours, ref)
-        guard relative else { return diff }
-        let scale = ref.reduce(Float(0)) { max($0, abs($1)) }
-        return diff / max(scale, 1e-6)
+        guard relative else { return Self.maxAbs(ours, ref) }
+        guard ours.count == ref.count, !ref.isEmpty else { return .infinity }
+        var diff2 = 0.0, ref2 = 0.0
+        for (x, y) in zip(ours, ref) {
+            let d = Double(x) - Double(y)
+            if d.isNaN { return .infinity }
+            diff2 += d * d
+            ref2 += Double(y) * Double(y)
+        }
+        return Float((diff2 / max(ref2, 1e-30)).squareRoot())
     }
 
     static func maxAbs(_ a: ArraySlice<Float>, _ b: [Float]) -> Float {

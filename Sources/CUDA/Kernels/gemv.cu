@@ -1,0 +1,89 @@
+// Skinny GEMM for decode batches of up to 4 rows: the weights are read once, at close to copy bandwidth.
+// One warp per output column: lanes stream the column's weight row in 16-byte loads that bypass L1 (read once),
+// four loads in flight per lane, against the 1-4 input rows (small, L1/L2-resident); a warp reduction finishes
+// each dot product in fp32.
+#include "common.cuh"
+
+#define SGL_GEMV_MAX_M 4
+#define SGL_GEMV_UNROLL 4
+
+/// 16 bytes of a streamed weight row, not kept in L1.
+__device__ __forceinline__ uint4 load_stream16(const void *p) {
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "l"(p));
+    return v;
+}
+
+__device__ __forceinline__ void unpack16(const uint4 &v, const float *, float *out) {
+    out[0] = __uint_as_float(v.x); out[1] = __uint_as_float(v.y);
+    out[2] = __uint_as_float(v.z); out[3] = __uint_as_float(v.w);
+}
+__device__ __forceinline__ void unpack16(const uint4 &v, const bf16 *, float *out) {
+    unsigned int w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        out[2 * i] = __uint_as_float(w[i] << 16);
+        out[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+}
+
+template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
+    constexpr int VEC = 16 / sizeof(T);
+    const int col = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
+    const int lane = threadIdx.x & 31;
+    if (col >= p.n) return;
+    const T *w = (const T *)p.w + (size_t)col * p.k;
+    const T *x = (const T *)p.x;
+    float acc[SGL_GEMV_MAX_M];
+#pragma unroll
+    for (int r = 0; r < SGL_GEMV_MAX_M; ++r) acc[r] = 0.f;
+    const int step = 32 * VEC;
+    int c = lane * VEC;
+    // Main loop: UNROLL weight loads issued before any use.
+    for (; c + (SGL_GEMV_UNROLL - 1) * step < p.k; c += SGL_GEMV_UNROLL * step) {
+        uint4 wv[SGL_GEMV_UNROLL];
+#pragma unroll
+        for (int u = 0; u < SGL_GEMV_UNROLL; ++u) wv[u] = load_stream16(w + c + u * step);
+#pragma unroll
+        for (int u = 0; u < SGL_GEMV_UNROLL; ++u) {
+            float wf[VEC];
+            unpack16(wv[u], (const T *)nullptr, wf);
+#pragma unroll
+            for (int r = 0; r < SGL_GEMV_MAX_M; ++r) {
+                if (r >= p.m) break;
+                float xf[VEC];
+                load16(x + (size_t)r * p.k + c + u * step, xf);
+#pragma unroll
+                for (int e = 0; e < VEC; ++e) acc[r] += wf[e] * xf[e];
+            }
+        }
+    }
+    for (; c < p.k; c += step) {
+        float wf[VEC];
+        unpack16(load_stream16(w + c), (const T *)nullptr, wf);
+#pragma unroll
+        for (int r = 0; r < SGL_GEMV_MAX_M; ++r) {
+            if (r >= p.m) break;
+            float xf[VEC];
+            load16(x + (size_t)r * p.k + c, xf);
+#pragma unroll
+            for (int e = 0; e < VEC; ++e) acc[r] += wf[e] * xf[e];
+        }
+    }
+    const float b = p.bias ? to_float(((const T *)p.bias)[col]) : 0.f;
+#pragma unroll
+    for (int r = 0; r < SGL_GEMV_MAX_M; ++r) {
+        if (r >= p.m) break;
+        float v = warp_sum(acc[r]);
+        if (lane == 0) {
+            // The GEMM result is rounded to the output type before the bias, as a separate bias add does.
+            ((O *)p.y)[(size_t)r * p.n + col] = from_float<O>(p.bias ? round_to<O>(v) + b : v);
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
+extern "C" __global__ void __launch_bounds__(256) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
+extern "C" __global__ void __launch_bounds__(256) sgl_gemv_bf16_f32(const __grid_constant__ SGLGemvParams p) { gemv<bf16, float>(p); }
