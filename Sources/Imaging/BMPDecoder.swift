@@ -34,7 +34,7 @@ public enum BMPDecoder {
         }
         let bytesPerPixel = bpp / 8
         let rowSize = (width * bytesPerPixel + 3) / 4 * 4
-        guard dataOffset >= 14 + 40, dataOffset + rowSize * (height - 1) + width * bytesPerPixel <= bytes.count else {
+        guard dataOffset >= 14 + 40, dataOffset + rowSize * height <= bytes.count else {
             throw ImagingError.truncated("BMP pixel data")
         }
         var pixels = [UInt8](repeating: 0, count: width * height * 3)

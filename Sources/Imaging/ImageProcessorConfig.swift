@@ -116,6 +116,9 @@ public struct ImageProcessorConfig: Sendable, Equatable {
         }
         func number(_ v: Any, _ key: String) throws -> Double {
             guard let n = v as? NSNumber, !(v is Bool) else { throw ImagingError.invalidConfig("\(key) must be a number") }
+            // JSONSerialization on Linux yields NSDecimalNumber, whose doubleValue can be off by an ulp
+            // (0.00392156862745098 must be exactly 1/255); its decimal text converts exactly.
+            if let d = n as? NSDecimalNumber, let exact = Double(d.stringValue) { return exact }
             return n.doubleValue
         }
         func positive(_ v: Any, _ key: String) throws -> Int {

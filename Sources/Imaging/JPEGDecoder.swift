@@ -45,6 +45,7 @@ struct JPEGHuffmanTable {
             mincode[l] = code
             valptr[l] = k
             for _ in 0..<counts[l] {
+                guard code < 1 << l else { throw ImagingError.corrupt("JPEG: over-subscribed Huffman table") }
                 if l <= Self.lookupBits {
                     let shift = Self.lookupBits - l
                     let entry = UInt16(l) << 8 | UInt16(values[k])
@@ -52,7 +53,6 @@ struct JPEGHuffmanTable {
                 }
                 code += 1; k += 1
             }
-            guard code <= 1 << l else { throw ImagingError.corrupt("JPEG: over-subscribed Huffman table") }
             maxcode[l] = counts[l] > 0 ? code - 1 : -1
             code <<= 1
         }
@@ -188,10 +188,8 @@ struct JPEGState {
         var pos = 2
         while true {
             // Find the next marker, skipping fill bytes.
-            guard pos < d.count else {
-                if scans > 0 { return }  // missing EOI after complete scans: keep what was decoded
-                throw ImagingError.truncated("JPEG ends before any image data")
-            }
+            // A file that ends without EOI is truncated (Pillow reports "image file is truncated" too).
+            guard pos < d.count else { throw ImagingError.truncated("JPEG ends without an EOI marker") }
             guard d[pos] == 0xFF else { throw ImagingError.corrupt("JPEG: expected a marker at byte \(pos)") }
             while pos < d.count && d[pos] == 0xFF { pos += 1 }
             guard pos < d.count else { throw ImagingError.truncated("JPEG marker") }
@@ -217,6 +215,15 @@ struct JPEGState {
             switch marker {
             case 0xC0, 0xC1, 0xC2:
                 try parseFrame(seg, progressive: marker == 0xC2)
+                // Every block costs at least one bit in some scan, so a small file cannot describe a huge
+                // image; checking before allocating keeps a forged header from reserving gigabytes.
+                let blocks = components.reduce(0) { $0 + $1.blocksPerLine * $1.blocksPerColumn }
+                guard blocks <= 8 * d.count else {
+                    throw ImagingError.truncated("JPEG of \(d.count) bytes is too small for \(width)x\(height) pixels")
+                }
+                for i in components.indices {
+                    components[i].coefs = [Int16](repeating: 0, count: components[i].blocksPerLineMCU * components[i].blocksPerColumnMCU * 64)
+                }
             case 0xC3, 0xC5...0xC7, 0xC9...0xCB, 0xCD...0xCF:
                 throw ImagingError.unsupported("JPEG process SOF\(Int(marker) - 0xC0) (only baseline, extended Huffman and progressive Huffman)")
             case 0xC4:
@@ -280,7 +287,6 @@ struct JPEGState {
             c.blocksPerColumn = (c.height + 7) / 8
             c.blocksPerLineMCU = mcusPerLine * c.h
             c.blocksPerColumnMCU = mcusPerColumn * c.v
-            c.coefs = [Int16](repeating: 0, count: c.blocksPerLineMCU * c.blocksPerColumnMCU * 64)
             components[i] = c
         }
     }

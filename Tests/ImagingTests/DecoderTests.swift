@@ -33,4 +33,19 @@ import Testing
             #expect(maxDiff == 0, "\(file): \(differing) samples differ, max diff \(maxDiff)")
         }
     }
+
+    /// Reports decode time of the 1024x768 4:2:0 JPEG (CPU time of this thread; printed, not asserted).
+    @Test func largeJPEGDecodeTime() throws {
+        let bytes = try Fixtures.bytes("decode/large_420.jpg")
+        var best = Double.infinity
+        for _ in 0..<3 {
+            var t0 = timespec(), t1 = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0)
+            let image = try ImageDecoder.decode(bytes)
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1)
+            #expect(image.width == 1024 && image.height == 768)
+            best = min(best, Double(t1.tv_sec - t0.tv_sec) * 1e3 + Double(t1.tv_nsec - t0.tv_nsec) / 1e6)
+        }
+        print("ImagingTests: 1024x768 4:2:0 JPEG decode \(String(format: "%.1f", best)) ms CPU")
+    }
 }

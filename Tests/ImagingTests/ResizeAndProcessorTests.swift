@@ -72,6 +72,7 @@ import Testing
              "resample": 3, "rescale_factor": 0.00392156862745098, "size": {"shortest_edge": 336}}
             """.utf8))
         #expect(llava == ImageProcessorConfig.llava15)
+        #expect(llava.rescaleFactor == 1.0 / 255.0)  // parsed exactly, not via a lossy decimal
         // LLaVA's pad color truncates mean * 255: 122.77 -> 122, 116.75 -> 116, 104.09 -> 104.
         #expect(llava.padBackground == [122, 116, 104])
 
