@@ -249,6 +249,20 @@ typedef struct SGLFillUniformParams {
     float high;
 } SGLFillUniformParams;
 
+/// Skinny GEMM for decode (`m` ≤ 4 rows): `y[r, n] = x[r, :] · w[n, :] (+ bias[n])`, weights `[n, k]` row-major
+/// in the element type, `x` in the element type, `y` in the element type or fp32 (`out_f32`), fp32 accumulation.
+/// One warp per output column streams its weight row with 16-byte loads; `k` must be a multiple of 8.
+typedef struct SGLGemvParams {
+    SGL_PTR(const void) x;
+    SGL_PTR(const void) w;
+    SGL_PTR(void) y;
+    SGL_PTR(const void) bias;
+    sgl_i32 m;
+    sgl_i32 n;
+    sgl_i32 k;
+    sgl_i32 pad0;
+} SGLGemvParams;
+
 // The layouts are pinned so host (Swift/C) and device (NVRTC) code agree; a change must update both sizes.
 #ifdef __cplusplus
 #define SGL_ASSERT_SIZE(T, N) static_assert(sizeof(T) == N, #T " layout changed")
@@ -271,5 +285,6 @@ SGL_ASSERT_SIZE(SGLAddBiasParams, 24);
 SGL_ASSERT_SIZE(SGLHeadRMSNormParams, 40);
 SGL_ASSERT_SIZE(SGLSoftcapParams, 24);
 SGL_ASSERT_SIZE(SGLFillUniformParams, 32);
+SGL_ASSERT_SIZE(SGLGemvParams, 48);
 
 #endif
