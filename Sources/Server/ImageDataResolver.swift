@@ -98,3 +98,16 @@ enum ImageDataResolver {
         return result.body
     }
 }
+
+extension ImageDataResolver {
+    /// Runs `work` on a thread of its own when `hasImages` (decoding, resizing and reading image files may take a
+    /// while and must not hold a thread of the cooperative pool), inline otherwise.
+    static func preparing<T: Sendable>(hasImages: Bool, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        guard hasImages else { return try work() }
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            let thread = Thread { c.resume(with: Result { try work() }) }
+            thread.name = "sglang-image-prepare"
+            thread.start()
+        }
+    }
+}

@@ -47,7 +47,10 @@ extension SGLangServer {
         logRequest("/generate", body)
         var input = try GenerateRequestParser.parse(body, defaults: defaults, defaultTimeout: arguments.requestTimeout)
         try await ImageDataResolver.resolve(&input.items)
-        let prepared = try input.items.map(runner.prepare)
+        let (items, runner) = (input.items, self.runner)
+        let prepared = try await ImageDataResolver.preparing(hasImages: items.contains { !$0.request.imageData.isEmpty }) {
+            try items.map(runner.prepare)
+        }
         let requests = prepared.flatMap { $0.samples.map(\.request) }
         if input.stream {
             let formatter = NativeStreamFormatter(requests: requests, isBatch: input.isBatch)

@@ -105,7 +105,10 @@ extension SGLangServer {
         item.request.imageData = try await ImageDataResolver.resolve(input.images.map(ImageDataResolver.item))
         item.request.prompt = .ids(rendered.ids)
         for s in rendered.stop where !item.request.sampling.stop.contains(s) { item.request.sampling.stop.append(s) }
-        let prepared = [try runner.prepare(item)]
+        let (chatItem, runner) = (item, self.runner)
+        let prepared = [try await ImageDataResolver.preparing(hasImages: !item.request.imageData.isEmpty) {
+            try runner.prepare(chatItem)
+        }]
         let n = prepared[0].samples.count
         let header = OpenAIHeader(
             id: item.request.rid, created: Int(Date().timeIntervalSince1970),
