@@ -90,6 +90,20 @@ import Testing
         #expect(before == 2)
     }
 
+    @Test func siglipModelFromItsPNGMatchesTransformers() async throws {
+        let folder = Self.folder + "-siglip"
+        let engine = try Engine(model: try ModelLoader.load(path: folder),
+                                options: EngineOptions(contextLength: 512, maxTotalTokens: 2048))
+        defer { engine.shutdown() }
+        let ref = try JSONValue.parse(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: folder + "/reference.json"))))
+        var request = GenerateRequest(rid: "s", prompt: .text(ref["prompt"]?.stringValue ?? ""),
+                                      sampling: SamplingParams(maxNewTokens: 8, temperature: 0, ignoreEOS: true))
+        request.imageData = [.source(folder + "/image-a.png")]
+        let out = try await Self.run(engine, request)
+        #expect(out.outputIds == (ref["greedy_ids"]?.arrayValue ?? []).compactMap(\.intValue))
+        #expect(out.promptTokens == ref["input_ids"]?.arrayValue?.count)
+    }
+
     @Test func chunkedPrefillSplitsTheImageAndGivesTheSameTokens() async throws {
         let engine = try Engine(model: try Self.loaded.get(),
                                 options: EngineOptions(contextLength: 512, maxTotalTokens: 2048, chunkedPrefillSize: 10))
