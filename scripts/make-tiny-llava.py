@@ -12,8 +12,8 @@ Both share a byte-level BPE tokenizer written here (256 byte tokens, no merges, 
 config.json, model.safetensors, tokenizer.json, tokenizer_config.json (with a chatml chat template that
 renders {"type": "image"} parts as "<image>\\n"), preprocessor_config.json, two test images and
 reference.json: pixel values (transformers' CLIPImageProcessor / SiglipImageProcessor), image features
-(vision tower + projector), logits of a prompt holding the image (last row and a few sampled rows) and 8
-greedy ids.
+(vision tower + projector), logits of a prompt holding the image (last row and a few sampled rows), 8
+greedy ids, and 8 greedy ids of a prompt holding both images (`two_images`).
 
 Usage: python3 scripts/make-tiny-llava.py   (run from the repository root; torch + transformers 5)
 """
@@ -128,6 +128,14 @@ def build(name, vision_config, text_config, processor, layer, strategy, seed):
         greedy = model.generate(input_ids=input_ids, pixel_values=pixel_values[:1], max_new_tokens=8,
                                 do_sample=False, eos_token_id=None, pad_token_id=text_config.pad_token_id,
                                 min_new_tokens=8)[0, len(expanded):].tolist()
+        # Two images in one prompt: their features fill the image tokens in order.
+        prompt2 = "<|im_start|>user\n<image>\n<image>\nCompare the pictures.<|im_end|>\n<|im_start|>assistant\n"
+        expanded2 = []
+        for t in tok.encode(prompt2).ids:
+            expanded2.extend([t] * n_tokens if t == image_id else [t])
+        greedy2 = model.generate(input_ids=torch.tensor([expanded2]), pixel_values=pixel_values, max_new_tokens=8,
+                                 do_sample=False, eos_token_id=None, pad_token_id=text_config.pad_token_id,
+                                 min_new_tokens=8)[0, len(expanded2):].tolist()
     assert feats.shape[0] == n_tokens, feats.shape
     image_start = expanded.index(image_id)
     rows = sorted({0, image_start - 1, image_start, image_start + n_tokens - 1, image_start + n_tokens,
@@ -147,6 +155,7 @@ def build(name, vision_config, text_config, processor, layer, strategy, seed):
         "logit_rows": rows,
         "logits": [logits[r].tolist() for r in rows],
         "greedy_ids": greedy,
+        "two_images": {"prompt": prompt2, "input_ids": expanded2, "greedy_ids": greedy2},
     }
     with open(os.path.join(folder, "reference.json"), "w") as f:
         json.dump(ref, f)

@@ -104,6 +104,24 @@ import Testing
         #expect(out.promptTokens == ref["input_ids"]?.arrayValue?.count)
     }
 
+    @Test func twoImagesFillTheirTokensInOrder() async throws {
+        let engine = try Self.engine()
+        defer { engine.shutdown() }
+        let two = try Self.reference()["two_images"]
+        let a = try Self.image("image-a.png"), b = try Self.image("image-b.png")
+        var request = GenerateRequest(rid: "ab", prompt: .text(two?["prompt"]?.stringValue ?? ""),
+                                      sampling: SamplingParams(maxNewTokens: 8, temperature: 0, ignoreEOS: true))
+        request.imageData = [.bytes(a), .bytes(b)]
+        let out = try await Self.run(engine, request)
+        #expect(out.outputIds == (two?["greedy_ids"]?.arrayValue ?? []).compactMap(\.intValue))
+        #expect(out.promptTokens == two?["input_ids"]?.arrayValue?.count)
+        // Swapped images: other pad ids from the first image on, so the cache match stops there.
+        request.rid = "ba"
+        request.imageData = [.bytes(b), .bytes(a)]
+        let swapped = try await Self.run(engine, request)
+        #expect(swapped.cachedTokens <= (try Self.reference()["image_offset"]?.intValue ?? 0))
+    }
+
     @Test func chunkedPrefillSplitsTheImageAndGivesTheSameTokens() async throws {
         let engine = try Engine(model: try Self.loaded.get(),
                                 options: EngineOptions(contextLength: 512, maxTotalTokens: 2048, chunkedPrefillSize: 10))
