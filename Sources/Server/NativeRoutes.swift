@@ -111,8 +111,9 @@ extension SGLangServer {
             ("weight_version", .string("default")),
             ("has_image_understanding", .bool(model.vision != nil)),
             ("has_audio_understanding", .bool(false)),
-            ("model_type", .string(model.config.modelType)),
-            ("architectures", .array(model.config.architectures.map(JSONValue.string))),
+            ("model_type", .string(model.vision == nil ? model.config.modelType : "llava")),
+            ("architectures", .array((model.vision == nil ? model.config.architectures : ["LlavaForConditionalGeneration"])
+                .map(JSONValue.string))),
         ]))
     }
 

@@ -60,6 +60,7 @@ import Testing
         try await Self.withServer { server in
             let info = try await Curl.get(ServerFixture.url(server, "/get_model_info"))
             #expect(info.json?["has_image_understanding"]?.boolValue == true)
+            #expect(info.json?["model_type"]?.stringValue == "llava")
             let a = try Self.image("image-a.png"), b = try Self.image("image-b.png")
             let first = try await Self.generate(server, image: str(Data(a).base64EncodedString()))
             #expect(first.status == 200, "\(first.text)")
