@@ -82,7 +82,9 @@ extension CUDACausalLM {
             let key = CUDADecodeGraphs.Binding(table: table.buffer.address,
                                                cache: cache.keys.map(\.address) + cache.values.map(\.address))
             let graph = try graphs.graph(batch: graphBatch, binding: key) {
-                try stream.capture { try encode(shape, table: table, cache: cache) }
+                capturing = true
+                defer { capturing = false }
+                return try stream.capture { try encode(shape, table: table, cache: cache) }
             }
             try graph.launch(on: stream)
         } else {
@@ -91,7 +93,14 @@ extension CUDACausalLM {
                 tokens: n, batch: batch.batchSize, mode: isDecode ? .decode : .extend, maxExtend: batch.extendLens.max() ?? 1,
                 splits: splits, logitCount: rows.count, gather: true)
             try encode(shape, table: table, cache: cache)
+            try profiler?.finish(on: stream)
         }
+    }
+
+    /// Starts timing the op `label` when profiling an eager forward.
+    @inline(__always)
+    func mark(_ label: String) throws {
+        if let profiler, !capturing { try profiler.mark(label, on: stream) }
     }
 
     /// Split-K count of decode attention for `batch` requests up to `maxSequence` tokens.
@@ -111,6 +120,7 @@ extension CUDACausalLM {
         let eps = Float(config.rmsNormEps)
         let addOne = config.traits.normAddsOne
         let t = s.tokens
+        try mark("record+embedding")
         try kernels.recordSlots(
             reqToToken: table.buffer.address, stride: table.maxContext, tokenRows: inputs.address(.tokenRows),
             positions: inputs.address(.positions), outLoc: inputs.address(.outLoc), tokens: t, stream: stream)
@@ -127,10 +137,13 @@ extension CUDACausalLM {
         let attentionScale = Float(config.attentionScale)
         let softcap = config.attentionLogitSoftcap.map { Float($0) }
         for (i, layer) in layers.enumerated() {
+            try mark("norms")
             try kernels.addRMSNorm(residual: ws.hidden.address, delta: i == 0 ? nil : ws.delta.address,
                                    weight: layer.inputNorm.address, out: ws.normed.address, rows: t, dim: h, eps: eps,
                                    addOne: addOne, type: type, stream: stream)
+            try mark("qkv proj")
             try linear(ws.normed, layer.qkv, layer.qkvBias, ws.qkv, rows: t, out: qkvWidth, inner: h)
+            try mark("rope+kv store")
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
                 try kernels.headRMSNorm(ws.qkv.address, weight: qNorm.address, tokens: t, heads: qHeads, headDim: hd,
                                         stride: qkvWidth, offset: 0, eps: eps, type: type, stream: stream)
@@ -144,6 +157,7 @@ extension CUDACausalLM {
                 inverseFrequencies: inverseFrequencies.address, rotaryHalf: rotHalf,
                 attentionFactor: Float(uploadedFrequencies.attentionFactor), tokens: t, qHeads: qHeads, kvHeads: kvHeads,
                 headDim: hd, type: type, stream: stream)
+            try mark("attention")
             if s.mode == .decode {
                 try kernels.decodeAttention(
                     q: ws.qkv.address, qStride: qkvWidth, kCache: cache.keys[i].address, vCache: cache.values[i].address,
@@ -162,7 +176,9 @@ extension CUDACausalLM {
                     kvHeads: kvHeads, headDim: hd, scale: attentionScale, softcap: softcap, window: layer.window, type: type,
                     stream: stream)
             }
+            try mark("o proj")
             try linear(ws.attention, layer.output, layer.outputBias, ws.delta, rows: t, out: h, inner: qHeads * hd)
+            try mark("norms")
             if let preFF = layer.preFeedForwardNorm {
                 // Gemma 2: normalize the attention output, then add it and normalize for the MLP.
                 try kernels.addRMSNorm(residual: ws.delta.address, delta: nil, weight: layer.postAttentionNorm.address,
@@ -176,15 +192,20 @@ extension CUDACausalLM {
                                        weight: layer.postAttentionNorm.address, out: ws.normed.address, rows: t, dim: h,
                                        eps: eps, addOne: addOne, type: type, stream: stream)
             }
+            try mark("gate-up proj")
             try linear(ws.normed, layer.gateUp, layer.gateUpBias, ws.gateUp, rows: t, out: 2 * inner, inner: h)
+            try mark("activation")
             try kernels.gatedActivation(gateUp: ws.gateUp.address, out: ws.activated.address, tokens: t, inner: inner,
                                         activation: activationCode, type: type, stream: stream)
+            try mark("down proj")
             try linear(ws.activated, layer.down, layer.downBias, ws.delta, rows: t, out: h, inner: inner)
+            try mark("norms")
             if let postFF = layer.postFeedForwardNorm {
                 try kernels.addRMSNorm(residual: ws.delta.address, delta: nil, weight: postFF.address, out: ws.delta.address,
                                        rows: t, dim: h, eps: eps, addOne: addOne, type: type, stream: stream)
             }
         }
+        try mark("final norm+lm head")
         // The last residual add folds into the final norm, over every row (cheap next to the layers).
         try kernels.addRMSNorm(residual: ws.hidden.address, delta: ws.delta.address, weight: finalNorm.address,
                                out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type, stream: stream)

@@ -49,6 +49,10 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     var overrideStaging: CUDAHostBuffer?
     var overrideRuns: [(token: Int, stagingRow: Int, rows: Int)] = []
     var graphs = CUDADecodeGraphs()
+    /// Per-op timing of eager forwards (`SGLANG_CUDA_PROFILE`).
+    let profiler: CUDAOpProfiler?
+    /// Whether `encode` is being captured into a graph (no profiling marks then).
+    var capturing = false
 
     /// Loads `config`'s weights from `weights` onto device `options.deviceOrdinal`; nil `weights` fills
     /// every tensor with seeded uniform values on the device (`--load-format dummy`).
@@ -87,6 +91,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         logits = CUDAGrowableBuffer(context: context)
         partialOut = CUDAGrowableBuffer(context: context)
         partialLSE = CUDAGrowableBuffer(context: context)
+        profiler = CUDAOpProfiler.fromEnvironment(context: context)
         try stream.synchronize()
     }
 
