@@ -13,29 +13,42 @@ public struct ImageProcessorConfig: Sendable, Equatable {
 
     /// A crop or output size in pixels.
     public struct Extent: Sendable, Equatable {
+        /// Rows.
         public var height: Int
+        /// Columns.
         public var width: Int
+        /// An extent of `height × width` pixels.
         public init(height: Int, width: Int) { self.height = height; self.width = width }
     }
 
     /// `image_processor_type`, e.g. `CLIPImageProcessor` or `SiglipImageProcessor`.
     public var imageProcessorType: String
+    /// `do_resize`.
     public var doResize: Bool
+    /// `size`.
     public var size: Size
     /// `resample` (Pillow filter number; 3 = bicubic).
     public var resample: ResampleFilter
+    /// `do_center_crop`.
     public var doCenterCrop: Bool
+    /// `crop_size`.
     public var cropSize: Extent
+    /// `do_rescale`.
     public var doRescale: Bool
+    /// `rescale_factor` (1/255).
     public var rescaleFactor: Double
+    /// `do_normalize`.
     public var doNormalize: Bool
     /// Per-channel mean (R, G, B).
     public var imageMean: [Double]
     /// Per-channel standard deviation (R, G, B).
     public var imageStd: [Double]
+    /// `do_convert_rgb` (decoded images are always RGB, so this has no further effect).
     public var doConvertRGB: Bool
 
+    /// `OPENAI_CLIP_MEAN`.
     public static let openAIClipMean = [0.48145466, 0.4578275, 0.40821073]
+    /// `OPENAI_CLIP_STD`.
     public static let openAIClipStd = [0.26862954, 0.26130258, 0.27577711]
 
     /// `CLIPImageProcessor` defaults (resize shortest edge, center crop, OpenAI CLIP mean/std).
@@ -63,6 +76,7 @@ public struct ImageProcessorConfig: Sendable, Equatable {
         imageMean.map { UInt8(clamping: Int(($0 * 255).rounded(.towardZero))) }
     }
 
+    /// A configuration from explicit values (see the presets for the processors' defaults).
     public init(imageProcessorType: String, doResize: Bool, size: Size, resample: ResampleFilter, doCenterCrop: Bool,
                 cropSize: Extent, doRescale: Bool, rescaleFactor: Double, doNormalize: Bool, imageMean: [Double],
                 imageStd: [Double], doConvertRGB: Bool) {

@@ -72,9 +72,12 @@ public struct ImageLoader: Sendable {
     /// Largest encoded image accepted by default (64 MiB).
     public static let defaultMaxBytes = 64 << 20
 
+    /// Fetches `.url` sources; nil makes them an error.
     public var fetcher: Fetcher?
+    /// Largest encoded image accepted from any source.
     public var maxBytes: Int
 
+    /// A loader with an optional URL fetcher and a size cap.
     public init(fetcher: Fetcher? = nil, maxBytes: Int = ImageLoader.defaultMaxBytes) {
         self.fetcher = fetcher
         self.maxBytes = maxBytes

@@ -2,7 +2,9 @@
 public struct PixelValues: Sendable, Equatable {
     /// Always 3 (R, G, B planes).
     public var channels: Int { 3 }
+    /// Rows per plane.
     public let height: Int
+    /// Columns per plane.
     public let width: Int
     /// `3 × height × width` values, plane after plane.
     public var data: [Float]
@@ -22,8 +24,10 @@ public enum ImageAspectRatio: String, Sendable {
 /// Hugging Face `CLIPImageProcessor` / `SiglipImageProcessor` (PIL backend) in Swift: resize with Pillow's
 /// resampling, center crop, rescale, normalize. Outputs agree with transformers to float32 rounding.
 public struct VisionProcessor: Sendable {
+    /// The processor's settings.
     public let config: ImageProcessorConfig
 
+    /// A processor for `config`.
     public init(config: ImageProcessorConfig) {
         self.config = config
     }
