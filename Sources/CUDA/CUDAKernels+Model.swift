@@ -39,20 +39,21 @@ extension CUDAKernels {
             grid: ((warps + 7) / 8, 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
-    /// Largest row count the skinny GEMM serves.
-    public static let gemvMaxRows = 4
+    /// Largest row count the model sends to the skinny GEMM (measured on an H200: at 2-4 rows cuBLASLt is
+    /// faster; the kernel itself serves up to 4).
+    public static let gemvMaxRows = 1
 
-    /// Whether `gemv` serves this shape (`rows` ≤ 4, `k` a multiple of 16 bytes of the element type).
+    /// Whether the model should use `gemv` for this shape (`rows` ≤ `gemvMaxRows`, `k` a multiple of 16 bytes).
     public static func gemvServes(rows: Int, k: Int, type: CUDAElementType) -> Bool {
         rows >= 1 && rows <= gemvMaxRows && k % (16 / type.size) == 0
     }
 
-    /// Skinny GEMM `y[r, :] = x[r, :] · wᵀ (+ bias)` for `rows` ≤ 4 (decode), weights `[n, k]`; `y` is fp32
+    /// Skinny GEMM `y[r, :] = x[r, :] · wᵀ (+ bias)` for 1-4 rows (decode), weights `[n, k]`; `y` is fp32
     /// when `outputFloat32` (logits), else the element type.
     public func gemv(x: CUdeviceptr, w: CUdeviceptr, y: CUdeviceptr, bias: CUdeviceptr?, rows: Int, n: Int, k: Int,
                      type: CUDAElementType, outputFloat32: Bool, stream: CUDAStream) throws
     {
-        try require(Self.gemvServes(rows: rows, k: k, type: type) && n > 0, "GEMV of \(rows)×\(n)×\(k)")
+        try require(rows >= 1 && rows <= 4 && k % (16 / type.size) == 0 && n > 0, "GEMV of \(rows)×\(n)×\(k)")
         let name: String
         switch (type, outputFloat32) {
         case (.float32, _): name = "sgl_gemv_f32_f32"
