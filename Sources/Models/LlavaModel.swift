@@ -1,33 +1,22 @@
 import Compute
 
-/// A LLaVA vision-language model (llava-hf `LlavaForConditionalGeneration`): a CLIP or SigLIP vision tower and
-/// a projector that turn one preprocessed image into `imageFeatureLength` embedding rows, and the causal
-/// language model that reads them in place of the prompt's image tokens (`ForwardBatch.embeddingOverrides`).
+/// A LLaVA vision-language model (llava-hf `LlavaForConditionalGeneration`) on one `ComputeBackend`: the vision
+/// encoder (CLIP or SigLIP tower + projector) and the causal language model that reads its rows in place of the
+/// prompt's image tokens (`ForwardBatch.embeddingOverrides`).
 public final class LlavaModel: Sendable {
     /// The decoded config.
     public let config: LlavaConfig
     /// The language model (a plain `CausalLM` over the text weights).
     public let languageModel: CausalLM
-    /// The vision transformer.
-    public let visionTower: VisionTower
-    /// The projector into the language model's embedding space.
-    public let projector: MultiModalProjector
-    let backend: any ComputeBackend
+    /// The vision tower and projector.
+    public let encoder: LlavaVisionEncoder
 
     /// Builds the model from a checkpoint in either weight-name layout.
     /// - Throws: `ModelError.missingTensor` / `.shapeMismatch` naming the tensor.
     public init(config: LlavaConfig, weights source: any WeightSource, backend: any ComputeBackend = CPUBackend()) throws {
         self.config = config
-        self.backend = backend
-        let layout = try LlavaWeightNames.detect(in: source)
-        languageModel = try CausalLM(config: config.text, weights: LlavaTextWeights(base: source, layout: layout),
-                                     backend: backend)
-        let w = WeightLoader(source: source)
-        visionTower = try VisionTower(config: config.vision, weights: w, prefix: layout.vision,
-                                      layerCount: config.resolvedFeatureLayers.max() ?? 0, backend: backend)
-        projector = try MultiModalProjector(w, prefix: layout.projector, inputSize: config.projectorInputSize,
-                                            outputSize: config.text.hiddenSize, activation: config.projectorActivation,
-                                            bias: config.projectorBias)
+        languageModel = try CausalLM(config: config.text, weights: try Self.textWeights(source), backend: backend)
+        encoder = try LlavaVisionEncoder(config: config, weights: source, backend: backend)
     }
 
     /// Loads a llava-hf folder (config.json + safetensors).
@@ -35,27 +24,20 @@ public final class LlavaModel: Sendable {
         try self.init(config: LlavaConfig.load(from: folder), weights: SafetensorsModel(folder: folder), backend: backend)
     }
 
-    /// The embedding rows of one image: `imageFeatureLength × text hiddenSize` row-major values
-    /// (transformers' `get_image_features`).
-    /// - Parameter pixelValues: `channels × imageSize × imageSize` preprocessed values (CLIP / SigLIP processor).
-    /// - Throws: `ModelError.invalidField` when the pixel values do not match the tower's input size.
+    /// The text model's tensors of a LLaVA checkpoint under plain causal-LM names (`model.*`, `lm_head.weight`),
+    /// for any model class that loads those.
+    /// - Throws: `ModelError.missingTensor` when the checkpoint has neither layout.
+    public static func textWeights(_ source: any WeightSource) throws -> any WeightSource {
+        LlavaTextWeights(base: source, layout: try LlavaWeightNames.detect(in: source))
+    }
+
+    /// The vision transformer.
+    public var visionTower: VisionTower { encoder.visionTower }
+    /// The projector.
+    public var projector: MultiModalProjector { encoder.projector }
+
+    /// The embedding rows of one image (see `LlavaVisionEncoder.imageFeatures`).
     public func imageFeatures(pixelValues: [Float]) throws -> [Float] {
-        let layers = config.resolvedFeatureLayers
-        let states = try visionTower.hiddenStates(pixelValues: pixelValues, indices: layers)
-        let h = config.vision.hiddenSize
-        let skip = config.selectStrategy == .default ? 1 : 0
-        let rows = config.imageFeatureLength
-        let width = config.projectorInputSize
-        // Concatenate the selected layers along the feature axis, row by row.
-        let selected = FloatBuffer(count: rows * width)
-        for (j, state) in states.enumerated() {
-            for r in 0..<rows {
-                state.withUnsafeBufferPointer { src in
-                    guard let base = src.baseAddress else { return }
-                    (selected.pointer + r * width + j * h).update(from: base + (r + skip) * h, count: h)
-                }
-            }
-        }
-        return try projector.forward(backend, features: selected, tokens: rows).toArray()
+        try encoder.imageFeatures(pixelValues: pixelValues)
     }
 }

@@ -58,7 +58,7 @@ public enum ModelLoader {
             throw RuntimeError.modelNotFound("\(path) does not exist")
         }
         if isDirectory.boolValue {
-            if let llava = try loadLlava(folder: path, loadFormat: loadFormat, backend: backend, device: device) {
+            if let llava = try loadLlava(folder: path, loadFormat: loadFormat, seed: seed, backend: backend, device: device) {
                 return llava
             }
             let config = try ModelConfig.load(from: path)

@@ -22,7 +22,7 @@ extension Scheduler {
                 if let cached = image.features {
                     features = cached
                 } else {
-                    features = try vision.llava.imageFeatures(pixelValues: image.pixelValues)
+                    features = try vision.encoder.imageFeatures(pixelValues: image.pixelValues)
                     req.images[i].features = features
                     stats.imagesEncoded += 1
                 }

@@ -6,23 +6,23 @@ import Tokenizers
 /// What a vision-language model adds to a `LoadedModel`: the LLaVA vision tower and projector, the image
 /// processor of its preprocessor_config.json, and the image token.
 public struct VisionSupport: Sendable {
-    /// The LLaVA model (its `languageModel` is the `LoadedModel.model`).
-    public let llava: LlavaModel
+    /// The vision tower and projector (on the CPU backend, whatever device runs the language model).
+    public let encoder: LlavaVisionEncoder
     /// The text of the image token (`<image>`), as prompts and chat templates write it; nil when the
     /// tokenizer has no name for `imageTokenIndex`.
     public let imageTokenText: String?
     let processor: VisionImageProcessor
 
     /// The id that stands for an image in prompts.
-    public var imageTokenIndex: Int { llava.config.imageTokenIndex }
+    public var imageTokenIndex: Int { encoder.config.imageTokenIndex }
     /// Embedding rows one image takes.
-    public var imageFeatureLength: Int { llava.config.imageFeatureLength }
+    public var imageFeatureLength: Int { encoder.config.imageFeatureLength }
 
-    /// Loads the vision part of a llava-hf folder around an already loaded `llava`.
-    init(folder: String, llava: LlavaModel, tokenizer: Tokenizer?) throws {
-        self.llava = llava
-        imageTokenText = tokenizer?.idToToken(llava.config.imageTokenIndex)
-        processor = try VisionImageProcessor(folder: folder, vision: llava.config.vision)
+    /// The vision part of a llava-hf folder around its loaded `encoder`.
+    init(folder: String, encoder: LlavaVisionEncoder, tokenizer: Tokenizer?) throws {
+        self.encoder = encoder
+        imageTokenText = tokenizer?.idToToken(encoder.config.imageTokenIndex)
+        processor = try VisionImageProcessor(folder: folder, vision: encoder.config.vision)
     }
 
     /// Decodes and preprocesses one image into the tower's pixel values.
