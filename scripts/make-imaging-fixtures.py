@@ -157,6 +157,8 @@ def png_cases():
         ("rgb8_1x1_interlaced.png", samples(1, 1, 3, 8), 2, 8, {"interlace": True}),
         ("rgb8_3x2_interlaced.png", samples(2, 3, 3, 8), 2, 8, {"interlace": True}),
         ("rgb8_large.png", smooth_image(192, 256, noise=3).astype(int), 2, 8, {}),
+        # Indices past a 3-entry PLTE read as black.
+        ("pal4_short_palette.png", (np.arange(48).reshape(3, 16, 1) % 16), 3, 4, {"palette": [10, 20, 30, 40, 50, 60, 70, 80, 90]}),
     ]
     for name, img, ct, depth, kw in cases:
         add_decode(name, encode_png(img, ct, depth, **kw), "png")
