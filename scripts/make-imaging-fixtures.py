@@ -96,6 +96,139 @@ def encode_png(img, color_type, depth, interlace=False, palette=None, trns=None,
     return out + chunk(b"IEND", b"")
 
 
+# ---------------------------------------------------------------- baseline JPEG encoder (for sampling layouts
+# Pillow cannot write: 4:4:0 and 4:1:1). Pillow/libjpeg-turbo decodes the result, so it stays the oracle.
+
+ZIGZAG = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14,
+          21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60,
+          61, 54, 47, 55, 62, 63]
+
+
+def huffman_lengths(freq):
+    """Code lengths (<= 16) for the symbols with nonzero frequency, plus a pseudo-symbol that takes the
+    all-ones code (JPEG forbids it) and is then left out of the table."""
+    import heapq
+    items = [(f, i, [sym]) for i, (sym, f) in enumerate(sorted(freq.items())) if f > 0]
+    items.append((0.5, -1, [None]))
+    heapq.heapify(items)
+    lengths = {}
+    counter = len(items)
+    while len(items) > 1:
+        f1, _, s1 = heapq.heappop(items)
+        f2, _, s2 = heapq.heappop(items)
+        for sym in s1 + s2:
+            lengths[sym] = lengths.get(sym, 0) + 1
+        heapq.heappush(items, (f1 + f2, counter, s1 + s2))
+        counter += 1
+    assert max(lengths.values()) <= 16
+    return lengths
+
+
+def canonical(lengths):
+    """-> (counts[1..16], values, {symbol: (code, length)}), the pseudo-symbol last of the longest codes."""
+    order = sorted(lengths.items(), key=lambda kv: (kv[1], kv[0] is None, kv[0] if kv[0] is not None else 0))
+    codes, code, prev = {}, 0, 0
+    for sym, ln in order:
+        code <<= (ln - prev)
+        prev = ln
+        codes[sym] = (code, ln)
+        code += 1
+    real = [(sym, ln) for sym, ln in order if sym is not None]
+    counts = [0] * 17
+    for _, ln in real:
+        counts[ln] += 1
+    return counts[1:], [sym for sym, _ in real], {k: v for k, v in codes.items() if k is not None}
+
+
+def encode_jpeg(rgb, factors):
+    """Baseline JPEG of `rgb` (H, W, 3 uint8) with sampling `factors` [(h, v)] for Y, Cb, Cr."""
+    height, width, _ = rgb.shape
+    ycc = np.asarray(Image.fromarray(rgb).convert("YCbCr"), dtype=np.float64)
+    hmax, vmax = max(f[0] for f in factors), max(f[1] for f in factors)
+    mcux, mcuy = -(-width // (8 * hmax)), -(-height // (8 * vmax))
+    quant = [np.array([[1 + (i + j) for j in range(8)] for i in range(8)]),
+             np.array([[2 + 2 * (i + j) for j in range(8)] for i in range(8)])]
+    dct = np.array([[(np.sqrt(0.5) if u == 0 else 1.0) * np.cos((2 * x + 1) * u * np.pi / 16) / 2 for x in range(8)] for u in range(8)])
+    planes = []
+    for c, (h, v) in enumerate(factors):
+        plane = ycc[:, :, c]
+        # Box-average down to the component's sampling.
+        sh, sv = hmax // h, vmax // v
+        ph, pw = -(-height // sv) * sv, -(-width // sh) * sh
+        padded = np.pad(plane, ((0, ph - height), (0, pw - width)), mode="edge")
+        small = padded.reshape(ph // sv, sv, pw // sh, sh).mean(axis=(1, 3))
+        full = np.pad(small, ((0, mcuy * v * 8 - small.shape[0]), (0, mcux * h * 8 - small.shape[1])), mode="edge")
+        planes.append(full - 128)
+    blocks = []  # (component, zigzag coefficients) in scan order
+    for my in range(mcuy):
+        for mx in range(mcux):
+            for c, (h, v) in enumerate(factors):
+                for by in range(v):
+                    for bx in range(h):
+                        y0, x0 = (my * v + by) * 8, (mx * h + bx) * 8
+                        coef = dct @ planes[c][y0:y0 + 8, x0:x0 + 8] @ dct.T
+                        q = np.rint(coef / quant[min(c, 1)]).astype(int).reshape(-1)
+                        blocks.append((c, [int(q[z]) for z in ZIGZAG]))
+
+    def category(v):
+        return 0 if v == 0 else int(abs(v)).bit_length()
+
+    def symbols():
+        pred = [0, 0, 0]
+        for c, zz in blocks:
+            diff = zz[0] - pred[c]
+            pred[c] = zz[0]
+            yield c, "dc", category(diff), diff
+            run = 0
+            last = max([k for k in range(1, 64) if zz[k] != 0], default=0)
+            for k in range(1, last + 1):
+                if zz[k] == 0:
+                    run += 1
+                    continue
+                while run > 15:
+                    yield c, "ac", 0xF0, None
+                    run -= 16
+                yield c, "ac", (run << 4) | category(zz[k]), zz[k]
+                run = 0
+            if last < 63:
+                yield c, "ac", 0x00, None
+
+    freqs = {(t, k): {} for t in ("dc", "ac") for k in (0, 1)}
+    for c, t, sym, _ in symbols():
+        f = freqs[(t, min(c, 1))]
+        f[sym] = f.get(sym, 0) + 1
+    tables = {key: canonical(huffman_lengths(f)) for key, f in freqs.items() if f}
+
+    out = bytearray(b"\xff\xd8")
+    out += b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    for t in range(2):
+        out += b"\xff\xdb" + struct.pack(">HB", 67, t) + bytes(int(quant[t].reshape(-1)[z]) for z in ZIGZAG)
+    out += b"\xff\xc0" + struct.pack(">HBHHB", 8 + 3 * 3, 8, height, width, 3)
+    for c, (h, v) in enumerate(factors):
+        out += bytes([c + 1, h << 4 | v, min(c, 1)])
+    for (t, k), (counts, values, _) in tables.items():
+        out += b"\xff\xc4" + struct.pack(">HB", 3 + 16 + len(values), (0 if t == "dc" else 1) << 4 | k) + bytes(counts) + bytes(values)
+    out += b"\xff\xda" + struct.pack(">HB", 6 + 2 * 3, 3)
+    for c in range(3):
+        out += bytes([c + 1, min(c, 1) << 4 | min(c, 1)])
+    out += bytes([0, 63, 0])
+    bits = []
+    for c, t, sym, value in symbols():
+        code, ln = tables[(t, min(c, 1))][2][sym]
+        bits += [(code >> (ln - 1 - i)) & 1 for i in range(ln)]
+        size = sym if t == "dc" else sym & 15
+        if size:
+            v = value if value > 0 else value + (1 << size) - 1
+            bits += [(v >> (size - 1 - i)) & 1 for i in range(size)]
+    bits += [1] * (-len(bits) % 8)
+    for i in range(0, len(bits), 8):
+        byte = int("".join(map(str, bits[i:i + 8])), 2)
+        out.append(byte)
+        if byte == 0xFF:
+            out.append(0)
+    return bytes(out + b"\xff\xd9")
+
+
 def pil_rgb(data):
     return Image.open(io.BytesIO(data)).convert("RGB")
 
@@ -189,6 +322,14 @@ def jpeg_cases():
         ("tiny_420_3x5.jpg", save(smooth_image(5, 3), quality=90, subsampling=2)),
         ("tiny_1x1.jpg", save(smooth_image(1, 1), quality=90)),
         ("large_420.jpg", save(smooth_image(768, 1024, noise=2), quality=85, subsampling=2)),
+    ]
+    # Layouts Pillow's encoder cannot write, from the encoder above (fixed images, no random draws).
+    y, x = np.mgrid[0:27, 0:45]
+    fixed = np.stack([(x * 6) % 256, (y * 9) % 256, ((x + y) * 5) % 256], axis=-1).astype(np.uint8)
+    cases += [
+        ("encoded_440.jpg", encode_jpeg(fixed, [(1, 2), (1, 1), (1, 1)])),
+        ("encoded_411.jpg", encode_jpeg(fixed, [(4, 1), (1, 1), (1, 1)])),
+        ("encoded_422_via_chroma.jpg", encode_jpeg(fixed[:13, :30], [(2, 1), (1, 1), (1, 1)])),
     ]
     for name, data in cases:
         add_decode(name, data, "jpeg")
