@@ -140,10 +140,12 @@ def canonical(lengths):
     return counts[1:], [sym for sym, _ in real], {k: v for k, v in codes.items() if k is not None}
 
 
-def encode_jpeg(rgb, factors):
-    """Baseline JPEG of `rgb` (H, W, 3 uint8) with sampling `factors` [(h, v)] for Y, Cb, Cr."""
+def encode_jpeg(rgb, factors, rgb_ids=False):
+    """Baseline JPEG of `rgb` (H, W, 3 uint8) with sampling `factors` [(h, v)] for Y, Cb, Cr. With `rgb_ids`
+    the channels are stored untransformed with component ids 'R', 'G', 'B' and no JFIF marker."""
     height, width, _ = rgb.shape
-    ycc = np.asarray(Image.fromarray(rgb).convert("YCbCr"), dtype=np.float64)
+    ids = [0x52, 0x47, 0x42] if rgb_ids else [1, 2, 3]
+    ycc = rgb.astype(np.float64) if rgb_ids else np.asarray(Image.fromarray(rgb).convert("YCbCr"), dtype=np.float64)
     hmax, vmax = max(f[0] for f in factors), max(f[1] for f in factors)
     mcux, mcuy = -(-width // (8 * hmax)), -(-height // (8 * vmax))
     quant = [np.array([[1 + (i + j) for j in range(8)] for i in range(8)]),
@@ -200,17 +202,18 @@ def encode_jpeg(rgb, factors):
     tables = {key: canonical(huffman_lengths(f)) for key, f in freqs.items() if f}
 
     out = bytearray(b"\xff\xd8")
-    out += b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    if not rgb_ids:
+        out += b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
     for t in range(2):
         out += b"\xff\xdb" + struct.pack(">HB", 67, t) + bytes(int(quant[t].reshape(-1)[z]) for z in ZIGZAG)
     out += b"\xff\xc0" + struct.pack(">HBHHB", 8 + 3 * 3, 8, height, width, 3)
     for c, (h, v) in enumerate(factors):
-        out += bytes([c + 1, h << 4 | v, min(c, 1)])
+        out += bytes([ids[c], h << 4 | v, min(c, 1)])
     for (t, k), (counts, values, _) in tables.items():
         out += b"\xff\xc4" + struct.pack(">HB", 3 + 16 + len(values), (0 if t == "dc" else 1) << 4 | k) + bytes(counts) + bytes(values)
     out += b"\xff\xda" + struct.pack(">HB", 6 + 2 * 3, 3)
     for c in range(3):
-        out += bytes([c + 1, min(c, 1) << 4 | min(c, 1)])
+        out += bytes([ids[c], min(c, 1) << 4 | min(c, 1)])
     out += bytes([0, 63, 0])
     bits = []
     for c, t, sym, value in symbols():
@@ -330,6 +333,7 @@ def jpeg_cases():
         ("encoded_440.jpg", encode_jpeg(fixed, [(1, 2), (1, 1), (1, 1)])),
         ("encoded_411.jpg", encode_jpeg(fixed, [(4, 1), (1, 1), (1, 1)])),
         ("encoded_422_via_chroma.jpg", encode_jpeg(fixed[:13, :30], [(2, 1), (1, 1), (1, 1)])),
+        ("encoded_rgb_ids.jpg", encode_jpeg(fixed[:20, :21], [(1, 1), (1, 1), (1, 1)], rgb_ids=True)),
     ]
     for name, data in cases:
         add_decode(name, data, "jpeg")
