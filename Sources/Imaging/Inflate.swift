@@ -157,7 +157,7 @@ struct Inflater {
     static let distExtra: [Int] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]
     static let codeLengthOrder: [Int] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
 
-    /// Runs to the final block (or until the output is full when `stopWhenFull`).
+    /// Runs to the final block; with `stopWhenFull`, output past `maxOutput` is decoded but not kept.
     /// Returns the output, the byte offset just past the DEFLATE data, and whether the final block was reached.
     mutating func run(_ input: UnsafeBufferPointer<UInt8>, start: Int) throws -> ([UInt8], Int, Bool) {
         pos = start
