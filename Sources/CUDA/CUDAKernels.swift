@@ -119,11 +119,11 @@ public final class CUDAKernels: @unchecked Sendable {
             grid: (Self.blocks(tokens * inner, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
-    /// Decode-attention blocks wanted per multiprocessor (`SGLANG_DECODE_BLOCKS_PER_SM`, default 4): the kernel
+    /// Decode-attention blocks wanted per multiprocessor (`SGLANG_DECODE_BLOCKS_PER_SM`, default 2; more measured slower on an H200): the kernel
     /// streams the KV cache, so enough blocks must be in flight to cover memory latency.
     public static let decodeBlocksPerSM: Int = {
         let env = processEnvironment()["SGLANG_DECODE_BLOCKS_PER_SM"].flatMap { Int($0) }
-        return max(1, min(64, env ?? 4))
+        return max(1, min(64, env ?? 2))
     }()
 
     /// A split count that gives about `decodeBlocksPerSM` blocks per multiprocessor for `batch` requests, each

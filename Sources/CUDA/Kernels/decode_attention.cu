@@ -75,26 +75,19 @@ template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDe
 
     const int *table = p.req_to_token + (size_t)p.req_pool_indices[b] * p.req_to_token_stride;
     const size_t row_stride = (size_t)p.kv_heads * HEAD_DIM;
-    // Every lane runs the same number of iterations so the group shuffles stay convergent. The K/V rows of the
-    // group's next token are loaded before the current one is used (one token in flight per group → two), so
-    // the table and cache loads overlap the math.
-    float kr[NV * VEC], vr[NV * VEC], kn[NV * VEC], vn[NV * VEC];
-    auto load_token = [&](int base, float *kd, float *vd) {
+    // Every lane runs the same number of iterations so the group shuffles stay convergent.
+    for (int base = s0; base < s1; base += GROUPS) {
         const int pos = base + group;
-        const int slot = pos < s1 ? table[pos] : table[s0];
+        const bool valid = pos < s1;
+        const int slot = valid ? table[pos] : table[s0];
         const T *k = (const T *)p.k_cache + (size_t)slot * row_stride + (size_t)kv_head * HEAD_DIM;
         const T *v = (const T *)p.v_cache + (size_t)slot * row_stride + (size_t)kv_head * HEAD_DIM;
+        float kr[NV * VEC], vr[NV * VEC];
 #pragma unroll
         for (int j = 0; j < NV; ++j) {
-            load16(k + (lane + j * TX) * VEC, kd + j * VEC);
-            load16(v + (lane + j * TX) * VEC, vd + j * VEC);
+            load16(k + (lane + j * TX) * VEC, kr + j * VEC);
+            load16(v + (lane + j * TX) * VEC, vr + j * VEC);
         }
-    };
-    load_token(s0, kr, vr);
-    for (int base = s0; base < s1; base += GROUPS) {
-        const bool valid = base + group < s1;
-        const bool more = base + GROUPS < s1;
-        if (more) load_token(base + GROUPS, kn, vn);
 #pragma unroll
         for (int h = 0; h < HB; ++h) {
             float s = 0.f;
@@ -112,13 +105,6 @@ template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDe
 #pragma unroll
                 for (int e = 0; e < NV * VEC; ++e) acc[h][e] = acc[h][e] * correction + w * vr[e];
                 m[h] = m_new;
-            }
-        }
-        if (more) {
-#pragma unroll
-            for (int e = 0; e < NV * VEC; ++e) {
-                kr[e] = kn[e];
-                vr[e] = vn[e];
             }
         }
     }
