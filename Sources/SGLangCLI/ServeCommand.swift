@@ -86,17 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "auto, safetensors, gguf or dummy (random weights).")
     var loadFormat = "auto"
 
-    @Option(name: .long, help: "auto or bfloat16 (bf16 on CUDA), float or float32 (the CPU always computes in float32).")
-    var dtype = "auto"
-
-    @Option(name: .long, help: "auto (CUDA when a GPU is found), cpu or cuda.")
-    var device = "auto"
-
-    @Flag(name: .long, help: "Decode without CUDA graphs.")
-    var disableCudaGraph = false
-
-    @Option(name: .long, help: "Largest decode batch replayed from a CUDA graph.")
-    var cudaGraphMaxBs = 160
+    @OptionGroup var deviceOptions: DeviceOptions
 
     @Flag(name: .long, help: "Serve Prometheus metrics at /metrics.")
     var enableMetrics = false
@@ -139,10 +129,10 @@ struct ServeCommand: AsyncParsableCommand {
         a.logRequests = logRequests
         a.randomSeed = randomSeed
         a.loadFormat = loadFormat
-        a.dtype = dtype
-        a.device = device
-        a.disableCUDAGraph = disableCudaGraph
-        a.cudaGraphMaxBatchSize = cudaGraphMaxBs
+        a.dtype = deviceOptions.dtype
+        a.device = deviceOptions.device
+        a.disableCUDAGraph = deviceOptions.disableCudaGraph
+        a.cudaGraphMaxBatchSize = deviceOptions.cudaGraphMaxBs
         a.enableMetrics = enableMetrics
         a.enableCacheReport = enableCacheReport
         a.maxRequestBodyBytes = maxRequestBodyBytes
