@@ -1,3 +1,4 @@
+import CQuantKernels
 import COpenBLAS
 import Foundation
 
@@ -101,33 +102,12 @@ extension CPUBackend {
                             let table = reqToToken.table + row * reqToToken.maxContext + lo
                             for j in 0..<n { slots[j] = table[j] }
                             let q = qkv.pointer + t * layout.width + (kvh * group + g0) * hd
-                            // Scores for the whole query group, reusing each key row.
-                            for j in 0..<n {
-                                let k = kStore + Int(slots[j]) * stride + kvh * hd
-                                for g in 0..<headsPerItem {
-                                    var s = VectorMath.dot(q + g * hd, k, hd) * scale
-                                    if let cap { s = tanhf(s / cap) * cap }
-                                    scores[g * n + j] = s
-                                }
-                            }
-                            for g in 0..<headsPerItem {
-                                let sg = scores + g * n
-                                var m = -Float.infinity
-                                for j in 0..<n { m = max(m, sg[j]) }
-                                var sum: Float = 0
-                                for j in 0..<n {
-                                    let e = expf(sg[j] - m)
-                                    sg[j] = e
-                                    sum += e
-                                }
-                                let inv = 1 / sum
-                                let o = output.pointer + t * layout.qHeads * hd + (kvh * group + g0 + g) * hd
-                                for d in 0..<hd { o[d] = 0 }
-                                for j in 0..<n {
-                                    let v = vStore + Int(slots[j]) * stride + kvh * hd
-                                    VectorMath.axpy(sg[j] * inv, v, o, hd)
-                                }
-                            }
+                            let o = output.pointer + t * layout.qHeads * hd + (kvh * group + g0) * hd
+                            // Scores, softmax and the value sum of the query group in the C kernel (AVX2 + FMA
+                            // where the CPU has it), reusing each key row for every head of the item.
+                            cqk_attend(Self.attentionLevel, q, Int32(headsPerItem), kStore + kvh * hd,
+                                       vStore + kvh * hd, slots.baseAddress, Int32(n), Int32(hd), stride, scale,
+                                       cap ?? 0, scores, o)
                         }
                     }
                 }
@@ -138,6 +118,9 @@ extension CPUBackend {
 }
 
 extension CPUBackend {
+    /// The instruction-set level of the decode attention kernel.
+    static let attentionLevel = QuantKernelLevel.best.rawValue
+
     /// Attention of a block of consecutive new tokens of one request, per KV head: gather the block's
     /// queries (all heads of the group) and the visible keys/values, then `S = QKᵀ`, mask + softmax,
     /// `O = PV` with single-threaded OpenBLAS calls, one (block, KV head) pair per worker.

@@ -72,6 +72,13 @@ int cqk_dot_rows(int level, uint32_t type, const void *w, size_t row_bytes, int 
 int cqk_matmul(int level, uint32_t type, const void *w, size_t row_bytes, int row_begin, int row_end, int cols,
                const float *x, int tokens, float *y, size_t y_stride);
 
+/// Decode attention of `heads` query heads (`q`, `heads × hd` floats) sharing one KV head, over `n` cached
+/// positions whose K and V rows start at `keys + slots[j] * stride` / `values + slots[j] * stride`: scores
+/// `q·k · scale` (soft-capped as `tanh(s / softcap) · softcap` when `softcap` > 0), softmax, and
+/// `out[g] = Σ_j p_j · v_j` (`heads × hd` floats). `scores` is scratch of `heads × n` floats. `level` as above.
+void cqk_attend(int level, const float *q, int heads, const float *keys, const float *values, const int32_t *slots,
+                int n, int hd, size_t stride, float scale, float softcap, float *scores, float *out);
+
 /// A spin-wait hint to the core (x86 `pause`, Arm `yield`): Compute's worker pool calls it while it polls
 /// for the next parallel region, so a spinning thread yields pipeline resources and power.
 static inline void cqk_cpu_relax(void) {
