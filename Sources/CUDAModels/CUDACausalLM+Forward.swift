@@ -48,8 +48,7 @@ extension CUDACausalLM {
 
         let n = batch.tokenCount
         let isDecode = batch.mode == .decode && batch.extendLens.allSatisfy { $0 == 1 }
-        let graphBatch = isDecode && !options.disableCUDAGraph && selection == .lastPerRequest
-            ? CUDAModelOptions.graphBatchSizes(upTo: options.cudaGraphMaxBatchSize).first { $0 >= n } : nil
+        let graphBatch = isDecode && selection == .lastPerRequest ? graphBatchSizes.first { $0 >= n } : nil
         let padded = graphBatch ?? n
         try reserve(tokens: max(padded, rows.count, batch.batchSize), logitRows: max(padded, rows.count),
                     decodeBatch: isDecode ? padded : 0, graphs: graphBatch != nil)
@@ -262,7 +261,7 @@ extension CUDACausalLM {
     /// partials to a decode of `decodeBatch` requests; with `graphs`, to what every graph batch size needs, so
     /// replays never see a reallocated buffer. Any reallocation drops the captured graphs.
     func reserve(tokens: Int, logitRows: Int, decodeBatch: Int, graphs forGraphs: Bool) throws {
-        let graphSizes = forGraphs ? CUDAModelOptions.graphBatchSizes(upTo: options.cudaGraphMaxBatchSize) : []
+        let graphSizes = forGraphs ? graphBatchSizes : []
         let graphMax = graphSizes.last ?? 0
         let need = max(tokens, graphMax)
         var changed = false
@@ -346,7 +345,7 @@ extension CUDACausalLM {
 
     /// Uploads length-dependent RoPE frequencies (dynamic NTK, LongRoPE) when they change.
     func updateFrequencies(longest: Int) throws {
-        let wanted = config.rope.lengthDependentFrequencies(longest: longest) ?? config.rope.frequencies()
+        let wanted = config.rope.lengthDependentFrequencies(longest: longest) ?? baseFrequencies
         guard wanted != uploadedFrequencies else { return }
         try inverseFrequencies.upload(wanted.inverseFrequencies, on: stream)
         uploadedFrequencies = wanted

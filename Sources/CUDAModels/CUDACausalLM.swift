@@ -33,6 +33,10 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     let layers: [CUDADecoderLayer]
     let inverseFrequencies: CUDADeviceBuffer
     let activationCode: Int32
+    /// The initialization-time RoPE frequencies (used whenever the length does not call for others).
+    let baseFrequencies: RopeFrequencies
+    /// The padded decode batch sizes replayed from graphs (empty with `--disable-cuda-graph`).
+    let graphBatchSizes: [Int]
     let lock = NSLock()
 
     // Mutable state, guarded by `lock`.
@@ -79,7 +83,9 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
             ? embedding
             : try up.matrix(StackedWeightNames(parts: ["lm_head.weight"], rows: [config.vocabSize], cols: h))
         weightBytes = up.bytes
-        uploadedFrequencies = config.rope.frequencies()
+        baseFrequencies = config.rope.frequencies()
+        uploadedFrequencies = baseFrequencies
+        graphBatchSizes = options.disableCUDAGraph ? [] : CUDAModelOptions.graphBatchSizes(upTo: options.cudaGraphMaxBatchSize)
         inverseFrequencies = try CUDADeviceBuffer(context: context, copying: uploadedFrequencies.inverseFrequencies)
         guard let act = CUDAKernels.activationCode(Self.kernelActivationName(config.hiddenActivation)) else {
             throw CUDAModelError.unsupported("activation \(config.hiddenActivation.rawValue)")

@@ -51,7 +51,7 @@ public struct CUDAModelCheck {
             }
             guard !sequences.isEmpty, sequences.count == logits.count, sequences.count == positions.count,
                   zip(positions, logits).allSatisfy({ $0.count == $1.count })
-            else { throw CUDAModelError.unsupported("\(path) lacks sequences/logits/positions of matching lengths") }
+            else { throw CUDAModelError.invalidReference("\(path) lacks sequences/logits/positions of matching lengths") }
         }
     }
 
