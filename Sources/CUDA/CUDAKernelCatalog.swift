@@ -41,6 +41,10 @@ public enum CUDAKernelCatalog {
             name: "model_aux.cu",
             entryPoints: ["sgl_record_slots", "sgl_softcap_f32"]
                 + ["add_bias", "head_rmsnorm", "fill_uniform"].flatMap { k in ["f32", "bf16"].map { "sgl_\(k)_\($0)" } }),
+        CUDAKernelSource(
+            name: "moe.cu",
+            entryPoints: ["sgl_moe_route", "sgl_moe_align"]
+                + ["moe_gemm", "moe_combine"].flatMap { k in ["f32", "bf16"].map { "sgl_\(k)_\($0)" } }),
     ]
 
     /// Headers every source may include, passed to NVRTC in memory.

@@ -66,9 +66,11 @@ public final class CUDAKernelCheck {
             run("add_bias_\(t.rawValue)") { try checkAddBias(t) }
             run("head_rmsnorm_\(t.rawValue)") { try checkHeadRMSNorm(t) }
             run("fill_uniform_\(t.rawValue)") { try checkFillUniform(t) }
+            run("moe_gemm_\(t.rawValue)") { try checkMoEGemmCombine(t) }
         }
         run("softcap_f32") { try checkSoftcap() }
         run("record_slots") { try checkRecordSlots() }
+        run("moe_route") { try checkMoERouting() }
         run("sample") { try checkSampling() }
         run("cublaslt_gemm") { try checkGEMM() }
         run("gemv") { try checkGEMV() }

@@ -14,6 +14,7 @@ enum CUDAKernelSources {
         "extend_attention.cu": text(PackageResources.extend_attention_cu),
         "gemv.cu": text(PackageResources.gemv_cu),
         "model_aux.cu": text(PackageResources.model_aux_cu),
+        "moe.cu": text(PackageResources.moe_cu),
         "norm.cu": text(PackageResources.norm_cu),
         "rope.cu": text(PackageResources.rope_cu),
         "sampling.cu": text(PackageResources.sampling_cu),

@@ -115,7 +115,6 @@ extension CUDACausalLM {
         let h = config.hiddenSize, hd = config.headDim
         let qHeads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads
         let qkvWidth = (qHeads + 2 * kvHeads) * hd
-        let inner = config.intermediateSize
         let eps = Float(config.rmsNormEps)
         let addOne = config.traits.normAddsOne
         let t = s.tokens
@@ -191,13 +190,10 @@ extension CUDACausalLM {
                                        weight: layer.postAttentionNorm.address, out: ws.normed.address, rows: t, dim: h,
                                        eps: eps, addOne: addOne, type: type, stream: stream)
             }
-            try mark("gate-up proj")
-            try linear(ws.normed, layer.gateUp, layer.gateUpBias, ws.gateUp, rows: t, out: 2 * inner, inner: h)
-            try mark("activation")
-            try kernels.gatedActivation(gateUp: ws.gateUp.address, out: ws.activated.address, tokens: t, inner: inner,
-                                        activation: activationCode, type: type, stream: stream)
-            try mark("down proj")
-            try linear(ws.activated, layer.down, layer.downBias, ws.delta, rows: t, out: h, inner: inner)
+            switch layer.feedForward {
+            case .dense(let mlp): try gatedMLP(mlp, input: ws.normed, output: ws.delta, rows: t)
+            case .moe(let moe): try mixtureOfExperts(moe, tokens: t)
+            }
             try mark("norms")
             if let postFF = layer.postFeedForwardNorm {
                 try kernels.addRMSNorm(residual: ws.delta.address, delta: nil, weight: postFF.address, out: ws.delta.address,
@@ -214,6 +210,96 @@ extension CUDACausalLM {
             try projectVocabulary(ws.delta, rows: s.logitCount)
         } else {
             try projectVocabulary(ws.normed, rows: s.logitCount)
+        }
+    }
+
+    /// `output = down(act(gate(x)) · up(x))` for `rows` rows (through the workspace's gate/up buffers).
+    func gatedMLP(_ mlp: CUDAGatedMLP, input: CUDADeviceBuffer, output: CUDADeviceBuffer, rows: Int) throws {
+        let ws = workspace, h = config.hiddenSize
+        try mark("gate-up proj")
+        try linear(input, mlp.gateUp, mlp.gateUpBias, ws.gateUp, rows: rows, out: 2 * mlp.inner, inner: h)
+        try mark("activation")
+        try kernels.gatedActivation(gateUp: ws.gateUp.address, out: ws.activated.address, tokens: rows, inner: mlp.inner,
+                                    activation: activationCode, type: type, stream: stream)
+        try mark("down proj")
+        try linear(ws.activated, mlp.down, mlp.downBias, output, rows: rows, out: h, inner: mlp.inner)
+    }
+
+    /// `delta = moe(normed)`: router GEMM (fp32 logits; the shared expert's gate is its last live row), top-k
+    /// routing, grouping by expert, the experts' gate/up → activation → down, and the weighted combine.
+    func mixtureOfExperts(_ m: CUDAMoE, tokens t: Int) throws {
+        let ws = workspace, h = config.hiddenSize
+        guard let mw = ws.moe else { throw CUDAModelError.unsupported("a mixture-of-experts layer without MoE buffers") }
+        let slots = t * m.topK
+        try mark("moe route")
+        if CUDAKernels.gemvServes(rows: t, k: h, type: type) {
+            try kernels.gemv(x: ws.normed.address, w: m.router.address, y: mw.routerLogits.address, bias: nil, rows: t,
+                             n: m.routerRows, k: h, type: type, outputFloat32: true, stream: stream)
+        } else {
+            try blas.matmul(x: ws.normed.address, w: m.router.address, y: mw.routerLogits.address, m: t, n: m.routerRows,
+                            k: h, input: blasType, output: .float32, stream: stream)
+        }
+        try kernels.moeRoute(logits: mw.routerLogits.address, stride: m.routerRows, topkIds: mw.topkIds.address,
+                             topkWeights: mw.topkWeights.address, tokens: t, experts: m.experts, topK: m.topK,
+                             normalize: m.normalize, stream: stream)
+        try kernels.moeAlign(topkIds: mw.topkIds.address, offsets: mw.offsets.address, slotRows: mw.slotRows.address,
+                             pairSlots: mw.pairSlots.address, pairs: slots, experts: m.experts, topK: m.topK,
+                             stream: stream)
+        try mark("moe experts")
+        // Enough rows per expert for tensor cores to pay: read the offsets back (eager only) and run one cuBLASLt
+        // GEMM per expert over its contiguous slots. Otherwise the grouped skinny kernel, sized on the device.
+        if !capturing && slots / m.experts >= moeBLASMinRowsPerExpert {
+            try expertsWithBLAS(m, mw, slots: slots)
+        } else {
+            try kernels.moeGemm(x: ws.normed.address, xRows: mw.slotRows.address, w: m.gateUp.address,
+                                y: mw.gateUp.address, offsets: mw.offsets.address, experts: m.experts, n: 2 * m.inner, k: h,
+                                type: type, stream: stream)
+            try kernels.gatedActivation(gateUp: mw.gateUp.address, out: mw.activated.address, tokens: slots, inner: m.inner,
+                                        activation: activationCode, type: type, stream: stream)
+            try kernels.moeGemm(x: mw.activated.address, xRows: nil, w: m.down.address, y: mw.expertOut.address,
+                                offsets: mw.offsets.address, experts: m.experts, n: h, k: m.inner, type: type, stream: stream)
+        }
+        if let shared = m.shared, let out = mw.sharedOut {
+            try gatedMLP(shared, input: ws.normed, output: out, rows: t)
+        }
+        try mark("moe combine")
+        let sharedGate = m.shared == nil ? nil : mw.routerLogits.address + CUdeviceptr(m.experts * 4)
+        try kernels.moeCombine(expertOut: mw.expertOut.address, pairSlots: mw.pairSlots.address,
+                               topkWeights: mw.topkWeights.address, sharedOut: m.shared == nil ? nil : mw.sharedOut?.address,
+                               sharedGate: sharedGate, gateStride: m.routerRows, out: ws.delta.address, tokens: t, dim: h,
+                               topK: m.topK, type: type, stream: stream)
+    }
+
+    /// The experts of a large batch as one cuBLASLt GEMM per expert over its slots (gathered into slot order).
+    func expertsWithBLAS(_ m: CUDAMoE, _ mw: CUDAMoEWorkspace, slots: Int) throws {
+        let h = config.hiddenSize, size = type.size
+        let bytes = (m.experts + 1) * 4
+        if (moeOffsetsHost?.byteCount ?? 0) < bytes { moeOffsetsHost = try CUDAHostBuffer(context: context, byteCount: bytes) }
+        guard let host = moeOffsetsHost else { return }
+        try host.copy(fromDevice: mw.offsets.address, bytes: bytes, on: stream)
+        try kernels.gatherRows(src: workspace.normed.address, out: mw.gathered.address, indices: mw.slotRows.address,
+                               count: slots, dim: h, type: type, stream: stream)
+        try stream.synchronize()
+        let offsets = Array(UnsafeBufferPointer(start: host.pointer.assumingMemoryBound(to: Int32.self), count: m.experts + 1))
+        func each(_ body: (_ expert: Int, _ start: Int, _ rows: Int) throws -> Void) throws {
+            for e in 0..<m.experts where offsets[e + 1] > offsets[e] {
+                try body(e, Int(offsets[e]), Int(offsets[e + 1] - offsets[e]))
+            }
+        }
+        let gateUpWidth = 2 * m.inner
+        try each { e, start, rows in
+            try blas.matmul(x: mw.gathered.address + CUdeviceptr(start * h * size),
+                            w: m.gateUp.address + CUdeviceptr(e * gateUpWidth * h * size),
+                            y: mw.gateUp.address + CUdeviceptr(start * gateUpWidth * size), m: rows, n: gateUpWidth, k: h,
+                            input: blasType, output: blasType, stream: stream)
+        }
+        try kernels.gatedActivation(gateUp: mw.gateUp.address, out: mw.activated.address, tokens: slots, inner: m.inner,
+                                    activation: activationCode, type: type, stream: stream)
+        try each { e, start, rows in
+            try blas.matmul(x: mw.activated.address + CUdeviceptr(start * m.inner * size),
+                            w: m.down.address + CUdeviceptr(e * h * m.inner * size),
+                            y: mw.expertOut.address + CUdeviceptr(start * h * size), m: rows, n: h, k: m.inner,
+                            input: blasType, output: blasType, stream: stream)
         }
     }
 

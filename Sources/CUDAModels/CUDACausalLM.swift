@@ -48,6 +48,11 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     let partialLSE: CUDAGrowableBuffer
     var hostLogits: CUDAHostBuffer?
     var prefixStaging: CUDAHostBuffer?
+    /// Expert slot offsets read back for the per-expert cuBLASLt path of large batches.
+    var moeOffsetsHost: CUDAHostBuffer?
+    /// Eager batches with at least this many slots per expert on average run the experts as per-expert cuBLASLt
+    /// GEMMs (tensor cores pay off); smaller ones, and every captured decode, use the grouped skinny kernel.
+    var moeBLASMinRowsPerExpert = 16
     /// Input-embedding overrides (image features) of the forward being encoded, staged in `overrideStaging`
     /// as runs of consecutive token rows.
     var overrideStaging: CUDAHostBuffer?
@@ -103,9 +108,16 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
 
     /// Families and shapes the CUDA path runs; anything else is a clear error before touching the device.
     static func checkSupported(_ config: ModelConfig) throws {
-        for layer in 0..<config.numHiddenLayers where !config.isDenseFeedForward(layer) {
-            throw CUDAModelError.unsupported(
-                "\(config.family) has mixture-of-experts layers (layer \(layer)); run it with --device cpu")
+        if let moe = config.moe {
+            let (h, inner) = (config.hiddenSize, moe.expertIntermediateSize)
+            guard moe.numExperts <= CUDAKernels.moeMaxExperts else {
+                throw CUDAModelError.unsupported(
+                    "\(moe.numExperts) experts (the routing kernels take up to \(CUDAKernels.moeMaxExperts)); run it with --device cpu")
+            }
+            guard h % 8 == 0, inner % 8 == 0 else {
+                throw CUDAModelError.unsupported(
+                    "expert widths \(h)×\(inner) (the grouped GEMM needs multiples of 8); run it with --device cpu")
+            }
         }
         let hd = config.headDim
         guard CUDAKernelCatalog.decodeHeadDims.contains(hd), CUDAKernelCatalog.extendHeadDims.contains(hd) else {

@@ -101,6 +101,22 @@ public struct CUDAModelCheck {
         // bf16: cuBLASLt picks other kernels for other row counts, so only the logit bound holds.
         rows.append(Row(check: "batched prefill = one at a time", value: Self.format(batchWorst),
                         bound: relative ? "2e-2 rel" : "1e-4 abs", passed: batchWorst <= (relative ? bound : 1e-4)))
+        if model.config.moe != nil {
+            // Both expert paths on the same batch: per-expert cuBLASLt GEMMs vs the grouped kernel.
+            let saved = model.moeBLASMinRowsPerExpert
+            defer { model.moeBLASMinRowsPerExpert = saved }
+            model.moeBLASMinRowsPerExpert = 0
+            let blas = try prefill(reference.sequences, context: context)
+            model.moeBLASMinRowsPerExpert = .max
+            let grouped = try prefill(reference.sequences, context: context)
+            var worstPath: Float = 0
+            for r in 0..<blas.rows {
+                let a = blas.row(r), b = Array(grouped.row(r))
+                worstPath = max(worstPath, relative ? error(a, b) : Self.maxAbs(a, b))
+            }
+            rows.append(Row(check: "MoE experts: cuBLASLt = grouped kernel", value: Self.format(worstPath),
+                            bound: relative ? "2e-2 rel" : "1e-4 abs", passed: worstPath <= (relative ? bound : 1e-4)))
+        }
         // First half prefilled, second half extended over the cached prefix.
         var extendWorst: Float = 0
         for (s, seq) in reference.sequences.enumerated() where seq.count >= 2 {

@@ -29,10 +29,23 @@ struct CUDAWeightUploader {
         self.seed = seed
     }
 
-    /// The fused matrix of `names`, row-major `totalRows × cols`.
-    mutating func matrix(_ names: StackedWeightNames) throws -> CUDADeviceBuffer {
-        guard let source else { return try dummy(count: names.totalRows * names.cols, low: -dummyRange, high: dummyRange) }
-        return try upload(source.stackedFloats(names))
+    /// The fused matrix of `names`, row-major `totalRows × cols`, then zero rows up to `paddedRows`. Parts
+    /// go up one at a time, so a stack of experts never needs its whole fp32 copy in host memory.
+    mutating func matrix(_ names: StackedWeightNames, paddedRows: Int? = nil) throws -> CUDADeviceBuffer {
+        let rows = max(paddedRows ?? 0, names.totalRows), cols = names.cols
+        let buffer = try CUDADeviceBuffer(context: context, byteCount: rows * cols * type.size)
+        if rows > names.totalRows { try buffer.fill(word: 0, on: stream) }
+        guard let source else {
+            try fillDummy(buffer, count: names.totalRows * cols, low: -dummyRange, high: dummyRange)
+            return buffer
+        }
+        var row = 0
+        for (part, n) in zip(names.parts, names.rows) {
+            let values = try source.stackedFloats(StackedWeightNames(parts: [part], rows: [n], cols: cols))
+            try store(values, in: buffer, byteOffset: row * cols * type.size)
+            row += n
+        }
+        return buffer
     }
 
     /// The fused bias of `names`, nil when it has none.
@@ -50,10 +63,17 @@ struct CUDAWeightUploader {
 
     /// `values` converted to the element type, on the device.
     mutating func upload(_ values: [Float]) throws -> CUDADeviceBuffer {
+        let buffer = try CUDADeviceBuffer(context: context, byteCount: values.count * type.size)
+        try store(values, in: buffer, byteOffset: 0)
+        return buffer
+    }
+
+    /// Converts `values` to the element type and copies them into `buffer` at `byteOffset` (waits for the copy).
+    private mutating func store(_ values: [Float], in buffer: CUDADeviceBuffer, byteOffset: Int) throws {
         bytes += values.count * type.size
         switch type {
         case .float32:
-            return try CUDADeviceBuffer(context: context, copying: values)
+            try buffer.upload(values, byteOffset: byteOffset, on: stream)
         case .bfloat16:
             let bits = [UInt16](unsafeUninitializedCapacity: values.count) { out, n in
                 values.withUnsafeBufferPointer { src in
@@ -61,17 +81,21 @@ struct CUDAWeightUploader {
                 }
                 n = values.count
             }
-            return try CUDADeviceBuffer(context: context, copying: bits)
+            try buffer.upload(bits, byteOffset: byteOffset, on: stream)
         }
     }
 
     private mutating func dummy(count: Int, low: Float, high: Float) throws -> CUDADeviceBuffer {
         let buffer = try CUDADeviceBuffer(context: context, byteCount: count * type.size)
+        try fillDummy(buffer, count: count, low: low, high: high)
+        return buffer
+    }
+
+    private mutating func fillDummy(_ buffer: CUDADeviceBuffer, count: Int, low: Float, high: Float) throws {
         dummyIndex += 1
         try kernels.fillUniform(buffer.address, count: count, seed: seed &* 1_000_003 &+ dummyIndex, low: low, high: high,
                                 type: type, stream: stream)
         bytes += count * type.size
-        return buffer
     }
 }
 
@@ -87,20 +111,13 @@ struct CUDADecoderLayer {
     let postAttentionNorm: CUDADeviceBuffer
     let preFeedForwardNorm: CUDADeviceBuffer?
     let postFeedForwardNorm: CUDADeviceBuffer?
-    let gateUp: CUDADeviceBuffer
-    let gateUpBias: CUDADeviceBuffer?
-    let down: CUDADeviceBuffer
-    let downBias: CUDADeviceBuffer?
+    let feedForward: CUDAFeedForward
     /// Sliding window of this layer (nil: full causal attention).
     let window: Int?
 
     /// Uploads layer `layer` of `config`.
     static func load(_ up: inout CUDAWeightUploader, config: ModelConfig, layer: Int) throws -> CUDADecoderLayer {
         let names = config.layerWeightNames(layer)
-        guard let gateUp = names.gateUp, let down = names.down else {
-            throw CUDAModelError.unsupported(
-                "\(config.family) layer \(layer) is a mixture-of-experts layer; MoE models run on the CPU backend (--device cpu)")
-        }
         let h = config.hiddenSize, hd = config.headDim
         // Gemma's norms scale by (1 + w): their dummy weights center on 0.
         let normCenter: Float = config.traits.normAddsOne ? 0 : 1
@@ -113,8 +130,72 @@ struct CUDADecoderLayer {
             postAttentionNorm: try up.vector(names.postAttentionNorm, count: h, dummyCenter: normCenter),
             preFeedForwardNorm: try names.preFeedForwardNorm.map { try up.vector($0, count: h, dummyCenter: normCenter) },
             postFeedForwardNorm: try names.postFeedForwardNorm.map { try up.vector($0, count: h, dummyCenter: normCenter) },
-            gateUp: try up.matrix(gateUp), gateUpBias: try up.bias(gateUp),
-            down: try up.matrix(down), downBias: try up.bias(down),
+            feedForward: try CUDAFeedForward.load(&up, config: config, layer: layer, names: names),
             window: config.slidingWindow(forLayer: layer))
+    }
+}
+
+/// A gated MLP's fused gate/up and down projections on the device.
+struct CUDAGatedMLP {
+    let gateUp: CUDADeviceBuffer
+    let gateUpBias: CUDADeviceBuffer?
+    let down: CUDADeviceBuffer
+    let downBias: CUDADeviceBuffer?
+    /// The hidden width between the projections.
+    let inner: Int
+
+    static func load(_ up: inout CUDAWeightUploader, gateUp: StackedWeightNames, down: StackedWeightNames) throws
+        -> CUDAGatedMLP
+    {
+        CUDAGatedMLP(gateUp: try up.matrix(gateUp), gateUpBias: try up.bias(gateUp), down: try up.matrix(down),
+                     downBias: try up.bias(down), inner: down.cols)
+    }
+}
+
+/// A mixture-of-experts block on the device: the router (with the shared expert's gate as an extra row, so
+/// one GEMM gives both), every expert's stacked projections, and the optional shared expert.
+struct CUDAMoE {
+    /// `[routerRows, hidden]`: `experts` router rows, the shared gate row, zero rows up to a multiple of 8.
+    let router: CUDADeviceBuffer
+    let routerRows: Int
+    /// `[experts, 2 · inner, hidden]`.
+    let gateUp: CUDADeviceBuffer
+    /// `[experts, hidden, inner]`.
+    let down: CUDADeviceBuffer
+    let shared: CUDAGatedMLP?
+    let experts: Int
+    let topK: Int
+    let inner: Int
+    let normalize: Bool
+
+    static func load(_ up: inout CUDAWeightUploader, config: ModelConfig, moe: MoEConfig, names: MoELayerWeightNames)
+        throws -> CUDAMoE
+    {
+        let routerRows = (names.router.totalRows + 7) / 8 * 8
+        var shared: CUDAGatedMLP?
+        if let gu = names.sharedGateUp, let d = names.sharedDown { shared = try CUDAGatedMLP.load(&up, gateUp: gu, down: d) }
+        return CUDAMoE(
+            router: try up.matrix(names.router, paddedRows: routerRows), routerRows: routerRows,
+            gateUp: try up.matrix(names.expertGateUp), down: try up.matrix(names.expertDown), shared: shared,
+            experts: moe.numExperts, topK: moe.numExpertsPerToken, inner: moe.expertIntermediateSize,
+            normalize: moe.normalizeTopKProbabilities)
+    }
+}
+
+/// A layer's feed-forward block: a dense gated MLP or a mixture of experts.
+enum CUDAFeedForward {
+    case dense(CUDAGatedMLP)
+    case moe(CUDAMoE)
+
+    static func load(_ up: inout CUDAWeightUploader, config: ModelConfig, layer: Int, names: DecoderLayerWeightNames)
+        throws -> CUDAFeedForward
+    {
+        if let gateUp = names.gateUp, let down = names.down {
+            return .dense(try CUDAGatedMLP.load(&up, gateUp: gateUp, down: down))
+        }
+        guard let moe = config.moe, let moeNames = config.moeWeightNames(layer) else {
+            throw CUDAModelError.unsupported("\(config.family) layer \(layer) has neither a dense MLP nor experts")
+        }
+        return .moe(try CUDAMoE.load(&up, config: config, moe: moe, names: moeNames))
     }
 }

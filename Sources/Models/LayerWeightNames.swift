@@ -152,3 +152,46 @@ extension WeightSource {
         return try t.floats()
     }
 }
+
+/// The checkpoint tensors of one mixture-of-experts block, stacked the way a device model stores them.
+public struct MoELayerWeightNames: Sendable, Hashable {
+    /// The router (`experts` rows), followed by the shared expert's gate row when there is one.
+    public var router: StackedWeightNames
+    /// Every expert's gate and up projections, expert by expert: `[experts × (gate | up)] × hidden`.
+    public var expertGateUp: StackedWeightNames
+    /// Every expert's down projection, expert by expert: `[experts × hidden] × inner`.
+    public var expertDown: StackedWeightNames
+    /// The shared expert's fused gate/up projection (Qwen2-MoE), nil when there is none.
+    public var sharedGateUp: StackedWeightNames?
+    /// The shared expert's down projection.
+    public var sharedDown: StackedWeightNames?
+}
+
+extension ModelConfig {
+    /// The mixture-of-experts tensors of layer `layer`; nil for a dense layer.
+    public func moeWeightNames(_ layer: Int) -> MoELayerWeightNames? {
+        guard !isDenseFeedForward(layer), let moe else { return nil }
+        let h = hiddenSize, inner = moe.expertIntermediateSize, experts = moe.numExperts
+        let p = "model.layers.\(layer)." + (family == .mixtral ? "block_sparse_moe." : "mlp.")
+        let (gate, up, down) = family == .mixtral ? ("w1", "w3", "w2") : ("gate_proj", "up_proj", "down_proj")
+        var routerParts = [p + "gate.weight"], routerRows = [experts]
+        var sharedGateUp: StackedWeightNames?
+        var sharedDown: StackedWeightNames?
+        if let shared = moe.sharedExpertIntermediateSize {
+            let s = p + "shared_expert."
+            routerParts.append(p + "shared_expert_gate.weight")
+            routerRows.append(1)
+            sharedGateUp = StackedWeightNames(parts: [s + "gate_proj.weight", s + "up_proj.weight"], rows: [shared, shared],
+                                              cols: h)
+            sharedDown = StackedWeightNames(parts: [s + "down_proj.weight"], rows: [h], cols: shared)
+        }
+        let expert = (0..<experts).map { p + "experts.\($0)." }
+        return MoELayerWeightNames(
+            router: StackedWeightNames(parts: routerParts, rows: routerRows, cols: h),
+            expertGateUp: StackedWeightNames(parts: expert.flatMap { [$0 + gate + ".weight", $0 + up + ".weight"] },
+                                             rows: Array(repeating: inner, count: 2 * experts), cols: h),
+            expertDown: StackedWeightNames(parts: expert.map { $0 + down + ".weight" },
+                                           rows: Array(repeating: h, count: experts), cols: inner),
+            sharedGateUp: sharedGateUp, sharedDown: sharedDown)
+    }
+}

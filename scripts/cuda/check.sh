@@ -11,7 +11,7 @@ status=0
 echo "== cuda-check"
 "$bin" cuda-check | tail -n 25 || status=1
 echo "== tiny fixtures"
-"$bin" cuda-check-models "$fixtures"/tiny/{llama,llama31,llama-tied-mha,qwen2,qwen3,mistral,gemma2} || status=1
+"$bin" cuda-check-models "$fixtures"/tiny/{llama,llama31,llama-tied-mha,qwen2,qwen3,mistral,gemma2,mixtral,qwen2_moe,qwen3_moe} || status=1
 echo "== real widths, random weights (transformers on this GPU)"
 python3 "$here/make_reference.py" "$fixtures/configs/smollm2-135m" "$work/smollm2-135m" --seed 1 || status=1
 python3 "$here/make_reference.py" "$fixtures/configs/qwen2.5-7b" "$work/qwen2.5-7b-3l" --layers 3 --seed 2 || status=1

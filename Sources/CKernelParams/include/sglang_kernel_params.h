@@ -263,6 +263,66 @@ typedef struct SGLGemvParams {
     sgl_i32 pad0;
 } SGLGemvParams;
 
+/// Mixture-of-experts routing: per token, softmax over the `experts` fp32 router logits (row `t` at
+/// `logits + t * stride`), the `top_k` most probable experts (ties: lower index), their probabilities
+/// renormalized to sum to 1 when `normalize`. Writes `topk_ids` / `topk_weights` `[tokens, top_k]`.
+typedef struct SGLMoERouteParams {
+    SGL_PTR(const float) logits;
+    SGL_PTR(sgl_i32) topk_ids;
+    SGL_PTR(float) topk_weights;
+    sgl_i32 tokens;
+    sgl_i32 experts;
+    sgl_i32 stride;
+    sgl_i32 top_k;
+    sgl_i32 normalize;
+    sgl_i32 pad0;
+} SGLMoERouteParams;
+
+/// Groups the `pairs` (token, choice) pairs by expert, in pair order within an expert (deterministic):
+/// `offsets[e] ..< offsets[e + 1]` are expert `e`'s slots, `slot_rows[s]` the token row slot `s` reads
+/// (`pair / top_k`), `pair_slots[p]` the slot of pair `p`. One block.
+typedef struct SGLMoEAlignParams {
+    SGL_PTR(const sgl_i32) topk_ids;
+    SGL_PTR(sgl_i32) offsets;
+    SGL_PTR(sgl_i32) slot_rows;
+    SGL_PTR(sgl_i32) pair_slots;
+    sgl_i32 pairs;
+    sgl_i32 experts;
+    sgl_i32 top_k;
+    sgl_i32 pad0;
+} SGLMoEAlignParams;
+
+/// Grouped skinny GEMM over experts: for every slot `s` of expert `e` (`offsets[e] <= s < offsets[e + 1]`),
+/// `y[s, :] = x[row(s), :] · w[e]ᵀ` with `row(s) = x_rows[s]` (or `s` when `x_rows` is null), weights
+/// `[experts, n, k]`, fp32 accumulation, `y` in the element type. `k` must be a multiple of 16 bytes.
+typedef struct SGLMoEGemmParams {
+    SGL_PTR(const void) x;
+    SGL_PTR(const sgl_i32) x_rows;
+    SGL_PTR(const void) w;
+    SGL_PTR(void) y;
+    SGL_PTR(const sgl_i32) offsets;
+    sgl_i32 n;
+    sgl_i32 k;
+    sgl_i32 experts;
+    sgl_i32 pad0;
+} SGLMoEGemmParams;
+
+/// `out[t, :] = Σ_j topk_weights[t, j] · expert_out[pair_slots[t · top_k + j], :]`, plus
+/// `sigmoid(shared_gate[t · gate_stride]) · shared_out[t, :]` when `shared_out` is set (Qwen2-MoE's shared
+/// expert); summed in fp32, stored once in the element type.
+typedef struct SGLMoECombineParams {
+    SGL_PTR(const void) expert_out;
+    SGL_PTR(const sgl_i32) pair_slots;
+    SGL_PTR(const float) topk_weights;
+    SGL_PTR(const void) shared_out;
+    SGL_PTR(const float) shared_gate;
+    SGL_PTR(void) out;
+    sgl_i32 tokens;
+    sgl_i32 dim;
+    sgl_i32 top_k;
+    sgl_i32 gate_stride;
+} SGLMoECombineParams;
+
 // The layouts are pinned so host (Swift/C) and device (NVRTC) code agree; a change must update both sizes.
 #ifdef __cplusplus
 #define SGL_ASSERT_SIZE(T, N) static_assert(sizeof(T) == N, #T " layout changed")
@@ -286,5 +346,9 @@ SGL_ASSERT_SIZE(SGLHeadRMSNormParams, 40);
 SGL_ASSERT_SIZE(SGLSoftcapParams, 24);
 SGL_ASSERT_SIZE(SGLFillUniformParams, 32);
 SGL_ASSERT_SIZE(SGLGemvParams, 48);
+SGL_ASSERT_SIZE(SGLMoERouteParams, 48);
+SGL_ASSERT_SIZE(SGLMoEAlignParams, 48);
+SGL_ASSERT_SIZE(SGLMoEGemmParams, 56);
+SGL_ASSERT_SIZE(SGLMoECombineParams, 64);
 
 #endif

@@ -7,28 +7,6 @@
 #define SGL_GEMV_MAX_M 4
 #define SGL_GEMV_UNROLL 4
 
-/// 16 bytes of a streamed weight row, not kept in L1.
-__device__ __forceinline__ uint4 load_stream16(const void *p) {
-    uint4 v;
-    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-                 : "l"(p));
-    return v;
-}
-
-__device__ __forceinline__ void unpack16(const uint4 &v, const float *, float *out) {
-    out[0] = __uint_as_float(v.x); out[1] = __uint_as_float(v.y);
-    out[2] = __uint_as_float(v.z); out[3] = __uint_as_float(v.w);
-}
-__device__ __forceinline__ void unpack16(const uint4 &v, const bf16 *, float *out) {
-    unsigned int w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        out[2 * i] = __uint_as_float(w[i] << 16);
-        out[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
-    }
-}
-
 template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
     constexpr int VEC = 16 / sizeof(T);
     const int col = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
