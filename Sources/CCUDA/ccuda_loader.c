@@ -27,6 +27,9 @@ static void *resolve(void *library, const char *const *names) {
     return NULL;
 }
 
+_Static_assert(sizeof(CCUDALaunchAttribute) == 72, "CUlaunchAttribute layout");
+_Static_assert(sizeof(CCUDALaunchConfig) == 56, "CUlaunchConfig layout");
+
 #define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define REQUIRE(field, ...)                                                    \
     do {                                                                       \
@@ -86,6 +89,7 @@ const char *ccuda_resolve_driver(void *library, const CCUDADriverAPI **out) {
     REQUIRE(cuModuleGetFunction, "cuModuleGetFunction");
     REQUIRE(cuFuncSetAttribute, "cuFuncSetAttribute");
     REQUIRE(cuLaunchKernel, "cuLaunchKernel");
+    OPTIONAL(cuLaunchKernelEx, "cuLaunchKernelEx");
     REQUIRE(cuStreamBeginCapture, "cuStreamBeginCapture_v2");
     REQUIRE(cuStreamEndCapture, "cuStreamEndCapture");
     REQUIRE(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");

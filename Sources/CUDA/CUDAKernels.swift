@@ -1,4 +1,5 @@
 import CCUDA
+import Foundation
 import CKernelParams
 
 /// Every kernel of `CUDAKernelCatalog`, compiled for the context's device (NVRTC, disk-cached) and loaded,
@@ -21,14 +22,25 @@ public final class CUDAKernels: @unchecked Sendable {
         let arch = cc.major * 10 + cc.minor
         var functions: [String: CUDAFunction] = [:]
         var cached = 0
+        let pdl = Self.programmaticLaunchAvailable(context)
         for source in CUDAKernelCatalog.sources {
             let image = try compiler.compile(source, architecture: arch)
             if image.fromCache { cached += 1 }
             let module = try CUDAModule(context: context, image: image.bytes)
-            for name in source.entryPoints { functions[name] = try module.function(name) }
+            for name in source.entryPoints { functions[name] = try module.function(name).programmatic(pdl) }
         }
         self.functions = functions
         cachedSources = cached
+        programmaticLaunch = pdl
+    }
+
+    /// Whether kernels launch with programmatic dependent launch (sm_90+, a driver with `cuLaunchKernelEx`,
+    /// and `SGLANG_DISABLE_PDL` unset).
+    public let programmaticLaunch: Bool
+
+    static func programmaticLaunchAvailable(_ context: CUDAContext) -> Bool {
+        let off = ProcessInfo.processInfo.environment["SGLANG_DISABLE_PDL"].map { $0 != "0" && !$0.isEmpty } ?? false
+        return !off && context.device.computeCapability.major >= 9 && context.driver.api.pointee.cuLaunchKernelEx != nil
     }
 
     /// The kernel `name`.

@@ -56,6 +56,30 @@ enum {
     CCUDA_STREAM_CAPTURE_MODE_RELAXED = 2,
 };
 
+enum {
+    CCUDA_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6,
+};
+
+/// `CUlaunchAttribute`: an attribute id and a 64-byte value union (only the int member is used here).
+typedef struct CCUDALaunchAttribute {
+    int id;
+    char pad[4];
+    union {
+        char pad[64];
+        int programmaticStreamSerializationAllowed;
+    } value;
+} CCUDALaunchAttribute;
+
+/// `CUlaunchConfig` of `cuLaunchKernelEx`.
+typedef struct CCUDALaunchConfig {
+    unsigned int gridDimX, gridDimY, gridDimZ;
+    unsigned int blockDimX, blockDimY, blockDimZ;
+    unsigned int sharedMemBytes;
+    CUstream hStream;
+    CCUDALaunchAttribute *attrs;
+    unsigned int numAttrs;
+} CCUDALaunchConfig;
+
 /// The driver entry points, resolved by `ccuda_resolve_driver` (versioned `_v2` names where the ABI has them).
 typedef struct CCUDADriverAPI {
     CUresult (*_Nonnull cuInit)(unsigned int flags);
@@ -99,6 +123,9 @@ typedef struct CCUDADriverAPI {
     CUresult (*_Nonnull cuLaunchKernel)(CUfunction function, unsigned int gridX, unsigned int gridY, unsigned int gridZ,
                                unsigned int blockX, unsigned int blockY, unsigned int blockZ,
                                unsigned int sharedBytes, CUstream stream, void **params, void **extra);
+    /// Launch with attributes (programmatic dependent launch); optional: drivers before CUDA 12 lack it.
+    CUresult (*_Nullable cuLaunchKernelEx)(const CCUDALaunchConfig *config, CUfunction function, void **params,
+                                           void **extra);
     CUresult (*_Nonnull cuStreamBeginCapture)(CUstream stream, int mode);
     CUresult (*_Nonnull cuStreamEndCapture)(CUstream stream, CUgraph *graph);
     CUresult (*_Nonnull cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph, unsigned long long flags);

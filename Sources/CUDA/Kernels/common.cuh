@@ -3,6 +3,27 @@
 #pragma once
 #include "sglang_kernel_params.h"
 
+/// Programmatic dependent launch (Hopper): every kernel waits for its stream predecessor to complete (and its
+/// writes to be visible) before touching memory, then lets its own successor start launching, so the next
+/// kernel's blocks are resident and waiting when this one ends. Both are no-ops for a launch without the PDL
+/// attribute and on GPUs before sm_90. A kernel may issue loads of data no predecessor writes (weights)
+/// before `sgl_pdl_wait`.
+__device__ __forceinline__ void sgl_pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void sgl_pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+/// The usual kernel prologue: wait for the predecessor, then release the successor.
+__device__ __forceinline__ void sgl_pdl_begin() {
+    sgl_pdl_wait();
+    sgl_pdl_launch_dependents();
+}
+
 /// bfloat16 storage: the upper 16 bits of an IEEE float.
 struct bf16 {
     unsigned short bits;

@@ -163,6 +163,7 @@ template <typename T> __device__ void attention_combine(const SGLAttentionCombin
 
 #define SGL_DECODE(NAME, T, D)                                                                       \
     extern "C" __global__ void __launch_bounds__(128) NAME(const __grid_constant__ SGLDecodeAttentionParams p) { \
+        sgl_pdl_begin();                                                                             \
         decode_attention<T, D>(p);                                                                   \
     }
 SGL_DECODE(sgl_decode_attention_f32_hd16, float, 16)
@@ -176,5 +177,5 @@ SGL_DECODE(sgl_decode_attention_bf16_hd64, bf16, 64)
 SGL_DECODE(sgl_decode_attention_bf16_hd128, bf16, 128)
 SGL_DECODE(sgl_decode_attention_bf16_hd256, bf16, 256)
 
-extern "C" __global__ void sgl_attention_combine_f32(const __grid_constant__ SGLAttentionCombineParams p) { attention_combine<float>(p); }
-extern "C" __global__ void sgl_attention_combine_bf16(const __grid_constant__ SGLAttentionCombineParams p) { attention_combine<bf16>(p); }
+extern "C" __global__ void sgl_attention_combine_f32(const __grid_constant__ SGLAttentionCombineParams p) { sgl_pdl_begin(); attention_combine<float>(p); }
+extern "C" __global__ void sgl_attention_combine_bf16(const __grid_constant__ SGLAttentionCombineParams p) { sgl_pdl_begin(); attention_combine<bf16>(p); }

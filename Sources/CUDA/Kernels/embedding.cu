@@ -15,8 +15,8 @@ template <typename T> __device__ void embedding(const SGLEmbeddingParams &p) {
     }
 }
 
-extern "C" __global__ void sgl_embedding_f32(const __grid_constant__ SGLEmbeddingParams p) { embedding<float>(p); }
-extern "C" __global__ void sgl_embedding_bf16(const __grid_constant__ SGLEmbeddingParams p) { embedding<bf16>(p); }
+extern "C" __global__ void sgl_embedding_f32(const __grid_constant__ SGLEmbeddingParams p) { sgl_pdl_begin(); embedding<float>(p); }
+extern "C" __global__ void sgl_embedding_bf16(const __grid_constant__ SGLEmbeddingParams p) { sgl_pdl_begin(); embedding<bf16>(p); }
 
 template <typename T> __device__ void gather_rows(const SGLGatherRowsParams &p) {
     int r = blockIdx.x;
@@ -26,5 +26,5 @@ template <typename T> __device__ void gather_rows(const SGLGatherRowsParams &p) 
     for (int i = threadIdx.x; i < p.dim; i += blockDim.x) out[i] = src[i];
 }
 
-extern "C" __global__ void sgl_gather_rows_f32(const __grid_constant__ SGLGatherRowsParams p) { gather_rows<float>(p); }
-extern "C" __global__ void sgl_gather_rows_bf16(const __grid_constant__ SGLGatherRowsParams p) { gather_rows<bf16>(p); }
+extern "C" __global__ void sgl_gather_rows_f32(const __grid_constant__ SGLGatherRowsParams p) { sgl_pdl_begin(); gather_rows<float>(p); }
+extern "C" __global__ void sgl_gather_rows_bf16(const __grid_constant__ SGLGatherRowsParams p) { sgl_pdl_begin(); gather_rows<bf16>(p); }

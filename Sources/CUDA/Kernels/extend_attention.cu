@@ -315,13 +315,13 @@ template <int HEAD_DIM> __device__ void extend_attention_f32(const SGLExtendAtte
 
 // Written out (no macro) so the catalog test finds every entry point in the text.
 static_assert(ExtendConfig<64>::THREADS == 128 && ExtendConfig<256>::THREADS == 128, "launch bounds below");
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd16(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<16>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd32(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<32>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd64(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<64>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd128(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<128>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd256(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_bf16<256>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd16(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<16>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd32(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<32>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd64(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<64>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd128(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<128>(p); }
-extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd256(const __grid_constant__ SGLExtendAttentionParams p) { extend_attention_f32<256>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd16(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_bf16<16>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd32(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_bf16<32>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd64(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_bf16<64>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd128(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_bf16<128>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_bf16_hd256(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_bf16<256>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd16(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_f32<16>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd32(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_f32<32>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd64(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_f32<64>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd128(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_f32<128>(p); }
+extern "C" __global__ void __launch_bounds__(128) sgl_extend_attention_f32_hd256(const __grid_constant__ SGLExtendAttentionParams p) { sgl_pdl_begin(); extend_attention_f32<256>(p); }

@@ -3,6 +3,7 @@
 #include "common.cuh"
 
 extern "C" __global__ void sgl_record_slots(const __grid_constant__ SGLRecordSlotsParams p) {
+    sgl_pdl_begin();
     for (int t = blockIdx.x * blockDim.x + threadIdx.x; t < p.tokens; t += gridDim.x * blockDim.x) {
         int loc = p.out_loc[t];
         if (loc < 0) continue;
@@ -19,8 +20,8 @@ template <typename T> __device__ void add_bias(const SGLAddBiasParams &p) {
     }
 }
 
-extern "C" __global__ void sgl_add_bias_f32(const __grid_constant__ SGLAddBiasParams p) { add_bias<float>(p); }
-extern "C" __global__ void sgl_add_bias_bf16(const __grid_constant__ SGLAddBiasParams p) { add_bias<bf16>(p); }
+extern "C" __global__ void sgl_add_bias_f32(const __grid_constant__ SGLAddBiasParams p) { sgl_pdl_begin(); add_bias<float>(p); }
+extern "C" __global__ void sgl_add_bias_bf16(const __grid_constant__ SGLAddBiasParams p) { sgl_pdl_begin(); add_bias<bf16>(p); }
 
 // One warp per (token, head).
 template <typename T> __device__ void head_rmsnorm(const SGLHeadRMSNormParams &p) {
@@ -42,10 +43,11 @@ template <typename T> __device__ void head_rmsnorm(const SGLHeadRMSNormParams &p
     }
 }
 
-extern "C" __global__ void sgl_head_rmsnorm_f32(const __grid_constant__ SGLHeadRMSNormParams p) { head_rmsnorm<float>(p); }
-extern "C" __global__ void sgl_head_rmsnorm_bf16(const __grid_constant__ SGLHeadRMSNormParams p) { head_rmsnorm<bf16>(p); }
+extern "C" __global__ void sgl_head_rmsnorm_f32(const __grid_constant__ SGLHeadRMSNormParams p) { sgl_pdl_begin(); head_rmsnorm<float>(p); }
+extern "C" __global__ void sgl_head_rmsnorm_bf16(const __grid_constant__ SGLHeadRMSNormParams p) { sgl_pdl_begin(); head_rmsnorm<bf16>(p); }
 
 extern "C" __global__ void sgl_softcap_f32(const __grid_constant__ SGLSoftcapParams p) {
+    sgl_pdl_begin();
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < p.count; i += (size_t)gridDim.x * blockDim.x) {
         p.x[i] = p.cap * tanhf(p.x[i] / p.cap);
     }
@@ -67,5 +69,5 @@ template <typename T> __device__ void fill_uniform(const SGLFillUniformParams &p
     }
 }
 
-extern "C" __global__ void sgl_fill_uniform_f32(const __grid_constant__ SGLFillUniformParams p) { fill_uniform<float>(p); }
-extern "C" __global__ void sgl_fill_uniform_bf16(const __grid_constant__ SGLFillUniformParams p) { fill_uniform<bf16>(p); }
+extern "C" __global__ void sgl_fill_uniform_f32(const __grid_constant__ SGLFillUniformParams p) { sgl_pdl_begin(); fill_uniform<float>(p); }
+extern "C" __global__ void sgl_fill_uniform_bf16(const __grid_constant__ SGLFillUniformParams p) { sgl_pdl_begin(); fill_uniform<bf16>(p); }

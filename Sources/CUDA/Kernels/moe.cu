@@ -11,6 +11,7 @@
 
 // One warp per token: probabilities in shared memory, top-k by repeated warp argmax (ties: lower index).
 extern "C" __global__ void __launch_bounds__(256) sgl_moe_route(const __grid_constant__ SGLMoERouteParams p) {
+    sgl_pdl_begin();
     __shared__ float probs[SGL_MOE_ROUTE_WARPS][SGL_MOE_MAX_EXPERTS];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int t = blockIdx.x * SGL_MOE_ROUTE_WARPS + warp;
@@ -68,6 +69,7 @@ extern "C" __global__ void __launch_bounds__(256) sgl_moe_route(const __grid_con
 // One block: counts by shared atomics, offsets by a serial scan, then one warp per expert lays its pairs out
 // in pair order (ballot + prefix popcount), so the layout never depends on atomic timing.
 extern "C" __global__ void __launch_bounds__(1024) sgl_moe_align(const __grid_constant__ SGLMoEAlignParams p) {
+    sgl_pdl_begin();
     __shared__ int counts[SGL_MOE_MAX_EXPERTS];
     __shared__ int starts[SGL_MOE_MAX_EXPERTS + 1];
     for (int e = threadIdx.x; e < p.experts; e += blockDim.x) counts[e] = 0;
@@ -187,7 +189,7 @@ template <typename T> __device__ void moe_combine(const SGLMoECombineParams &p) 
     }
 }
 
-extern "C" __global__ void __launch_bounds__(256) sgl_moe_gemm_f32(const __grid_constant__ SGLMoEGemmParams p) { moe_gemm<float>(p); }
-extern "C" __global__ void __launch_bounds__(256) sgl_moe_gemm_bf16(const __grid_constant__ SGLMoEGemmParams p) { moe_gemm<bf16>(p); }
-extern "C" __global__ void sgl_moe_combine_f32(const __grid_constant__ SGLMoECombineParams p) { moe_combine<float>(p); }
-extern "C" __global__ void sgl_moe_combine_bf16(const __grid_constant__ SGLMoECombineParams p) { moe_combine<bf16>(p); }
+extern "C" __global__ void __launch_bounds__(256) sgl_moe_gemm_f32(const __grid_constant__ SGLMoEGemmParams p) { sgl_pdl_begin(); moe_gemm<float>(p); }
+extern "C" __global__ void __launch_bounds__(256) sgl_moe_gemm_bf16(const __grid_constant__ SGLMoEGemmParams p) { sgl_pdl_begin(); moe_gemm<bf16>(p); }
+extern "C" __global__ void sgl_moe_combine_f32(const __grid_constant__ SGLMoECombineParams p) { sgl_pdl_begin(); moe_combine<float>(p); }
+extern "C" __global__ void sgl_moe_combine_bf16(const __grid_constant__ SGLMoECombineParams p) { sgl_pdl_begin(); moe_combine<bf16>(p); }

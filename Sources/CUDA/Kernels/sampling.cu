@@ -12,8 +12,8 @@ template <typename T> __device__ void argmax_rows(const SGLArgmaxParams &p) {
     if (threadIdx.x == 0) p.out_ids[r] = winner < 0 ? 0 : winner;
 }
 
-extern "C" __global__ void sgl_argmax_f32(const __grid_constant__ SGLArgmaxParams p) { argmax_rows<float>(p); }
-extern "C" __global__ void sgl_argmax_bf16(const __grid_constant__ SGLArgmaxParams p) { argmax_rows<bf16>(p); }
+extern "C" __global__ void sgl_argmax_f32(const __grid_constant__ SGLArgmaxParams p) { sgl_pdl_begin(); argmax_rows<float>(p); }
+extern "C" __global__ void sgl_argmax_bf16(const __grid_constant__ SGLArgmaxParams p) { sgl_pdl_begin(); argmax_rows<bf16>(p); }
 
 template <typename T> __device__ void apply_bitmask(const SGLBitmaskParams &p) {
     size_t total = (size_t)p.rows * p.vocab;
@@ -27,8 +27,8 @@ template <typename T> __device__ void apply_bitmask(const SGLBitmaskParams &p) {
     }
 }
 
-extern "C" __global__ void sgl_apply_bitmask_f32(const __grid_constant__ SGLBitmaskParams p) { apply_bitmask<float>(p); }
-extern "C" __global__ void sgl_apply_bitmask_bf16(const __grid_constant__ SGLBitmaskParams p) { apply_bitmask<bf16>(p); }
+extern "C" __global__ void sgl_apply_bitmask_f32(const __grid_constant__ SGLBitmaskParams p) { sgl_pdl_begin(); apply_bitmask<float>(p); }
+extern "C" __global__ void sgl_apply_bitmask_bf16(const __grid_constant__ SGLBitmaskParams p) { sgl_pdl_begin(); apply_bitmask<bf16>(p); }
 
 /// Philox4x32-10 (Salmon et al. 2011): counter-based, so (seed, offset) fully determines the draw.
 __device__ __forceinline__ uint4 philox4x32(uint4 ctr, uint2 key) {
@@ -56,6 +56,7 @@ __device__ __forceinline__ float unnormalized_probability(const float *x, int i,
 }
 
 extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_constant__ SGLSamplingParams p) {
+    sgl_pdl_begin();
     const int r = blockIdx.x;
     if (r >= p.rows) return;
     const int V = p.vocab;
