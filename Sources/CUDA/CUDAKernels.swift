@@ -88,7 +88,11 @@ public final class CUDAKernels: @unchecked Sendable {
         let p = SGLAddRMSNormParams(
             residual: residual, delta: delta ?? 0, weight: weight, out: out, rows: Int32(rows), dim: Int32(dim), eps: eps,
             add_one: addOne ? 1 : 0)
-        let threads = min(1024, max(32, ((dim / 4) + 31) / 32 * 32))
+        // Rows that fit two 16-byte chunks per thread take the kernel's register-resident path.
+        let vec = 16 / type.size, chunks = dim / vec
+        let threads = dim % vec == 0 && chunks <= 2048
+            ? max(32, ((chunks + 1) / 2 + 31) / 32 * 32)
+            : min(1024, max(32, ((dim / 4) + 31) / 32 * 32))
         try function("sgl_add_rmsnorm_\(type.rawValue)").launch(
             grid: (rows, 1, 1), block: (threads, 1, 1), stream: stream, params: p)
     }
@@ -106,8 +110,9 @@ public final class CUDAKernels: @unchecked Sendable {
             inv_freq: inverseFrequencies, tokens: Int32(tokens), q_heads: Int32(qHeads), kv_heads: Int32(kvHeads),
             head_dim: Int32(headDim), rot_half: Int32(rotaryHalf), qkv_stride: Int32((qHeads + 2 * kvHeads) * headDim),
             attention_factor: attentionFactor, pad0: 0)
+        let threads = min(128, max(32, (max(rotaryHalf, headDim / 2) + 31) / 32 * 32))
         try function("sgl_rope_store_kv_\(type.rawValue)").launch(
-            grid: (tokens, 1, 1), block: (128, 1, 1), stream: stream, params: p)
+            grid: (tokens, qHeads + kvHeads, 1), block: (threads, 1, 1), stream: stream, params: p)
     }
 
     /// Activation codes of the kernels.
@@ -139,12 +144,12 @@ public final class CUDAKernels: @unchecked Sendable {
     }()
 
     /// A split count that gives about `decodeBlocksPerSM` blocks per multiprocessor for `batch` requests, each
-    /// split covering at least 64 positions.
+    /// split covering at least 32 positions (one iteration of a block).
     public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int) -> Int {
         let group = max(1, qHeads / max(1, kvHeads))
         let blocksPerSplit = max(1, batch * kvHeads * ((group + 3) / 4))
         let wanted = (Self.decodeBlocksPerSM * context.device.multiprocessors + blocksPerSplit - 1) / blocksPerSplit
-        return max(1, min(wanted, 64, (maxSequence + 63) / 64))
+        return max(1, min(wanted, 64, (maxSequence + 31) / 32))
     }
 
     /// Paged decode attention: split-K stage 1 into `partialOut` (`batch·qHeads·splits·headDim` floats) and

@@ -17,6 +17,7 @@ template <typename T, int HEAD_DIM> struct DecodeConfig {
     static constexpr int THREADS = 128;
     static constexpr int GROUPS = THREADS / TX;               // tokens in flight per block
     static constexpr int HB = 4;                              // query heads per block
+    static constexpr int TOK = NV == 1 ? 4 : 2;               // tokens per group per iteration
     static_assert(HEAD_DIM % VEC == 0, "head_dim must be a multiple of 16 bytes");
     static_assert((TX & (TX - 1)) == 0 && CHUNKS % TX == 0, "16-byte chunks per head must be a power of two or a multiple of 32");
 };
@@ -75,36 +76,80 @@ template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDe
 
     const int *table = p.req_to_token + (size_t)p.req_pool_indices[b] * p.req_to_token_stride;
     const size_t row_stride = (size_t)p.kv_heads * HEAD_DIM;
-    // Every lane runs the same number of iterations so the group shuffles stay convergent.
-    for (int base = s0; base < s1; base += GROUPS) {
-        const int pos = base + group;
-        const bool valid = pos < s1;
-        const int slot = valid ? table[pos] : table[s0];
-        const T *k = (const T *)p.k_cache + (size_t)slot * row_stride + (size_t)kv_head * HEAD_DIM;
-        const T *v = (const T *)p.v_cache + (size_t)slot * row_stride + (size_t)kv_head * HEAD_DIM;
-        float kr[NV * VEC], vr[NV * VEC];
+    constexpr int TOK = C::TOK, STEP = GROUPS * TOK;
+    // Each group takes TOK tokens per iteration (positions base + t·GROUPS + group), all their K/V loads issued
+    // before any use, and the next iteration's slot indices are fetched while this one computes: enough bytes
+    // in flight per block to stream the cache at full bandwidth. Every lane runs the same number of iterations
+    // so the group shuffles stay convergent.
+    int slots[TOK];
 #pragma unroll
-        for (int j = 0; j < NV; ++j) {
-            load16(k + (lane + j * TX) * VEC, kr + j * VEC);
-            load16(v + (lane + j * TX) * VEC, vr + j * VEC);
+    for (int t = 0; t < TOK; ++t) {
+        const int pos = s0 + t * GROUPS + group;
+        slots[t] = table[pos < s1 ? pos : s0];
+    }
+    for (int base = s0; base < s1; base += STEP) {
+        uint4 kraw[TOK][NV], vraw[TOK][NV];
+#pragma unroll
+        for (int t = 0; t < TOK; ++t) {
+            const T *k = (const T *)p.k_cache + (size_t)slots[t] * row_stride + (size_t)kv_head * HEAD_DIM;
+            const T *v = (const T *)p.v_cache + (size_t)slots[t] * row_stride + (size_t)kv_head * HEAD_DIM;
+#pragma unroll
+            for (int j = 0; j < NV; ++j) {
+                kraw[t][j] = *reinterpret_cast<const uint4 *>(k + (lane + j * TX) * VEC);
+                vraw[t][j] = *reinterpret_cast<const uint4 *>(v + (lane + j * TX) * VEC);
+            }
+        }
+        bool valid[TOK];
+#pragma unroll
+        for (int t = 0; t < TOK; ++t) {
+            valid[t] = base + t * GROUPS + group < s1;
+            const int next = base + STEP + t * GROUPS + group;
+            if (base + STEP < s1) slots[t] = table[next < s1 ? next : s0];
         }
 #pragma unroll
         for (int h = 0; h < HB; ++h) {
-            float s = 0.f;
+            float sc[TOK];
 #pragma unroll
-            for (int e = 0; e < NV * VEC; ++e) s += qr[h][e] * kr[e];
+            for (int t = 0; t < TOK; ++t) {
+                float s = 0.f;
 #pragma unroll
-            for (int o = TX / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-            s *= p.scale;
-            if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);
-            if (valid && h < nh) {
-                float m_new = fmaxf(m[h], s);
-                float correction = expf(m[h] - m_new);
-                float w = expf(s - m_new);
-                l[h] = l[h] * correction + w;
+                for (int j = 0; j < NV; ++j) {
+                    float kf[VEC];
+                    unpack16(kraw[t][j], (const T *)nullptr, kf);
 #pragma unroll
-                for (int e = 0; e < NV * VEC; ++e) acc[h][e] = acc[h][e] * correction + w * vr[e];
-                m[h] = m_new;
+                    for (int e = 0; e < VEC; ++e) s += qr[h][j * VEC + e] * kf[e];
+                }
+#pragma unroll
+                for (int o = TX / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+                s *= p.scale;
+                if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);
+                sc[t] = s;
+            }
+            if (h < nh) {
+                float m_new = m[h];
+#pragma unroll
+                for (int t = 0; t < TOK; ++t)
+                    if (valid[t]) m_new = fmaxf(m_new, sc[t]);
+                if (m_new > -__int_as_float(0x7f800000)) {
+                    const float correction = expf(m[h] - m_new);
+                    l[h] *= correction;
+#pragma unroll
+                    for (int e = 0; e < NV * VEC; ++e) acc[h][e] *= correction;
+#pragma unroll
+                    for (int t = 0; t < TOK; ++t) {
+                        if (!valid[t]) continue;
+                        const float w = expf(sc[t] - m_new);
+                        l[h] += w;
+#pragma unroll
+                        for (int j = 0; j < NV; ++j) {
+                            float vf[VEC];
+                            unpack16(vraw[t][j], (const T *)nullptr, vf);
+#pragma unroll
+                            for (int e = 0; e < VEC; ++e) acc[h][j * VEC + e] += w * vf[e];
+                        }
+                    }
+                    m[h] = m_new;
+                }
             }
         }
     }
