@@ -34,13 +34,14 @@ public final class CUDAKernels: @unchecked Sendable {
         programmaticLaunch = pdl
     }
 
-    /// Whether kernels launch with programmatic dependent launch (sm_90+, a driver with `cuLaunchKernelEx`,
-    /// and `SGLANG_DISABLE_PDL` unset).
+    /// Whether kernels launch with programmatic dependent launch (`SGLANG_ENABLE_PDL=1`, sm_90+, a driver with
+    /// `cuLaunchKernelEx`).
     public let programmaticLaunch: Bool
 
     static func programmaticLaunchAvailable(_ context: CUDAContext) -> Bool {
-        let off = ProcessInfo.processInfo.environment["SGLANG_DISABLE_PDL"].map { $0 != "0" && !$0.isEmpty } ?? false
-        return !off && context.device.computeCapability.major >= 9 && context.driver.api.pointee.cuLaunchKernelEx != nil
+        // Opt-in: on an H100 the decode step measured 0.16 ms slower with it (6.50 vs 6.34 ms at batch 1).
+        let on = ProcessInfo.processInfo.environment["SGLANG_ENABLE_PDL"].map { $0 != "0" && !$0.isEmpty } ?? false
+        return on && context.device.computeCapability.major >= 9 && context.driver.api.pointee.cuLaunchKernelEx != nil
     }
 
     /// The kernel `name`.
@@ -162,7 +163,7 @@ public final class CUDAKernels: @unchecked Sendable {
     {
         try require(batch > 0 && kvHeads > 0 && qHeads % kvHeads == 0, "decode attention: \(qHeads) heads over \(kvHeads) KV heads")
         try require(CUDAKernelCatalog.decodeHeadDims.contains(headDim), "decode attention has no kernel for head size \(headDim)")
-        try require(splits > 0, "decode attention needs at least one split")
+        try require(splits > 0 && splits <= 64, "decode attention takes 1-64 splits, not \(splits)")
         let group = qHeads / kvHeads
         let p = SGLDecodeAttentionParams(
             q: q, k_cache: kCache, v_cache: vCache, req_to_token: reqToToken, req_pool_indices: reqPoolIndices,

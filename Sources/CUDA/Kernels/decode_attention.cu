@@ -184,30 +184,42 @@ template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDe
     }
 }
 
+// One block per (query head, request): warp 0 turns the splits' log-sum-exps into weights (at most 64 splits,
+// loaded in parallel), then every thread sums its channels over the splits.
 template <typename T> __device__ void attention_combine(const SGLAttentionCombineParams &p) {
+    __shared__ float w_s[64];
+    __shared__ float inv_s;
     const int h = blockIdx.x, b = blockIdx.y;
     if (b >= p.batch || h >= p.q_heads) return;
     const size_t row = ((size_t)b * p.q_heads + h) * p.num_splits;
-    float mx = -__int_as_float(0x7f800000);
-    for (int s = 0; s < p.num_splits; ++s) mx = fmaxf(mx, p.partial_lse[row + s]);
+    const float neg_inf = -__int_as_float(0x7f800000);
+    if (threadIdx.x < 32) {
+        const int lane = threadIdx.x;
+        const float l0 = lane < p.num_splits ? p.partial_lse[row + lane] : neg_inf;
+        const float l1 = lane + 32 < p.num_splits ? p.partial_lse[row + lane + 32] : neg_inf;
+        const float mx = warp_max(fmaxf(l0, l1));
+        // Empty splits (lse = -inf) weigh nothing; a row with no token at all gives zeros.
+        const float w0 = l0 > neg_inf ? expf(l0 - mx) : 0.f, w1 = l1 > neg_inf ? expf(l1 - mx) : 0.f;
+        const float sum = warp_sum(w0 + w1);
+        if (lane < p.num_splits) w_s[lane] = w0;
+        if (lane + 32 < p.num_splits) w_s[lane + 32] = w1;
+        if (lane == 0) inv_s = sum > 0.f ? 1.f / sum : 0.f;
+    }
+    __syncthreads();
     T *out = (T *)p.out + (size_t)b * p.out_stride + (size_t)h * p.head_dim;
+    const float *partial = p.partial_out + row * p.head_dim;
     for (int d = threadIdx.x; d < p.head_dim; d += blockDim.x) {
-        float sum = 0.f, o = 0.f;
-        if (mx > -__int_as_float(0x7f800000)) {
-            for (int s = 0; s < p.num_splits; ++s) {
-                float lse = p.partial_lse[row + s];
-                if (!(lse > -__int_as_float(0x7f800000))) continue;  // empty split
-                float w = expf(lse - mx);
-                sum += w;
-                o += w * p.partial_out[(row + s) * p.head_dim + d];
-            }
+        float o = 0.f;
+        for (int s = 0; s < p.num_splits; ++s) {
+            const float w = w_s[s];
+            if (w > 0.f) o += w * partial[(size_t)s * p.head_dim + d];
         }
-        out[d] = from_float<T>(sum > 0.f ? o / sum : 0.f);
+        out[d] = from_float<T>(o * inv_s);
     }
 }
 
 #define SGL_DECODE(NAME, T, D)                                                                       \
-    extern "C" __global__ void __launch_bounds__(128) NAME(const __grid_constant__ SGLDecodeAttentionParams p) { \
+    extern "C" __global__ void __launch_bounds__(128, 4) NAME(const __grid_constant__ SGLDecodeAttentionParams p) { \
         sgl_pdl_begin();                                                                             \
         decode_attention<T, D>(p);                                                                   \
     }
