@@ -74,6 +74,10 @@ import Testing
         source += check(SGLBitmaskParams.self, "SGLBitmaskParams")
         source += check(SGLArgmaxParams.self, "SGLArgmaxParams")
         source += check(SGLSamplingParams.self, "SGLSamplingParams")
+        source += check(SGLMoERouteParams.self, "SGLMoERouteParams")
+        source += check(SGLMoEAlignParams.self, "SGLMoEAlignParams")
+        source += check(SGLMoEGemmParams.self, "SGLMoEGemmParams")
+        source += check(SGLMoECombineParams.self, "SGLMoECombineParams")
         // The Swift view has the fields in declaration order with no padding.
         #expect(MemoryLayout<SGLDecodeAttentionParams>.offset(of: \.batch) == 8 * 8)
         #expect(MemoryLayout<SGLDecodeAttentionParams>.offset(of: \.pad0) == 8 * 8 + 9 * 4)
