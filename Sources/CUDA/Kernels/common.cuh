@@ -160,13 +160,9 @@ __device__ __forceinline__ int block_count(int v) {
     return r;
 }
 
-/// (value, index) argmax over the block: the largest value, lowest index among equals; NaN never wins.
-/// Returns -1 when every value is NaN.
-__device__ __forceinline__ int block_argmax(float value, int index) {
-    __shared__ float vals[32];
-    __shared__ int idxs[32];
-    __shared__ int result;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+/// (value, index) argmax over the warp, in place on every lane: the largest value, lowest index among equals;
+/// index -1 marks "no candidate".
+__device__ __forceinline__ void warp_argmax(float &value, int &index) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) {
         float ov = __shfl_xor_sync(0xffffffffu, value, o);
@@ -176,6 +172,16 @@ __device__ __forceinline__ int block_argmax(float value, int index) {
             index = oi;
         }
     }
+}
+
+/// (value, index) argmax over the block: the largest value, lowest index among equals; NaN never wins.
+/// Returns -1 when every value is NaN.
+__device__ __forceinline__ int block_argmax(float value, int index) {
+    __shared__ float vals[32];
+    __shared__ int idxs[32];
+    __shared__ int result;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    warp_argmax(value, index);
     if (lane == 0) {
         vals[warp] = value;
         idxs[warp] = index;
@@ -184,15 +190,7 @@ __device__ __forceinline__ int block_argmax(float value, int index) {
     if (warp == 0) {
         value = lane < warps ? vals[lane] : 0.f;
         index = lane < warps ? idxs[lane] : -1;
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) {
-            float ov = __shfl_xor_sync(0xffffffffu, value, o);
-            int oi = __shfl_xor_sync(0xffffffffu, index, o);
-            if (oi >= 0 && (index < 0 || ov > value || (ov == value && oi < index))) {
-                value = ov;
-                index = oi;
-            }
-        }
+        warp_argmax(value, index);
         if (lane == 0) result = index;
     }
     __syncthreads();

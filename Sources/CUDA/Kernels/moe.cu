@@ -42,15 +42,7 @@ extern "C" __global__ void __launch_bounds__(256) sgl_moe_route(const __grid_con
                 bi = e;
             }
         }
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) {
-            float ov = __shfl_xor_sync(0xffffffffu, best, o);
-            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-            if (oi >= 0 && (bi < 0 || ov > best || (ov == best && oi < bi))) {
-                best = ov;
-                bi = oi;
-            }
-        }
+        warp_argmax(best, bi);
         // NaN logits leave nothing to pick: expert 0 with weight 0 keeps every id in range.
         const float w = bi >= 0 ? best * inv : 0.f;
         if (lane == 0) {
