@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On a GPU machine: every kernel (cuda-check), every tiny fixture (dense and MoE) in fp32 and bf16, and real-width models of
+# On a GPU machine: every kernel (cuda-check), the dense tiny fixtures in fp32 and bf16, and real-width models of
 # the smollm2-135m and qwen2.5-7b configs (random bf16 weights built by transformers, scripts/cuda/make_reference.py)
 # against transformers. Usage: bash scripts/cuda/check.sh SGLANG FIXTURES_DIR [WORK_DIR]
 # FIXTURES_DIR holds tiny/<name>/ and configs/<name>/ as ../shared/fixtures does.

@@ -252,17 +252,10 @@ __device__ __forceinline__ void merge_if_last(const SGLDecodeAttentionParams &p,
     for (int idx = threadIdx.x; idx < nh * HEAD_DIM; idx += blockDim.x) {
         const int h = idx / HEAD_DIM, d = idx - h * HEAD_DIM;
         const float *partial = p.partial_out + (partial_row + h0 + h) * p.num_splits * HEAD_DIM + d;
-        // Eight splits' loads in flight at a time; empty splits (weight 0, partials never written) add nothing.
         float o = 0.f;
-        for (int s0 = 0; s0 < p.num_splits; s0 += 8) {
-            float v[8];
-#pragma unroll
-            for (int i = 0; i < 8; ++i) v[i] = s0 + i < p.num_splits ? __ldcg(partial + (size_t)(s0 + i) * HEAD_DIM) : 0.f;
-#pragma unroll
-            for (int i = 0; i < 8; ++i) {
-                const float w = s0 + i < p.num_splits ? w_s[h][s0 + i] : 0.f;
-                o += w > 0.f ? w * v[i] : 0.f;
-            }
+        for (int s = 0; s < p.num_splits; ++s) {
+            const float w = w_s[h][s];
+            if (w > 0.f) o += w * __ldcg(partial + (size_t)s * HEAD_DIM);
         }
         out[(h0 + h) * HEAD_DIM + d] = from_float<T>(o * inv_s[h]);
     }
