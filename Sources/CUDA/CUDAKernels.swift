@@ -153,21 +153,13 @@ public final class CUDAKernels: @unchecked Sendable {
         return max(1, min(wanted, 64, (maxSequence + 31) / 32))
     }
 
-    /// Counters the decode-attention kernel needs (`Int32`, zero-initialized once; the kernel leaves them at 0).
-    public static func decodeAttentionCounters(batch: Int, qHeads: Int, kvHeads: Int) -> Int {
-        batch * kvHeads * ((max(1, qHeads / max(1, kvHeads)) + 3) / 4)
-    }
-
-    /// Paged decode attention, split-K: each split writes its partial output and log-sum-exp (`partialOut`:
-    /// `batch·qHeads·splits·headDim` floats, `partialLSE`: `batch·qHeads·splits`), and the last split to finish
-    /// for a request's head block merges them into `out` (`batch` rows of `qHeads·headDim`). `counters` holds
-    /// `decodeAttentionCounters` zeros.
+    /// Paged decode attention: split-K stage 1 into `partialOut` (`batch·qHeads·splits·headDim` floats) and
+    /// `partialLSE` (`batch·qHeads·splits` floats), then the merge into `out` (`batch` rows of `qHeads·headDim`).
     public func decodeAttention(q: CUdeviceptr, qStride: Int, kCache: CUdeviceptr, vCache: CUdeviceptr,
                                 reqToToken: CUdeviceptr, reqToTokenStride: Int, reqPoolIndices: CUdeviceptr,
                                 seqLens: CUdeviceptr, out: CUdeviceptr, partialOut: CUdeviceptr, partialLSE: CUdeviceptr,
-                                counters: CUdeviceptr, batch: Int, qHeads: Int, kvHeads: Int, headDim: Int, splits: Int,
-                                scale: Float, softcap: Float?, window: Int?, type: CUDAElementType,
-                                stream: CUDAStream) throws
+                                batch: Int, qHeads: Int, kvHeads: Int, headDim: Int, splits: Int, scale: Float,
+                                softcap: Float?, window: Int?, type: CUDAElementType, stream: CUDAStream) throws
     {
         try require(batch > 0 && kvHeads > 0 && qHeads % kvHeads == 0, "decode attention: \(qHeads) heads over \(kvHeads) KV heads")
         try require(CUDAKernelCatalog.decodeHeadDims.contains(headDim), "decode attention has no kernel for head size \(headDim)")
@@ -175,12 +167,17 @@ public final class CUDAKernels: @unchecked Sendable {
         let group = qHeads / kvHeads
         let p = SGLDecodeAttentionParams(
             q: q, k_cache: kCache, v_cache: vCache, req_to_token: reqToToken, req_pool_indices: reqPoolIndices,
-            seq_lens: seqLens, partial_out: partialOut, partial_lse: partialLSE, counters: counters, out: out,
-            batch: Int32(batch), q_heads: Int32(qHeads), kv_heads: Int32(kvHeads), q_stride: Int32(qStride),
+            seq_lens: seqLens, partial_out: partialOut, partial_lse: partialLSE, batch: Int32(batch),
+            q_heads: Int32(qHeads), kv_heads: Int32(kvHeads), q_stride: Int32(qStride),
             req_to_token_stride: Int32(reqToTokenStride), num_splits: Int32(splits), scale: scale,
-            softcap: softcap ?? 0, window: Int32(window ?? 0), out_stride: Int32(qHeads * headDim))
+            softcap: softcap ?? 0, window: Int32(window ?? 0), pad0: 0)
         try function("sgl_decode_attention_\(type.rawValue)_hd\(headDim)").launch(
             grid: (splits, kvHeads * ((group + 3) / 4), batch), block: (128, 1, 1), stream: stream, params: p)
+        let c = SGLAttentionCombineParams(
+            partial_out: partialOut, partial_lse: partialLSE, out: out, batch: Int32(batch), q_heads: Int32(qHeads),
+            head_dim: Int32(headDim), num_splits: Int32(splits), out_stride: Int32(qHeads * headDim), pad0: 0)
+        try function("sgl_attention_combine_\(type.rawValue)").launch(
+            grid: (qHeads, batch, 1), block: (min(256, headDim), 1, 1), stream: stream, params: c)
     }
 
     /// Sets logits of tokens whose bit is clear in `bitmask` (`rows × ceil(vocab/32)` words) to -inf.

@@ -162,7 +162,7 @@ extension CUDACausalLM {
                     reqToToken: table.buffer.address, reqToTokenStride: table.maxContext,
                     reqPoolIndices: inputs.address(.reqPoolIndices), seqLens: inputs.address(.seqLens),
                     out: ws.attention.address, partialOut: partialOut.address, partialLSE: partialLSE.address,
-                    counters: attentionCounters.address, batch: s.batch, qHeads: qHeads, kvHeads: kvHeads, headDim: hd, splits: s.splits, scale: attentionScale,
+                    batch: s.batch, qHeads: qHeads, kvHeads: kvHeads, headDim: hd, splits: s.splits, scale: attentionScale,
                     softcap: softcap, window: layer.window, type: type, stream: stream)
             } else {
                 try kernels.extendAttention(
@@ -366,13 +366,6 @@ extension CUDACausalLM {
         let qHeads = config.numAttentionHeads
         if try partialOut.reserve(max(1, partialRows) * qHeads * config.headDim * 4) { changed = true }
         if try partialLSE.reserve(max(1, partialRows) * qHeads * 4) { changed = true }
-        // The merge counters start at zero and the kernel leaves them there.
-        let counters = CUDAKernels.decodeAttentionCounters(batch: max(decodeBatch, graphMax, 1), qHeads: qHeads,
-                                                           kvHeads: config.numKeyValueHeads)
-        if try attentionCounters.reserve(counters * 4) {
-            try attentionCounters.buffer?.fill(word: 0, on: stream)
-            changed = true
-        }
         if changed { graphs.removeAll() }
     }
 

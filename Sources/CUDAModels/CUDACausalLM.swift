@@ -46,8 +46,6 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     let logits: CUDAGrowableBuffer
     let partialOut: CUDAGrowableBuffer
     let partialLSE: CUDAGrowableBuffer
-    /// Split-merge counters of decode attention (zero between launches).
-    let attentionCounters: CUDAGrowableBuffer
     var hostLogits: CUDAHostBuffer?
     var prefixStaging: CUDAHostBuffer?
     /// Expert slot offsets read back for the per-expert cuBLASLt path of large batches.
@@ -104,7 +102,6 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         logits = CUDAGrowableBuffer(context: context)
         partialOut = CUDAGrowableBuffer(context: context)
         partialLSE = CUDAGrowableBuffer(context: context)
-        attentionCounters = CUDAGrowableBuffer(context: context)
         profiler = CUDAOpProfiler.fromEnvironment(context: context)
         try stream.synchronize()
     }

@@ -89,9 +89,7 @@ typedef struct SGLGatedActParams {
 /// KV head). Each of `num_splits` splits covers a contiguous range of positions and writes its normalized
 /// partial output and log-sum-exp to `partial_out[b, h, split, :]` / `partial_lse[b, h, split]` (fp32);
 /// an empty split writes lse = -inf. `softcap` > 0 applies `cap * tanh(s / cap)` to scaled scores;
-/// `window` > 0 keeps only positions > seq_len - 1 - window. The last block to finish a (request, head block)
-/// — counted in `counters[b, blockIdx.y]`, which must start at 0 and is left at 0 — merges the splits into
-/// `out[b, h * head_dim + d]` (element type, `out_stride` per row).
+/// `window` > 0 keeps only positions > seq_len - 1 - window.
 typedef struct SGLDecodeAttentionParams {
     SGL_PTR(const void) q;
     SGL_PTR(const void) k_cache;
@@ -101,8 +99,6 @@ typedef struct SGLDecodeAttentionParams {
     SGL_PTR(const sgl_i32) seq_lens;
     SGL_PTR(float) partial_out;
     SGL_PTR(float) partial_lse;
-    SGL_PTR(sgl_i32) counters;
-    SGL_PTR(void) out;
     sgl_i32 batch;
     sgl_i32 q_heads;
     sgl_i32 kv_heads;
@@ -112,8 +108,22 @@ typedef struct SGLDecodeAttentionParams {
     float scale;
     float softcap;
     sgl_i32 window;
-    sgl_i32 out_stride;
+    sgl_i32 pad0;
 } SGLDecodeAttentionParams;
+
+/// Split-K merge (stage 2): `out[b, h * head_dim + d]` (element type, `out_stride` per row) from the partials
+/// of `SGLDecodeAttentionParams`.
+typedef struct SGLAttentionCombineParams {
+    SGL_PTR(const float) partial_out;
+    SGL_PTR(const float) partial_lse;
+    SGL_PTR(void) out;
+    sgl_i32 batch;
+    sgl_i32 q_heads;
+    sgl_i32 head_dim;
+    sgl_i32 num_splits;
+    sgl_i32 out_stride;
+    sgl_i32 pad0;
+} SGLAttentionCombineParams;
 
 /// `out[i, :] = src[indices[i], :]` for `count` rows of `dim` (the last-token logits gather).
 typedef struct SGLGatherRowsParams {
@@ -323,7 +333,8 @@ SGL_ASSERT_SIZE(SGLEmbeddingParams, 48);
 SGL_ASSERT_SIZE(SGLAddRMSNormParams, 48);
 SGL_ASSERT_SIZE(SGLRopeStoreKVParams, 80);
 SGL_ASSERT_SIZE(SGLGatedActParams, 32);
-SGL_ASSERT_SIZE(SGLDecodeAttentionParams, 120);
+SGL_ASSERT_SIZE(SGLDecodeAttentionParams, 104);
+SGL_ASSERT_SIZE(SGLAttentionCombineParams, 48);
 SGL_ASSERT_SIZE(SGLGatherRowsParams, 32);
 SGL_ASSERT_SIZE(SGLBitmaskParams, 24);
 SGL_ASSERT_SIZE(SGLArgmaxParams, 24);

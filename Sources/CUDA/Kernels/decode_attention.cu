@@ -6,7 +6,7 @@
 // by shuffles, and every group keeps an online softmax (m, l, o) that the block merges at the end. The split
 // count is a launch constant; the sequence length is read from device memory and empty splits only write
 // lse = -inf, so the launch is graph-capturable at a fixed split count.
-// The last block of a (request, head block) to finish merges the splits by their log-sum-exp (no second kernel).
+// Stage 2 merges the splits by their log-sum-exp.
 #include "common.cuh"
 
 template <typename T, int HEAD_DIM> struct DecodeConfig {
@@ -22,15 +22,13 @@ template <typename T, int HEAD_DIM> struct DecodeConfig {
     static_assert((TX & (TX - 1)) == 0 && CHUNKS % TX == 0, "16-byte chunks per head must be a power of two or a multiple of 32");
 };
 
-template <typename T, int HEAD_DIM>
-__device__ __forceinline__ void split_partial(const SGLDecodeAttentionParams &p, int b, int kv_head, int h0, int nh,
-                                              int s0, int s1, int split);
-template <typename T, int HEAD_DIM>
-__device__ __forceinline__ void merge_if_last(const SGLDecodeAttentionParams &p, int b, int h0, int nh);
-
 template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDecodeAttentionParams &p) {
     using C = DecodeConfig<T, HEAD_DIM>;
-    constexpr int HB = C::HB;
+    constexpr int VEC = C::VEC, TX = C::TX, NV = C::NV, GROUPS = C::GROUPS, HB = C::HB;
+    __shared__ float q_s[HB][HEAD_DIM];
+    __shared__ float m_s[GROUPS][HB];
+    __shared__ float l_s[GROUPS][HB];
+    __shared__ float o_s[GROUPS][HB][HEAD_DIM];
 
     const int split = blockIdx.x, b = blockIdx.z;
     const int group_size = p.q_heads / p.kv_heads;
@@ -45,25 +43,11 @@ template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDe
     const int per_split = (seq_len - start + p.num_splits - 1) / p.num_splits;
     const int s0 = start + split * per_split, s1 = min(seq_len, s0 + per_split);
     const size_t partial_row = (size_t)b * p.q_heads;
-    // Every block, empty split or not, reaches the merge count below.
+
     if (s0 >= s1) {
         if (threadIdx.x < nh) p.partial_lse[(partial_row + h0 + threadIdx.x) * p.num_splits + split] = -__int_as_float(0x7f800000);
-    } else {
-        split_partial<T, HEAD_DIM>(p, b, kv_head, h0, nh, s0, s1, split);
+        return;
     }
-    merge_if_last<T, HEAD_DIM>(p, b, h0, nh);
-}
-
-template <typename T, int HEAD_DIM>
-__device__ __forceinline__ void split_partial(const SGLDecodeAttentionParams &p, int b, int kv_head, int h0, int nh,
-                                              int s0, int s1, int split) {
-    using C = DecodeConfig<T, HEAD_DIM>;
-    constexpr int VEC = C::VEC, TX = C::TX, NV = C::NV, GROUPS = C::GROUPS, HB = C::HB;
-    __shared__ float q_s[HB][HEAD_DIM];
-    __shared__ float m_s[GROUPS][HB];
-    __shared__ float l_s[GROUPS][HB];
-    __shared__ float o_s[GROUPS][HB][HEAD_DIM];
-    const size_t partial_row = (size_t)b * p.q_heads;
 
     const T *q = (const T *)p.q + (size_t)b * p.q_stride;
     for (int idx = threadIdx.x; idx < HB * HEAD_DIM; idx += blockDim.x) {
@@ -216,50 +200,38 @@ __device__ __forceinline__ void split_partial(const SGLDecodeAttentionParams &p,
     }
 }
 
-// The split-K merge, fused: every block publishes its partials, then counts itself in; the last one of a
-// (request, head block) merges all splits into `out` and resets the counter for the next launch (so captured
-// graphs replay correctly). Partials are read with L2 loads (`__ldcg`): other blocks wrote them.
-template <typename T, int HEAD_DIM>
-__device__ __forceinline__ void merge_if_last(const SGLDecodeAttentionParams &p, int b, int h0, int nh) {
-    constexpr int HB = DecodeConfig<T, HEAD_DIM>::HB;
-    __shared__ int is_last;
-    __shared__ float w_s[HB][64];
-    __shared__ float inv_s[HB];
-    __threadfence();
-    __syncthreads();
-    int *counter = p.counters + (size_t)b * gridDim.y + blockIdx.y;
-    if (threadIdx.x == 0) is_last = atomicAdd(counter, 1) == p.num_splits - 1;
-    __syncthreads();
-    if (!is_last) return;
-    __threadfence();
+// One block per (query head, request): warp 0 turns the splits' log-sum-exps into weights (at most 64 splits,
+// loaded in parallel), then every thread sums its channels over the splits.
+template <typename T> __device__ void attention_combine(const SGLAttentionCombineParams &p) {
+    __shared__ float w_s[64];
+    __shared__ float inv_s;
+    const int h = blockIdx.x, b = blockIdx.y;
+    if (b >= p.batch || h >= p.q_heads) return;
+    const size_t row = ((size_t)b * p.q_heads + h) * p.num_splits;
     const float neg_inf = -__int_as_float(0x7f800000);
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const size_t partial_row = (size_t)b * p.q_heads;
-    for (int h = warp; h < nh; h += blockDim.x >> 5) {
-        const size_t row = (partial_row + h0 + h) * p.num_splits;
-        const float l0 = lane < p.num_splits ? __ldcg(p.partial_lse + row + lane) : neg_inf;
-        const float l1 = lane + 32 < p.num_splits ? __ldcg(p.partial_lse + row + lane + 32) : neg_inf;
+    if (threadIdx.x < 32) {
+        const int lane = threadIdx.x;
+        const float l0 = lane < p.num_splits ? p.partial_lse[row + lane] : neg_inf;
+        const float l1 = lane + 32 < p.num_splits ? p.partial_lse[row + lane + 32] : neg_inf;
         const float mx = warp_max(fmaxf(l0, l1));
-        // Empty splits (lse = -inf) weigh nothing; a request with no position at all gives zeros.
+        // Empty splits (lse = -inf) weigh nothing; a row with no token at all gives zeros.
         const float w0 = l0 > neg_inf ? expf(l0 - mx) : 0.f, w1 = l1 > neg_inf ? expf(l1 - mx) : 0.f;
         const float sum = warp_sum(w0 + w1);
-        w_s[h][lane] = w0;
-        w_s[h][lane + 32] = w1;
-        if (lane == 0) inv_s[h] = sum > 0.f ? 1.f / sum : 0.f;
+        if (lane < p.num_splits) w_s[lane] = w0;
+        if (lane + 32 < p.num_splits) w_s[lane + 32] = w1;
+        if (lane == 0) inv_s = sum > 0.f ? 1.f / sum : 0.f;
     }
     __syncthreads();
-    T *out = (T *)p.out + (size_t)b * p.out_stride;
-    for (int idx = threadIdx.x; idx < nh * HEAD_DIM; idx += blockDim.x) {
-        const int h = idx / HEAD_DIM, d = idx - h * HEAD_DIM;
-        const float *partial = p.partial_out + (partial_row + h0 + h) * p.num_splits * HEAD_DIM + d;
+    T *out = (T *)p.out + (size_t)b * p.out_stride + (size_t)h * p.head_dim;
+    const float *partial = p.partial_out + row * p.head_dim;
+    for (int d = threadIdx.x; d < p.head_dim; d += blockDim.x) {
         float o = 0.f;
         for (int s = 0; s < p.num_splits; ++s) {
-            const float w = w_s[h][s];
-            if (w > 0.f) o += w * __ldcg(partial + (size_t)s * HEAD_DIM);
+            const float w = w_s[s];
+            if (w > 0.f) o += w * partial[(size_t)s * p.head_dim + d];
         }
-        out[(h0 + h) * HEAD_DIM + d] = from_float<T>(o * inv_s[h]);
+        out[d] = from_float<T>(o * inv_s);
     }
-    if (threadIdx.x == 0) *counter = 0;
 }
 
 #define SGL_DECODE(NAME, T, D)                                                                       \
@@ -277,3 +249,6 @@ SGL_DECODE(sgl_decode_attention_bf16_hd32, bf16, 32)
 SGL_DECODE(sgl_decode_attention_bf16_hd64, bf16, 64)
 SGL_DECODE(sgl_decode_attention_bf16_hd128, bf16, 128)
 SGL_DECODE(sgl_decode_attention_bf16_hd256, bf16, 256)
+
+extern "C" __global__ void sgl_attention_combine_f32(const __grid_constant__ SGLAttentionCombineParams p) { sgl_pdl_begin(); attention_combine<float>(p); }
+extern "C" __global__ void sgl_attention_combine_bf16(const __grid_constant__ SGLAttentionCombineParams p) { sgl_pdl_begin(); attention_combine<bf16>(p); }
