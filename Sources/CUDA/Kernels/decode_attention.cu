@@ -106,66 +106,50 @@ template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDe
             const int next = base + STEP + t * GROUPS + group;
             if (base + STEP < s1) slots[t] = table[next < s1 ? next : s0];
         }
-        // Scores: each token's K is unpacked once and dotted with every head of the group.
-        float sc[HB][TOK];
-#pragma unroll
-        for (int t = 0; t < TOK; ++t) {
-#pragma unroll
-            for (int h = 0; h < HB; ++h) sc[h][t] = 0.f;
-#pragma unroll
-            for (int j = 0; j < NV; ++j) {
-                float kf[VEC];
-                unpack16(kraw[t][j], (const T *)nullptr, kf);
-#pragma unroll
-                for (int h = 0; h < HB; ++h)
-#pragma unroll
-                    for (int e = 0; e < VEC; ++e) sc[h][t] += qr[h][j * VEC + e] * kf[e];
-            }
-        }
-        // Online softmax per head over this iteration's tokens; the scores become the weights in place (0 for
-        // invalid tokens and absent heads).
 #pragma unroll
         for (int h = 0; h < HB; ++h) {
+            float sc[TOK];
 #pragma unroll
             for (int t = 0; t < TOK; ++t) {
-                float v = sc[h][t];
+                float s = 0.f;
 #pragma unroll
-                for (int o = TX / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-                v *= p.scale;
-                if (p.softcap > 0.f) v = p.softcap * tanhf(v / p.softcap);
-                sc[h][t] = v;
+                for (int j = 0; j < NV; ++j) {
+                    float kf[VEC];
+                    unpack16(kraw[t][j], (const T *)nullptr, kf);
+#pragma unroll
+                    for (int e = 0; e < VEC; ++e) s += qr[h][j * VEC + e] * kf[e];
+                }
+#pragma unroll
+                for (int o = TX / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+                s *= p.scale;
+                if (p.softcap > 0.f) s = p.softcap * tanhf(s / p.softcap);
+                sc[t] = s;
             }
-            float m_new = m[h];
+            if (h < nh) {
+                float m_new = m[h];
 #pragma unroll
-            for (int t = 0; t < TOK; ++t)
-                if (valid[t]) m_new = fmaxf(m_new, sc[h][t]);
-            if (h >= nh || !(m_new > -__int_as_float(0x7f800000))) {
+                for (int t = 0; t < TOK; ++t)
+                    if (valid[t]) m_new = fmaxf(m_new, sc[t]);
+                if (m_new > -__int_as_float(0x7f800000)) {
+                    const float correction = expf(m[h] - m_new);
+                    l[h] *= correction;
 #pragma unroll
-                for (int t = 0; t < TOK; ++t) sc[h][t] = 0.f;
-                continue;
-            }
-            const float correction = expf(m[h] - m_new);
-            l[h] *= correction;
+                    for (int e = 0; e < NV * VEC; ++e) acc[h][e] *= correction;
 #pragma unroll
-            for (int e = 0; e < NV * VEC; ++e) acc[h][e] *= correction;
+                    for (int t = 0; t < TOK; ++t) {
+                        if (!valid[t]) continue;
+                        const float w = expf(sc[t] - m_new);
+                        l[h] += w;
 #pragma unroll
-            for (int t = 0; t < TOK; ++t) {
-                sc[h][t] = valid[t] ? expf(sc[h][t] - m_new) : 0.f;
-                l[h] += sc[h][t];
-            }
-            m[h] = m_new;
-        }
-        // Values: each token's V is unpacked once and accumulated into every head.
+                        for (int j = 0; j < NV; ++j) {
+                            float vf[VEC];
+                            unpack16(vraw[t][j], (const T *)nullptr, vf);
 #pragma unroll
-        for (int t = 0; t < TOK; ++t) {
-#pragma unroll
-            for (int j = 0; j < NV; ++j) {
-                float vf[VEC];
-                unpack16(vraw[t][j], (const T *)nullptr, vf);
-#pragma unroll
-                for (int h = 0; h < HB; ++h)
-#pragma unroll
-                    for (int e = 0; e < VEC; ++e) acc[h][j * VEC + e] += sc[h][t] * vf[e];
+                            for (int e = 0; e < VEC; ++e) acc[h][j * VEC + e] += w * vf[e];
+                        }
+                    }
+                    m[h] = m_new;
+                }
             }
         }
     }
