@@ -207,20 +207,11 @@ public final class CausalLM: CausalModel, @unchecked Sendable {
         return RotaryEmbedding(inverseFrequencies: f.inverseFrequencies, attentionFactor: Float(f.attentionFactor))
     }
 
-    /// The architecture-specific feed-forward block of layer `layer`: the Llama family (Llama, Mistral, Qwen2/3,
-    /// Phi-3) and Gemma differ only in config traits (activation, norms, biases) read by the shared layers;
-    /// the MoE families build their sparse blocks.
+    /// The feed-forward block of layer `layer`: a dense gated MLP (the Llama family and Gemma differ only in
+    /// config traits read by the shared layers), or the sparse block of a mixture-of-experts layer (Mixtral,
+    /// Qwen2-MoE, Qwen3-MoE — the same tensors the device model stacks, `ModelConfig.moeWeightNames`).
     static func loadFeedForward(_ w: WeightLoader, config: ModelConfig, layer: Int) throws -> FeedForward {
-        switch config.family {
-        case .mixtral:
-            return .moe(try MixtralArchitecture.sparseBlock(w, config: config, layer: layer))
-        case .qwen2Moe, .qwen3Moe:
-            if let moe = config.moe, moe.isSparseLayer(layer) {
-                return .moe(try QwenMoEArchitecture.sparseBlock(w, config: config, layer: layer, moe: moe))
-            }
-            return .dense(try GatedMLP.dense(w, config: config, layer: layer))
-        case .gemma, .gemma2, .llama, .mistral, .qwen2, .qwen3, .phi3:
-            return .dense(try GatedMLP.dense(w, config: config, layer: layer))
-        }
+        if config.isDenseFeedForward(layer) { return .dense(try GatedMLP.dense(w, config: config, layer: layer)) }
+        return .moe(try MoEBlock.load(w, config: config, layer: layer))
     }
 }

@@ -7,26 +7,6 @@ struct GatedMLP {
     let inner: Int
     let activation: GatedActivation
 
-    /// Loads `<prefix>gate_proj`/`up_proj`/`down_proj` (names overridable for Mixtral's w1/w3/w2), or a
-    /// stored `gate_up_proj` when `fused`.
-    static func load(_ w: WeightLoader, prefix: String, hidden: Int, inner: Int, activation: GatedActivation,
-                     bias: Bool = false, fused: Bool = false,
-                     names: (gate: String, up: String, down: String) = ("gate_proj", "up_proj", "down_proj"))
-        throws -> GatedMLP
-    {
-        let gateUp: WeightMatrix
-        if fused {
-            gateUp = try w.matrix(prefix + "gate_up_proj.weight", rows: 2 * inner, cols: hidden)
-        } else {
-            gateUp = try w.matrix(
-                [prefix + names.gate + ".weight", prefix + names.up + ".weight"], rows: [inner, inner], cols: hidden,
-                biasNames: bias ? [prefix + names.gate + ".bias", prefix + names.up + ".bias"] : nil)
-        }
-        let down = try w.matrix(prefix + names.down + ".weight", rows: hidden, cols: inner,
-                                biasName: bias ? prefix + names.down + ".bias" : nil)
-        return GatedMLP(gateUp: gateUp, down: down, inner: inner, activation: activation)
-    }
-
     /// The dense MLP of layer `layer` (`gate_proj`/`up_proj`/`down_proj` fused as gate-up, or Phi-3's stored
     /// `gate_up_proj`; SwiGLU for the Llama family, GeGLU for Gemma — the config's activation).
     static func dense(_ w: WeightLoader, config: ModelConfig, layer: Int) throws -> GatedMLP {

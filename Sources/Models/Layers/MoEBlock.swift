@@ -57,3 +57,29 @@ struct MoEBlock {
         }
     }
 }
+
+extension MoEBlock {
+    /// The sparse block of layer `layer`: router, every expert's gate/up and down, and the shared expert with
+    /// its gate when the config has one (top-k renormalization per `norm_topk_prob`; always for Mixtral).
+    static func load(_ w: WeightLoader, config: ModelConfig, layer: Int) throws -> MoEBlock {
+        guard let moe = config.moe, let names = config.moeWeightNames(layer) else {
+            throw ModelError.invalidField("layer \(layer)", reason: "\(config.family) has no experts in this layer")
+        }
+        let h = config.hiddenSize, inner = moe.expertIntermediateSize, act = config.hiddenActivation.gated
+        let gateUp = names.expertGateUp, down = names.expertDown
+        let experts = try (0..<moe.numExperts).map { e in
+            GatedMLP(gateUp: try w.matrix(Array(gateUp.parts[(2 * e)...(2 * e + 1)]), rows: [inner, inner], cols: h),
+                     down: try w.matrix(down.parts[e], rows: h, cols: inner), inner: inner, activation: act)
+        }
+        var shared: GatedMLP?
+        var sharedGate: WeightMatrix?
+        if let gu = names.sharedGateUp, let d = names.sharedDown, names.router.parts.count > 1 {
+            shared = GatedMLP(gateUp: try w.matrix(gu), down: try w.matrix(d), inner: d.cols, activation: act)
+            sharedGate = try w.matrix(names.router.parts[1], rows: 1, cols: h)
+        }
+        return MoEBlock(
+            router: try w.matrix(names.router.parts[0], rows: moe.numExperts, cols: h), experts: experts,
+            topK: moe.numExpertsPerToken, normalizeTopK: moe.normalizeTopKProbabilities, sharedExpert: shared,
+            sharedExpertGate: sharedGate)
+    }
+}
