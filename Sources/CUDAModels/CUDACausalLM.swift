@@ -48,6 +48,8 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     let partialLSE: CUDAGrowableBuffer
     var hostLogits: CUDAHostBuffer?
     var prefixStaging: CUDAHostBuffer?
+    /// Per-request settings of device sampling (made on first use).
+    var samplingInputs: CUDASamplingInputs?
     /// Expert slot offsets read back for the per-expert cuBLASLt path of large batches.
     var moeOffsetsHost: CUDAHostBuffer?
     /// Eager batches with at least this many slots per expert on average run the experts as per-expert cuBLASLt
@@ -199,6 +201,56 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         try inputs.host.copy(fromDevice: ids, offset: offset, bytes: rows.count * 4, on: stream)
         try stream.synchronize()
         return Array(UnsafeBufferPointer(start: inputs.hostValues(.outIds), count: rows.count))
+    }
+
+    /// Whether decode draws are made on the device (`CUDAModelOptions.deviceSampling`).
+    public var samplesOnDevice: Bool { options.deviceSampling }
+
+    public func forwardSample(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                              sampling: [DeviceSampling?]) throws -> DeviceSampleResult {
+        lock.lock()
+        defer { lock.unlock() }
+        let rows = try logitRows(batch, .lastPerRequest)
+        guard sampling.count == rows.count else {
+            throw ComputeError.invalidBatch("\(sampling.count) sampling settings for \(rows.count) requests")
+        }
+        try run(batch, reqToToken: reqToToken, kvPool: kvPool, rows: rows, selection: .lastPerRequest, skipLayers: false)
+        let vocab = config.vocabSize
+        var ids = [Int32?](repeating: nil, count: rows.count)
+        if sampling.contains(where: { $0 != nil }) {
+            if (samplingInputs?.capacity ?? 0) < rows.count {
+                samplingInputs = try CUDASamplingInputs(context: context, capacity: max(rows.count, inputs.capacity))
+            }
+            guard let s = samplingInputs else { return DeviceSampleResult(ids: ids, hostLogits: nil) }
+            // Rows the host samples get an argmax the scheduler ignores.
+            let argmax = DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0, step: 0)
+            try s.stage(sampling.map { $0 ?? argmax }, on: stream)
+            let out = inputs.address(.outIds)
+            try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
+                               topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
+                               offsets: s.address(.steps), outIds: out, rows: rows.count, vocab: vocab, stream: stream)
+            let offset = CUDAStepInputs.Field.outIds.rawValue * inputs.capacity * 4
+            try inputs.host.copy(fromDevice: out, offset: offset, bytes: rows.count * 4, on: stream)
+        }
+        // The logit rows of the requests the host samples, copied row by row after the draws.
+        let hostRows = sampling.indices.filter { sampling[$0] == nil }
+        if !hostRows.isEmpty {
+            try ensureHostLogits(hostRows.count * vocab * 4)
+            guard let host = hostLogits else { return DeviceSampleResult(ids: ids, hostLogits: nil) }
+            for (k, r) in hostRows.enumerated() {
+                try host.copy(fromDevice: logits.address + CUdeviceptr(r * vocab * 4), offset: k * vocab * 4,
+                              bytes: vocab * 4, on: stream)
+            }
+        }
+        try stream.synchronize()
+        let drawn = inputs.hostValues(.outIds)
+        for r in sampling.indices where sampling[r] != nil { ids[r] = drawn[r] }
+        var rest: Logits?
+        if !hostRows.isEmpty, let host = hostLogits {
+            rest = Logits(rows: hostRows.count, vocabSize: vocab, values: Array(UnsafeBufferPointer(
+                start: host.pointer.assumingMemoryBound(to: Float.self), count: hostRows.count * vocab)))
+        }
+        return DeviceSampleResult(ids: ids, hostLogits: rest)
     }
 
     /// The flat token rows whose logits `selection` asks for, checked.

@@ -1,4 +1,5 @@
 import CUDA
+import Foundation
 
 /// How the CUDA model runs (`--device cuda`, `--dtype`, `--disable-cuda-graph`, `--cuda-graph-max-bs`).
 public struct CUDAModelOptions: Sendable, Hashable {
@@ -12,15 +13,27 @@ public struct CUDAModelOptions: Sendable, Hashable {
     public var cudaGraphMaxBatchSize: Int
     /// Tokens the activation workspace holds at first (it grows for a larger batch).
     public var initialWorkspaceTokens: Int
+    /// Draw temperature / top-k / top-p / min-p tokens on the device (`sgl_sample`) instead of copying logit
+    /// rows to the host. Off by default until measured end to end on a GPU; `SGLANG_DEVICE_SAMPLING=1` turns
+    /// it on.
+    public var deviceSampling: Bool
 
     /// SGLang's defaults: bf16, graphs on, graphs up to batch 160.
     public init(deviceOrdinal: Int = 0, dtype: CUDAElementType = .bfloat16, disableCUDAGraph: Bool = false,
-                cudaGraphMaxBatchSize: Int = 160, initialWorkspaceTokens: Int = 4096) {
+                cudaGraphMaxBatchSize: Int = 160, initialWorkspaceTokens: Int = 4096,
+                deviceSampling: Bool = CUDAModelOptions.deviceSamplingFromEnvironment) {
         self.deviceOrdinal = deviceOrdinal
         self.dtype = dtype
         self.disableCUDAGraph = disableCUDAGraph
         self.cudaGraphMaxBatchSize = cudaGraphMaxBatchSize
         self.initialWorkspaceTokens = initialWorkspaceTokens
+        self.deviceSampling = deviceSampling
+    }
+
+    /// `SGLANG_DEVICE_SAMPLING` set to anything but "" or "0".
+    public static var deviceSamplingFromEnvironment: Bool {
+        guard let v = ProcessInfo.processInfo.environment["SGLANG_DEVICE_SAMPLING"] else { return false }
+        return !v.isEmpty && v != "0"
     }
 
     /// SGLang's padded decode batch sizes for graphs (1, 2, 4, 8, 12, every 8 from 16 to 256, every 16 to 512,

@@ -143,3 +143,52 @@ final class CUDAStepInputs {
         try host.copy(toDevice: device.address, bytes: Field.outIds.rawValue * capacity * 4, on: stream)
     }
 }
+
+/// The per-request settings of `sgl_sample` (seeds and steps as 64-bit words first, then the 32-bit fields),
+/// one pinned host block and one device block of the same layout, sent with one copy.
+final class CUDASamplingInputs {
+    enum Field: Int, CaseIterable {
+        case seeds, steps, temperature, topK, topP, minP
+    }
+
+    let capacity: Int
+    let host: CUDAHostBuffer
+    let device: CUDADeviceBuffer
+
+    init(context: CUDAContext, capacity: Int) throws {
+        self.capacity = capacity
+        host = try CUDAHostBuffer(context: context, byteCount: Self.bytes(capacity))
+        device = try CUDADeviceBuffer(context: context, byteCount: Self.bytes(capacity))
+    }
+
+    static func bytes(_ capacity: Int) -> Int { capacity * (2 * 8 + 4 * 4) }
+
+    /// Byte offset of `field` in either block.
+    func offset(_ field: Field) -> Int {
+        field.rawValue <= Field.steps.rawValue ? field.rawValue * capacity * 8 : 2 * capacity * 8 + (field.rawValue - 2) * capacity * 4
+    }
+
+    /// The device address of `field`.
+    func address(_ field: Field) -> CUdeviceptr { device.address + CUdeviceptr(offset(field)) }
+
+    /// Writes `settings` (at most `capacity`) into the pinned block and queues its copy to the device.
+    func stage(_ settings: [DeviceSampling], on stream: CUDAStream) throws {
+        let n = min(settings.count, capacity)
+        let base = host.pointer
+        let seeds = (base + offset(.seeds)).assumingMemoryBound(to: UInt64.self)
+        let steps = (base + offset(.steps)).assumingMemoryBound(to: UInt64.self)
+        let temperature = (base + offset(.temperature)).assumingMemoryBound(to: Float.self)
+        let topK = (base + offset(.topK)).assumingMemoryBound(to: Int32.self)
+        let topP = (base + offset(.topP)).assumingMemoryBound(to: Float.self)
+        let minP = (base + offset(.minP)).assumingMemoryBound(to: Float.self)
+        for (i, s) in settings.prefix(n).enumerated() {
+            seeds[i] = s.seed
+            steps[i] = s.step
+            temperature[i] = s.temperature
+            topK[i] = s.topK
+            topP[i] = s.topP
+            minP[i] = s.minP
+        }
+        try host.copy(toDevice: device.address, bytes: Self.bytes(capacity), on: stream)
+    }
+}

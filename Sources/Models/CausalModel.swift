@@ -26,11 +26,68 @@ public protocol CausalModel: AnyObject, Sendable {
     /// `forward` followed by the argmax of each request's last-token logits (the first index on ties); a
     /// device model computes it on the device and copies back only the ids.
     func forwardGreedy(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> [Int32]
+    /// Whether `forwardSample` draws tokens where the logits are; the scheduler then uses it for every decode
+    /// step, giving settings to the requests that need only temperature / top-k / top-p / min-p.
+    var samplesOnDevice: Bool { get }
+    /// `forward`, then for each request with settings one draw from its last-token logits (only the id comes
+    /// back); the last-token logits of the requests without settings come back in order, for the host.
+    func forwardSample(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                       sampling: [DeviceSampling?]) throws -> DeviceSampleResult
+}
+
+/// What `forwardSample` returns.
+public struct DeviceSampleResult: Sendable {
+    /// The drawn token of each request that had settings; nil for the others.
+    public var ids: [Int32?]
+    /// The last-token logits of the requests without settings, in batch order; nil when every one was drawn.
+    public var hostLogits: Logits?
+
+    /// A result.
+    public init(ids: [Int32?], hostLogits: Logits?) {
+        self.ids = ids
+        self.hostLogits = hostLogits
+    }
+}
+
+/// One request's settings for a token drawn on the device: SGLang's filters in order (softmax at
+/// `temperature`, top-k, top-p, min-p) and a counter-based random stream, so (seed, step) fixes the draw.
+public struct DeviceSampling: Sendable, Hashable {
+    /// ≤ 0: the argmax.
+    public var temperature: Float
+    /// ≤ 0: no top-k cut.
+    public var topK: Int32
+    /// ≥ 1: no top-p cut.
+    public var topP: Float
+    /// ≤ 0: no min-p cut.
+    public var minP: Float
+    /// The request's random stream.
+    public var seed: UInt64
+    /// The output step the draw is for.
+    public var step: UInt64
+
+    /// Settings for one draw.
+    public init(temperature: Float, topK: Int32, topP: Float, minP: Float, seed: UInt64, step: UInt64) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.minP = minP
+        self.seed = seed
+        self.step = step
+    }
 }
 
 extension CausalModel {
     /// Host models pick tokens on the host.
     public var selectsOnDevice: Bool { false }
+
+    /// Host models sample on the host (the scheduler's `RequestSampler`).
+    public var samplesOnDevice: Bool { false }
+
+    /// Host models do not draw tokens themselves; the scheduler never calls this when `samplesOnDevice` is false.
+    public func forwardSample(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                              sampling: [DeviceSampling?]) throws -> DeviceSampleResult {
+        throw ComputeError.invalidBatch("\(deviceName) samples on the host; use forward and the request samplers")
+    }
 
     /// `forward` with the logits of each request's last new token.
     public func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> Logits {

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 
 /// Per-request sampling state, owned by the scheduler thread (one per running request).
 ///
@@ -206,11 +207,22 @@ public struct RequestSampler: Sendable {
 
     // MARK: - Passes
 
-    /// Whether the sparse pass changes anything this step.
     /// Whether the next token is the plain argmax of the raw logits (greedy, and no bias, penalty or
     /// min-new-tokens mask applies), so a device model may pick it without copying the logits back.
     public var nextIsPlainArgmax: Bool { greedy && !hasSparseWork }
 
+    /// The next token's settings for a device model's sampler, or nil when this step needs the host pass (bias,
+    /// penalties, the min-new-tokens mask). The draw uses this request's stream at its current step: as
+    /// reproducible per (seed, step) as `sample`, though from the device's generator, so not the same tokens.
+    public var nextDeviceSampling: DeviceSampling? {
+        guard !hasSparseWork else { return nil }
+        if greedy { return DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: streamKey, step: UInt64(step)) }
+        return DeviceSampling(
+            temperature: temperature, topK: params.topK <= 0 ? 0 : Int32(clamping: params.topK), topP: Float(params.topP),
+            minP: Float(params.minP), seed: streamKey, step: UInt64(step))
+    }
+
+    /// Whether the sparse pass changes anything this step.
     private var hasSparseWork: Bool {
         !bias.isEmpty || (usesCounts && !outputCounts.isEmpty) || (usesRepetition && !seen.isEmpty)
             || (step < params.minNewTokens && !stopIds.isEmpty)

@@ -33,27 +33,43 @@ extension Scheduler {
             throw RuntimeError.invalidInput("a running request lost its KV row")
         }
         let batch = ForwardBatch(requests: rows, prefixLens: prefixLens, newTokens: tokens, slots: slots)
-        // A device model picks the tokens itself when every request needs only the argmax (no logprobs,
-        // grammar, penalties or bias): the logits never leave the device.
-        let argmaxOnly = model.model.selectsOnDevice && running.allSatisfy {
-            !$0.request.returnLogprob && $0.matcher == nil && $0.sampler.nextIsPlainArgmax
-        }
+        // A device model picks tokens where the logits are. With device sampling every request that needs only
+        // temperature / top-k / top-p / min-p is drawn there (whatever its batch mates need, so a seeded request
+        // does not depend on them) and only the others' logits come back; without it, batches of plain argmax
+        // requests still stay on the device.
+        let model = self.model.model
         var logits: Logits?
-        var picked: [Int32] = []
-        if argmaxOnly {
-            picked = try model.model.forwardGreedy(batch, reqToToken: reqPool, kvPool: kvPool)
+        var picked: [Int32?] = []
+        if model.samplesOnDevice {
+            let settings = running.map { req -> DeviceSampling? in
+                req.request.returnLogprob || req.matcher != nil ? nil : req.sampler.nextDeviceSampling
+            }
+            let result = try model.forwardSample(batch, reqToToken: reqPool, kvPool: kvPool, sampling: settings)
+            let undrawn = result.ids.filter { $0 == nil }.count
+            guard result.ids.count == running.count, undrawn == (result.hostLogits?.rows ?? 0) else {
+                throw RuntimeError.invalidInput("device sampling returned \(result.ids.count) ids and "
+                    + "\(result.hostLogits?.rows ?? 0) logit rows for \(running.count) requests")
+            }
+            picked = result.ids
+            logits = result.hostLogits
+        } else if model.selectsOnDevice && running.allSatisfy({
+            !$0.request.returnLogprob && $0.matcher == nil && $0.sampler.nextIsPlainArgmax
+        }) {
+            picked = try model.forwardGreedy(batch, reqToToken: reqPool, kvPool: kvPool).map { $0 }
         } else {
-            logits = try model.model.forward(batch, reqToToken: reqPool, kvPool: kvPool, logits: .lastPerRequest)
+            logits = try model.forward(batch, reqToToken: reqPool, kvPool: kvPool, logits: .lastPerRequest)
         }
         stats.forwardPasses += 1
         let batchReqs = running
         running.removeAll(keepingCapacity: true)
+        var hostRow = 0
         for (i, req) in batchReqs.enumerated() {
             req.kvLength += 1
-            if let logits {
-                sampleAndAppend(req, logits: logits, row: i)
-            } else {
-                appendSampled(req, token: Int(picked[i]))
+            if i < picked.count, let id = picked[i] {
+                appendSampled(req, token: Int(id))
+            } else if let logits {
+                sampleAndAppend(req, logits: logits, row: hostRow)
+                hostRow += 1
             }
             if req.finish != nil {
                 finishRequest(req)

@@ -112,4 +112,95 @@ import Testing
         }
         #expect(device.greedyCalls.load(ordering: .relaxed) > 0, "the argmax-only path was never taken")
     }
+
+    /// A real model that draws tokens on "device" from the settings the scheduler hands it (SGLang's filters,
+    /// a uniform from a hash of (seed, step)), recording what it was asked and how many rows went to the host.
+    final class DeviceSamplingModel: CausalModel, @unchecked Sendable {
+        let base: CausalLM
+        let calls = Mutex<[DeviceSampling]>([])
+        let hostRows = Atomic<Int>(0)
+        init(_ base: CausalLM) { self.base = base }
+        var config: ModelConfig { base.config }
+        var deviceName: String { "test-device" }
+        var samplesOnDevice: Bool { true }
+        func kvCapacity(memFractionStatic fraction: Double) throws -> Int? { nil }
+        func makeKVPool(size: Int) throws -> TokenToKVPool { base.makeKVPool(size: size) }
+        func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                     logits selection: LogitsSelection) throws -> Logits {
+            try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: selection)
+        }
+        func forwardSample(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                           sampling: [DeviceSampling?]) throws -> DeviceSampleResult {
+            calls.withLock { $0 += sampling.compactMap { $0 } }
+            let logits = try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: .lastPerRequest)
+            let ids = sampling.enumerated().map { r, s in s.map { Int32(Self.draw(Array(logits.row(r)), $0)) } }
+            let host = sampling.indices.filter { sampling[$0] == nil }
+            hostRows.add(host.count, ordering: .relaxed)
+            let values = host.flatMap { Array(logits.row($0)) }
+            return DeviceSampleResult(ids: ids, hostLogits: host.isEmpty ? nil
+                : Logits(rows: host.count, vocabSize: logits.vocabSize, values: values))
+        }
+
+        /// softmax(l / T) → top-k → top-p → min-p → draw (temperature ≤ 0: argmax).
+        static func draw(_ l: [Float], _ s: DeviceSampling) -> Int {
+            guard s.temperature > 0 else { return l.indices.max { l[$0] < l[$1] || (l[$0] == l[$1] && $0 > $1) } ?? 0 }
+            let m = l.max() ?? 0
+            let p = l.map { Double(exp(($0 - m) / s.temperature)) }
+            let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+            let total = p.reduce(0, +)
+            var kept = s.topK > 0 ? Array(order.prefix(Int(s.topK))) : order
+            var mass = 0.0, cut = kept.count
+            for (i, id) in kept.enumerated() {
+                mass += p[id] / total
+                if mass >= Double(s.topP) { cut = i + 1; break }
+            }
+            kept = Array(kept.prefix(cut)).filter { p[$0] >= Double(s.minP) * p[order[0]] }
+            var h = s.seed ^ (s.step &* 0x9E37_79B9_7F4A_7C15)
+            h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
+            let u = Double((h ^ (h >> 29)) >> 11) * 0x1.0p-53 * kept.reduce(0) { $0 + p[$1] }
+            var acc = 0.0
+            for id in kept {
+                acc += p[id]
+                if u < acc { return id }
+            }
+            return kept.last ?? order[0]
+        }
+    }
+
+    /// Non-greedy requests go through the model's draw with their own settings and step counter; a request
+    /// with a penalty keeps the host sampler; seeded outputs do not depend on the rest of the batch.
+    @Test func schedulerDrawsOnDeviceWhenOnlyFiltersApply() async throws {
+        let loaded = try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"))
+        guard let cpu = loaded.model as? CausalLM else { throw RuntimeError.invalidInput("not a CPU model") }
+        let device = DeviceSamplingModel(cpu)
+        let wrapped = LoadedModel(config: loaded.config, model: device, generationConfig: loaded.generationConfig,
+                                  tokenizer: loaded.tokenizer)
+        let engine = try Engine(model: wrapped, options: EngineOptions(maxTotalTokens: 600, maxRunningRequests: 8))
+        defer { engine.shutdown() }
+        let filtered = SamplingParams(maxNewTokens: 8, temperature: 0.8, topP: 0.9, topK: 20, minP: 0.05,
+                                      ignoreEOS: true, seed: 42)
+        let prompt: [Int] = [1, 5, 9, 200, 31]
+        let alone = try await EngineTests.final(engine, GenerateRequest(rid: "alone", prompt: .ids(prompt), sampling: filtered))
+        let asked = device.calls.withLock { $0 }
+        #expect(!asked.isEmpty, "no decode step drew on the device")
+        #expect(asked.allSatisfy { $0.temperature == 0.8 && $0.topK == 20 && abs($0.topP - 0.9) < 1e-6 && abs($0.minP - 0.05) < 1e-6 })
+        // Output token 0 comes from the prefill (host); decode draws are for steps 1 ..< 8, in order.
+        #expect(asked.map(\.step) == (1..<8).map { UInt64($0) })
+        #expect(device.hostRows.load(ordering: .relaxed) == 0)
+
+        // The same seeded request next to others (one greedy, drawn on the device too, and one with a penalty,
+        // whose rows go to the host sampler) gives the same tokens.
+        async let together = EngineTests.final(engine, GenerateRequest(rid: "together", prompt: .ids(prompt), sampling: filtered))
+        async let greedy = EngineTests.final(engine, GenerateRequest(
+            rid: "greedy", prompt: .ids([7, 7, 7]), sampling: SamplingParams(maxNewTokens: 8, temperature: 0, ignoreEOS: true)))
+        async let penalized = EngineTests.final(engine, GenerateRequest(
+            rid: "penalized", prompt: .ids([400, 3, 2]),
+            sampling: SamplingParams(maxNewTokens: 8, temperature: 0.8, frequencyPenalty: 0.5, ignoreEOS: true, seed: 7)))
+        let (t, g, pz) = try await (together, greedy, penalized)
+        #expect(g.outputIds.count == 8 && pz.outputIds.count == 8)
+        #expect(t.outputIds == alone.outputIds, "\(t.outputIds) vs \(alone.outputIds)")
+        // The penalized request's decode steps (7 after its prefill token) all went to the host.
+        #expect(device.hostRows.load(ordering: .relaxed) == 7, "host rows: \(device.hostRows.load(ordering: .relaxed))")
+    }
 }
+
