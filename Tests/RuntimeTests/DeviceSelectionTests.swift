@@ -54,32 +54,10 @@ import Testing
         #expect(auto.model.deviceName == "cpu")
     }
 
-    /// A real model that claims to select tokens on its device: the scheduler must then take the
-    /// argmax-only path for plain greedy batches and produce exactly what the host sampler produces.
-    final class DeviceSelecting: CausalModel, @unchecked Sendable {
-        let base: CausalLM
-        let greedyCalls = Atomic<Int>(0)
-        init(_ base: CausalLM) { self.base = base }
-        var config: ModelConfig { base.config }
-        var deviceName: String { "test-device" }
-        var selectsOnDevice: Bool { true }
-        func kvCapacity(memFractionStatic fraction: Double) throws -> Int? { nil }
-        func makeKVPool(size: Int) throws -> TokenToKVPool { base.makeKVPool(size: size) }
-        func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
-                     logits selection: LogitsSelection) throws -> Logits {
-            try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: selection)
-        }
-        func forwardGreedy(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> [Int32] {
-            greedyCalls.add(1, ordering: .relaxed)
-            let logits = try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: .lastPerRequest)
-            return (0..<logits.rows).map { Int32(logits.argmax($0)) }
-        }
-    }
-
     @Test func schedulerPicksOnDeviceForPlainGreedyBatches() async throws {
         let loaded = try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"))
         guard let cpu = loaded.model as? CausalLM else { throw RuntimeError.invalidInput("not a CPU model") }
-        let device = DeviceSelecting(cpu)
+        let device = DeviceModel(cpu, samples: false)
         let wrapped = LoadedModel(config: loaded.config, model: device, generationConfig: loaded.generationConfig,
                               tokenizer: loaded.tokenizer)
         let options = EngineOptions(maxTotalTokens: 600, maxRunningRequests: 8)
@@ -113,21 +91,33 @@ import Testing
         #expect(device.greedyCalls.load(ordering: .relaxed) > 0, "the argmax-only path was never taken")
     }
 
-    /// A real model that draws tokens on "device" from the settings the scheduler hands it (SGLang's filters,
-    /// a uniform from a hash of (seed, step)), recording what it was asked and how many rows went to the host.
-    final class DeviceSamplingModel: CausalModel, @unchecked Sendable {
+    /// A real model that claims to pick tokens on its device: the argmax (`forwardGreedy`, counted) and, with
+    /// `samples`, draws from the settings the scheduler hands it (SGLang's filters, a uniform from a hash of
+    /// (seed, step)), recording what it was asked and how many rows went back to the host.
+    final class DeviceModel: CausalModel, @unchecked Sendable {
         let base: CausalLM
+        let samples: Bool
+        let greedyCalls = Atomic<Int>(0)
         let calls = Mutex<[DeviceSampling]>([])
         let hostRows = Atomic<Int>(0)
-        init(_ base: CausalLM) { self.base = base }
+        init(_ base: CausalLM, samples: Bool) {
+            self.base = base
+            self.samples = samples
+        }
         var config: ModelConfig { base.config }
         var deviceName: String { "test-device" }
-        var samplesOnDevice: Bool { true }
+        var selectsOnDevice: Bool { true }
+        var samplesOnDevice: Bool { samples }
         func kvCapacity(memFractionStatic fraction: Double) throws -> Int? { nil }
         func makeKVPool(size: Int) throws -> TokenToKVPool { base.makeKVPool(size: size) }
         func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                      logits selection: LogitsSelection) throws -> Logits {
             try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: selection)
+        }
+        func forwardGreedy(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> [Int32] {
+            greedyCalls.add(1, ordering: .relaxed)
+            let logits = try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: .lastPerRequest)
+            return (0..<logits.rows).map { Int32(logits.argmax($0)) }
         }
         func forwardSample(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                            sampling: [DeviceSampling?]) throws -> DeviceSampleResult {
@@ -172,7 +162,7 @@ import Testing
     @Test func schedulerDrawsOnDeviceWhenOnlyFiltersApply() async throws {
         let loaded = try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"))
         guard let cpu = loaded.model as? CausalLM else { throw RuntimeError.invalidInput("not a CPU model") }
-        let device = DeviceSamplingModel(cpu)
+        let device = DeviceModel(cpu, samples: true)
         let wrapped = LoadedModel(config: loaded.config, model: device, generationConfig: loaded.generationConfig,
                                   tokenizer: loaded.tokenizer)
         let engine = try Engine(model: wrapped, options: EngineOptions(maxTotalTokens: 600, maxRunningRequests: 8))
