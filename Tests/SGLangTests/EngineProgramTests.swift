@@ -219,8 +219,11 @@ import Tokenizers
         for await p in whole { pieces.append(p) }
         var story = ""
         for await p in variable { story += p }
-        #expect(pieces.count > 2)
-        #expect(pieces.joined() == (await state.text()))
+        let text = await state.text()
+        // Several pieces — unless the subscription came after the gen ended (a loaded machine), which delivers
+        // the whole text as one.
+        #expect(pieces.count > 2 || pieces == [text], "\(pieces)")
+        #expect(pieces.joined() == text)
         #expect(story == (try await state["story"]))
     }
 

@@ -148,8 +148,11 @@ import Tokenizers
                 var pieces: [String] = []
                 for await p in streamed.textStream(variable: "d") where !p.isEmpty { pieces.append(p) }
                 #expect(await streamed.error() == nil)
-                #expect(pieces.count > 2, "chat: \(chat)")
-                #expect(pieces.joined() == (try await streamed["d"]))
+                let generated = try await streamed["d"]
+                // Several pieces — unless the subscription came after the gen ended (a loaded machine), which
+                // delivers the whole variable as one.
+                #expect(pieces.count > 2 || pieces == [generated], "chat: \(chat): \(pieces)")
+                #expect(pieces.joined() == generated)
                 let plain = try await program.run(defaults: Self.greedy, backend: openai)
                 #expect(try await streamed["d"] == (try await plain["d"]), "chat: \(chat)")
                 let meta = try #require(try await streamed.metaInfo("d"))

@@ -64,8 +64,11 @@ import Testing
             let state = try await program.run(defaults: SamplingParameters(temperature: 0), stream: true, backend: endpoint)
             var pieces: [String] = []
             for await p in state.textStream() { pieces.append(p) }
-            #expect(pieces.count > 2)
-            #expect(pieces.joined() == (await state.text()))
+            let text = await state.text()
+            // Several pieces — unless the subscription came after the gen ended (a loaded machine), which
+            // delivers the whole text as one.
+            #expect(pieces.count > 2 || pieces == [text], "\(pieces)")
+            #expect(pieces.joined() == text)
             let local = try await program.run(defaults: SamplingParameters(temperature: 0), backend: SGLangFixtures.backend())
             #expect(try await state["d"] == (try await local["d"]))
         }
