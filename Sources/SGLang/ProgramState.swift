@@ -39,7 +39,10 @@ public final class ProgramState: Sendable {
         var forkStart = 0
         var scopes: [String: Int] = [:]
         var error: (any Error)?
+        /// `end()` was called (no more expressions); the worker may still be running the queue.
         var ended = false
+        /// The worker finished and closed the streams: a new subscriber gets the text so far and nothing more.
+        var streamsClosed = false
         var subscribers: [Int: Subscriber] = [:]
         var nextSubscriber = 0
         var template: PromptTemplate?
@@ -345,7 +348,8 @@ public final class ProgramState: Sendable {
         let id: Int? = core.withLock { c in
             let head = variable.map { c.variables[$0]?.string ?? "" } ?? c.text
             if !head.isEmpty { continuation.yield(head) }
-            if c.ended { return nil }
+            // Not `ended`: that is set when the program stops queueing, while its gens may still be streaming.
+            if c.streamsClosed { return nil }
             let id = c.nextSubscriber
             c.nextSubscriber += 1
             c.subscribers[id] = Subscriber(variable: variable, continuation: continuation)
@@ -425,6 +429,7 @@ public final class ProgramState: Sendable {
     private func finishStreams() {
         let subs = core.withLock { c -> [Subscriber] in
             defer { c.subscribers = [:] }
+            c.streamsClosed = true
             return Array(c.subscribers.values)
         }
         for s in subs { s.continuation.finish() }
