@@ -31,13 +31,10 @@ public final class CUDAKernels: @unchecked Sendable {
         }
         self.functions = functions
         cachedSources = cached
-        programmaticLaunch = pdl
     }
 
     /// Whether kernels launch with programmatic dependent launch (`SGLANG_ENABLE_PDL=1`, sm_90+, a driver with
     /// `cuLaunchKernelEx`).
-    public let programmaticLaunch: Bool
-
     static func programmaticLaunchAvailable(_ context: CUDAContext) -> Bool {
         // Opt-in: on an H100 the decode step measured 0.16 ms slower with it (6.50 vs 6.34 ms at batch 1).
         let on = ProcessInfo.processInfo.environment["SGLANG_ENABLE_PDL"].map { $0 != "0" && !$0.isEmpty } ?? false

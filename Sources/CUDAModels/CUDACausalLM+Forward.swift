@@ -321,8 +321,7 @@ extension CUDACausalLM {
     func head(rows: [Int]) throws {
         try reserve(tokens: rows.count, logitRows: rows.count, decodeBatch: 0, graphs: false)
         inputs.set(.logitRows, rows.map { Int32($0) })
-        let offset = CUDAStepInputs.Field.logitRows.rawValue * inputs.capacity * 4
-        try inputs.host.copy(toDevice: inputs.address(.logitRows), offset: offset, bytes: rows.count * 4, on: stream)
+        try inputs.copyToDevice(.logitRows, count: rows.count, on: stream)
         try kernels.gatherRows(src: workspace.normed.address, out: workspace.delta.address,
                                indices: inputs.address(.logitRows), count: rows.count, dim: config.hiddenSize, type: type,
                                stream: stream)

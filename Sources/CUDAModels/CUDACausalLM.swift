@@ -197,10 +197,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         let ids = inputs.address(.outIds)
         try kernels.argmax(logits: logits.address, outIds: ids, rows: rows.count, vocab: config.vocabSize, type: .float32,
                            stream: stream)
-        let offset = CUDAStepInputs.Field.outIds.rawValue * inputs.capacity * 4
-        try inputs.host.copy(fromDevice: ids, offset: offset, bytes: rows.count * 4, on: stream)
-        try stream.synchronize()
-        return Array(UnsafeBufferPointer(start: inputs.hostValues(.outIds), count: rows.count))
+        return try inputs.download(.outIds, count: rows.count, on: stream)
     }
 
     /// Whether decode draws are made on the device (`CUDAModelOptions.deviceSampling`).
@@ -223,14 +220,11 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
             }
             guard let s = samplingInputs else { return DeviceSampleResult(ids: ids, hostLogits: nil) }
             // Rows the host samples get an argmax the scheduler ignores.
-            let argmax = DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0, step: 0)
-            try s.stage(sampling.map { $0 ?? argmax }, on: stream)
-            let out = inputs.address(.outIds)
+            try s.stage(sampling.map { $0 ?? .argmax }, on: stream)
             try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
                                topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
-                               offsets: s.address(.steps), outIds: out, rows: rows.count, vocab: vocab, stream: stream)
-            let offset = CUDAStepInputs.Field.outIds.rawValue * inputs.capacity * 4
-            try inputs.host.copy(fromDevice: out, offset: offset, bytes: rows.count * 4, on: stream)
+                               offsets: s.address(.steps), outIds: inputs.address(.outIds), rows: rows.count,
+                               vocab: vocab, stream: stream)
         }
         // The logit rows of the requests the host samples, copied row by row after the draws.
         let hostRows = sampling.indices.filter { sampling[$0] == nil }
@@ -242,8 +236,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
                               bytes: vocab * 4, on: stream)
             }
         }
-        try stream.synchronize()
-        let drawn = inputs.hostValues(.outIds)
+        let drawn = try inputs.download(.outIds, count: rows.count, on: stream)
         for r in sampling.indices where sampling[r] != nil { ids[r] = drawn[r] }
         var rest: Logits?
         if !hostRows.isEmpty, let host = hostLogits {

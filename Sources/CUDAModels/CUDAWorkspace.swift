@@ -115,12 +115,27 @@ final class CUDAStepInputs {
         device = try CUDADeviceBuffer(context: context, byteCount: bytes)
     }
 
+    /// Byte offset of `field` in either block.
+    func offset(_ field: Field) -> Int { field.rawValue * capacity * 4 }
+
     /// The device address of `field`.
-    func address(_ field: Field) -> CUdeviceptr { device.address + CUdeviceptr(field.rawValue * capacity * 4) }
+    func address(_ field: Field) -> CUdeviceptr { device.address + CUdeviceptr(offset(field)) }
 
     /// The host values of `field`.
     func hostValues(_ field: Field) -> UnsafeMutablePointer<Int32> {
-        (host.pointer + field.rawValue * capacity * 4).assumingMemoryBound(to: Int32.self)
+        (host.pointer + offset(field)).assumingMemoryBound(to: Int32.self)
+    }
+
+    /// Queues the copy of the first `count` host values of `field` to the device.
+    func copyToDevice(_ field: Field, count: Int, on stream: CUDAStream) throws {
+        try host.copy(toDevice: address(field), offset: offset(field), bytes: count * 4, on: stream)
+    }
+
+    /// Copies the first `count` device values of `field` back, waits, and returns them.
+    func download(_ field: Field, count: Int, on stream: CUDAStream) throws -> [Int32] {
+        try host.copy(fromDevice: address(field), offset: offset(field), bytes: count * 4, on: stream)
+        try stream.synchronize()
+        return Array(UnsafeBufferPointer(start: hostValues(field), count: count))
     }
 
     /// Writes `values` into `field` (at most `capacity`), padding the rest of `count` with `pad`.
@@ -140,7 +155,7 @@ final class CUDAStepInputs {
 
     /// Queues the copy of the input fields (everything before `outIds`) to the device.
     func upload(on stream: CUDAStream) throws {
-        try host.copy(toDevice: device.address, bytes: Field.outIds.rawValue * capacity * 4, on: stream)
+        try host.copy(toDevice: device.address, bytes: offset(.outIds), on: stream)
     }
 }
 

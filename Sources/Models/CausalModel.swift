@@ -65,6 +65,9 @@ public struct DeviceSampling: Sendable, Hashable {
     /// The output step the draw is for.
     public var step: UInt64
 
+    /// The argmax (seed and step do not matter).
+    public static let argmax = DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0, step: 0)
+
     /// Settings for one draw.
     public init(temperature: Float, topK: Int32, topP: Float, minP: Float, seed: UInt64, step: UInt64) {
         self.temperature = temperature

@@ -216,7 +216,7 @@ public struct RequestSampler: Sendable {
     /// reproducible per (seed, step) as `sample`, though from the device's generator, so not the same tokens.
     public var nextDeviceSampling: DeviceSampling? {
         guard !hasSparseWork else { return nil }
-        if greedy { return DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: streamKey, step: UInt64(step)) }
+        if greedy { return .argmax }
         return DeviceSampling(
             temperature: temperature, topK: params.topK <= 0 ? 0 : Int32(clamping: params.topK), topP: Float(params.topP),
             minP: Float(params.minP), seed: streamKey, step: UInt64(step))
