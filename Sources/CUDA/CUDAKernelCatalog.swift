@@ -32,6 +32,7 @@ public enum CUDAKernelCatalog {
             name: "sampling.cu",
             entryPoints: [
                 "sgl_argmax_f32", "sgl_argmax_bf16", "sgl_apply_bitmask_f32", "sgl_apply_bitmask_bf16", "sgl_sample",
+                "sgl_logit_edits",
             ]),
         CUDAKernelSource(
             name: "extend_attention.cu",

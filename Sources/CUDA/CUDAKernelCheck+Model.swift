@@ -99,12 +99,17 @@ extension CUDAKernelCheck {
                                    output: ref)
                     for outputFloat32 in t == .float32 ? [true] : [false, true] {
                         let outType: CUDAElementType = outputFloat32 ? .float32 : t
-                        let y = try poisoned(m * n, outType)
-                        try kernels.gemv(x: x.address, w: w.address, y: y.address, bias: withBias ? b.address : nil,
-                                         rows: m, n: n, k: k, type: t, outputFloat32: outputFloat32, stream: stream)
-                        rows.append(Self.compare(
-                            "gemv \(t.rawValue)→\(outType.rawValue)\(withBias ? "+bias" : "")", try download(y, m * n, outType),
-                            ref.toArray(), tolerance: outType == .float32 ? 1e-5 : 1e-2, note: "\(m)×\(n)×\(k)"))
+                        let name = "gemv \(t.rawValue)→\(outType.rawValue)\(withBias ? "+bias" : "")"
+                        var parts: [CUDAKernelCheckResult] = []
+                        for split in [1, 2, 4, 8] {
+                            let y = try poisoned(m * n, outType)
+                            try kernels.gemv(x: x.address, w: w.address, y: y.address, bias: withBias ? b.address : nil,
+                                             rows: m, n: n, k: k, type: t, outputFloat32: outputFloat32, split: split,
+                                             stream: stream)
+                            parts.append(Self.compare(name, try download(y, m * n, outType), ref.toArray(),
+                                                      tolerance: outType == .float32 ? 1e-5 : 1e-2))
+                        }
+                        rows.append(Self.merge(name, parts, note: "\(m)×\(n)×\(k), 1/2/4/8 warps per column"))
                     }
                 }
             }

@@ -72,6 +72,7 @@ public final class CUDAKernelCheck {
         run("record_slots") { try checkRecordSlots() }
         run("moe_route") { try checkMoERouting() }
         run("sample") { try checkSampling() }
+        run("logit_edits") { try checkLogitEdits() }
         run("cublaslt_gemm") { try checkGEMM() }
         run("gemv") { try checkGEMV() }
         run("graph_replay") { try checkGraphReplay() }

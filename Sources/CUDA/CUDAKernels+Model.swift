@@ -49,19 +49,49 @@ extension CUDAKernels {
     }
 
     /// Skinny GEMM `y[r, :] = x[r, :] · wᵀ (+ bias)` for 1-4 rows (decode), weights `[n, k]`; `y` is fp32
-    /// when `outputFloat32` (logits), else the element type.
+    /// when `outputFloat32` (logits), else the element type; `split` warps per column (nil: chosen by shape).
     public func gemv(x: CUdeviceptr, w: CUdeviceptr, y: CUdeviceptr, bias: CUdeviceptr?, rows: Int, n: Int, k: Int,
-                     type: CUDAElementType, outputFloat32: Bool, stream: CUDAStream) throws
+                     type: CUDAElementType, outputFloat32: Bool, split: Int? = nil, stream: CUDAStream) throws
     {
         try require(rows >= 1 && rows <= 4 && k % (16 / type.size) == 0 && n > 0, "GEMV of \(rows)×\(n)×\(k)")
+        try require(split.map { [1, 2, 4, 8].contains($0) } ?? true, "GEMV split \(split ?? 0) (1, 2, 4 or 8)")
         let name: String
         switch (type, outputFloat32) {
         case (.float32, _): name = "sgl_gemv_f32_f32"
         case (.bfloat16, true): name = "sgl_gemv_bf16_f32"
         case (.bfloat16, false): name = "sgl_gemv_bf16_bf16"
         }
-        let p = SGLGemvParams(x: x, w: w, y: y, bias: bias ?? 0, m: Int32(rows), n: Int32(n), k: Int32(k), pad0: 0)
-        try function(name).launch(grid: ((n + 7) / 8, 1, 1), block: (256, 1, 1), stream: stream, params: p)
+        let split = split ?? gemvSplit(n: n, k: k)
+        let p = SGLGemvParams(x: x, w: w, y: y, bias: bias ?? 0, m: Int32(rows), n: Int32(n), k: Int32(k),
+                              ksplit: Int32(split))
+        try function(name).launch(grid: ((n * split + 7) / 8, 1, 1), block: (256, 1, 1), stream: stream, params: p)
+    }
+
+    /// `SGLANG_GEMV_SPLIT`: a fixed number of warps per skinny-GEMM column (1, 2, 4 or 8) instead of the choice
+    /// by shape, for measurements.
+    static let gemvSplitOverride: Int? = {
+        guard let v = processEnvironment()["SGLANG_GEMV_SPLIT"].flatMap({ Int($0) }), [1, 2, 4, 8].contains(v) else {
+            return nil
+        }
+        return v
+    }()
+
+    /// Warps per output column of the skinny GEMM: of 1, 2 and 4 (parts of at least 1024 elements), the fewest
+    /// whose grid fills the last wave of resident blocks (four per multiprocessor) clearly best. A grid of 1.45
+    /// waves (the 6144 columns of Llama-8B's QKV) leaves most multiprocessors idle for its second half.
+    func gemvSplit(n: Int, k: Int) -> Int {
+        if let fixed = Self.gemvSplitOverride { return fixed }
+        let slots = Double(4 * max(1, context.device.multiprocessors))
+        var best = 1, bestFill = 0.0
+        for split in [1, 2, 4] where split == 1 || k / split >= 1024 {
+            let waves = Double((n * split + 7) / 8) / slots
+            let fill = waves / waves.rounded(.up)
+            if fill > bestFill + 0.05 {
+                best = split
+                bestFill = fill
+            }
+        }
+        return best
     }
 
     /// `x = cap · tanh(x / cap)` over `count` fp32 values.

@@ -208,6 +208,17 @@ public final class CUDAKernels: @unchecked Sendable {
         try function("sgl_sample").launch(grid: (rows, 1, 1), block: (1024, 1, 1), stream: stream, params: p)
     }
 
+    /// Sparse logit edits in place (see `SGLLogitEditParams`): bias, penalties, stop-id masking and repetition
+    /// penalty of the tokens listed for each row, as seen at the row's temperature.
+    public func logitEdits(logits: CUdeviceptr, rowStarts: CUdeviceptr, edits: CUdeviceptr, temperature: CUdeviceptr,
+                           rows: Int, vocab: Int, stream: CUDAStream) throws
+    {
+        try require(rows > 0 && vocab > 0, "logit edits of \(rows)×\(vocab)")
+        let p = SGLLogitEditParams(logits: logits, row_starts: rowStarts, edits: edits, temperature: temperature,
+                                   rows: Int32(rows), vocab: Int32(vocab))
+        try function("sgl_logit_edits").launch(grid: (rows, 1, 1), block: (128, 1, 1), stream: stream, params: p)
+    }
+
     /// Dynamic shared memory of the bf16 extend-attention kernel for `headDim` (its `ExtendConfig`: a 64-row
     /// Q tile and two buffers each of K and V tiles of 64 keys, 32 for head size 256).
     public static func extendAttentionSharedBytes(headDim: Int) -> Int {

@@ -219,8 +219,13 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
                 samplingInputs = try CUDASamplingInputs(context: context, capacity: max(rows.count, inputs.capacity))
             }
             guard let s = samplingInputs else { return DeviceSampleResult(ids: ids, hostLogits: nil) }
-            // Rows the host samples get an argmax the scheduler ignores.
-            try s.stage(sampling.map { $0 ?? .argmax }, on: stream)
+            // Rows the host samples get an argmax the scheduler ignores (and no edits: their logits go back raw).
+            let edits = try s.stage(sampling.map { $0 ?? .argmax }, on: stream)
+            if edits > 0 {
+                try kernels.logitEdits(logits: logits.address, rowStarts: s.address(.editStarts), edits: s.editsAddress,
+                                       temperature: s.address(.editTemperature), rows: rows.count, vocab: vocab,
+                                       stream: stream)
+            }
             try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
                                topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
                                offsets: s.address(.steps), outIds: inputs.address(.outIds), rows: rows.count,

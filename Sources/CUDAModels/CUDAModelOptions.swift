@@ -13,9 +13,9 @@ public struct CUDAModelOptions: Sendable, Hashable {
     public var cudaGraphMaxBatchSize: Int
     /// Tokens the activation workspace holds at first (it grows for a larger batch).
     public var initialWorkspaceTokens: Int
-    /// Draw temperature / top-k / top-p / min-p tokens on the device (`sgl_sample`) instead of copying logit
-    /// rows to the host. Off by default until measured end to end on a GPU; `SGLANG_DEVICE_SAMPLING=1` turns
-    /// it on.
+    /// Draw decode tokens on the device (`sgl_logit_edits` for bias and penalties, then `sgl_sample`) instead of
+    /// copying logit rows to the host; requests that want logprobs or follow a grammar still go to the host.
+    /// On by default; `SGLANG_DEVICE_SAMPLING=0` turns it off.
     public var deviceSampling: Bool
 
     /// SGLang's defaults: bf16, graphs on, graphs up to batch 160.
@@ -30,10 +30,9 @@ public struct CUDAModelOptions: Sendable, Hashable {
         self.deviceSampling = deviceSampling
     }
 
-    /// `SGLANG_DEVICE_SAMPLING` set to anything but "" or "0".
+    /// True unless `SGLANG_DEVICE_SAMPLING` is "0".
     public static var deviceSamplingFromEnvironment: Bool {
-        guard let v = ProcessInfo.processInfo.environment["SGLANG_DEVICE_SAMPLING"] else { return false }
-        return !v.isEmpty && v != "0"
+        ProcessInfo.processInfo.environment["SGLANG_DEVICE_SAMPLING"] != "0"
     }
 
     /// SGLang's padded decode batch sizes for graphs (1, 2, 4, 8, 12, every 8 from 16 to 256, every 16 to 512,

@@ -27,7 +27,7 @@ public protocol CausalModel: AnyObject, Sendable {
     /// device model computes it on the device and copies back only the ids.
     func forwardGreedy(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> [Int32]
     /// Whether `forwardSample` draws tokens where the logits are; the scheduler then uses it for every decode
-    /// step, giving settings to the requests that need only temperature / top-k / top-p / min-p.
+    /// step, giving settings (filters and sparse logit edits) to every request that needs no logprobs or grammar.
     var samplesOnDevice: Bool { get }
     /// `forward`, then for each request with settings one draw from its last-token logits (only the id comes
     /// back); the last-token logits of the requests without settings come back in order, for the host.
@@ -64,18 +64,72 @@ public struct DeviceSampling: Sendable, Hashable {
     public var seed: UInt64
     /// The output step the draw is for.
     public var step: UInt64
+    /// Sparse edits of the logits before the draw (distinct tokens): logit bias, penalties, stop-id masking.
+    public var edits: [DeviceLogitEdit]
+    /// The temperature the edits see (SGLang edits `logits / T`; a greedy request's is 1, or its temperature when
+    /// greedy came from top_k = 1).
+    public var editTemperature: Float
 
     /// The argmax (seed and step do not matter).
     public static let argmax = DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0, step: 0)
 
     /// Settings for one draw.
-    public init(temperature: Float, topK: Int32, topP: Float, minP: Float, seed: UInt64, step: UInt64) {
+    public init(temperature: Float, topK: Int32, topP: Float, minP: Float, seed: UInt64, step: UInt64,
+                edits: [DeviceLogitEdit] = [], editTemperature: Float = 1) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.minP = minP
         self.seed = seed
         self.step = step
+        self.edits = edits
+        self.editTemperature = editTemperature
+    }
+
+    /// Applies `edits` to a row of raw logits in place, as the device does: `x ← T · edit(x / T)`.
+    public func applyEdits(to row: UnsafeMutableBufferPointer<Float>) {
+        let t = editTemperature, inverse = 1 / editTemperature
+        for e in edits where e.token >= 0 && Int(e.token) < row.count {
+            row[Int(e.token)] = e.apply(row[Int(e.token)] * inverse) * t
+        }
+    }
+}
+
+/// One sparse edit of a logit for a device draw, in SGLang's order after `logits / T`: `+ bias`, `- penalty`
+/// (frequency · count + presence), `-inf` when masked (min_new_tokens stop ids), then the repetition penalty.
+public struct DeviceLogitEdit: Sendable, Hashable {
+    /// The vocabulary id.
+    public var token: Int32
+    /// logit_bias.
+    public var bias: Float
+    /// frequency_penalty · count + presence_penalty.
+    public var penalty: Float
+    /// Masked to -inf (a stop id before min_new_tokens).
+    public var masked: Bool
+    /// repetition_penalty (1: none): positive logits divided by it, finite negative ones multiplied.
+    public var repetition: Float
+
+    /// An edit of `token` that changes nothing yet.
+    public init(token: Int32, bias: Float = 0, penalty: Float = 0, masked: Bool = false, repetition: Float = 1) {
+        self.token = token
+        self.bias = bias
+        self.penalty = penalty
+        self.masked = masked
+        self.repetition = repetition
+    }
+
+    /// The edited value of a logit already divided by the temperature.
+    public func apply(_ x: Float) -> Float {
+        var v = (x + bias) - penalty
+        if masked { v = -.infinity }
+        if repetition != 1 {
+            if v > 0 {
+                v /= repetition
+            } else if v > -.infinity {
+                v *= repetition
+            }
+        }
+        return v
     }
 }
 

@@ -211,15 +211,36 @@ public struct RequestSampler: Sendable {
     /// min-new-tokens mask applies), so a device model may pick it without copying the logits back.
     public var nextIsPlainArgmax: Bool { greedy && !hasSparseWork }
 
-    /// The next token's settings for a device model's sampler, or nil when this step needs the host pass (bias,
-    /// penalties, the min-new-tokens mask). The draw uses this request's stream at its current step: as
-    /// reproducible per (seed, step) as `sample`, though from the device's generator, so not the same tokens.
-    public var nextDeviceSampling: DeviceSampling? {
-        guard !hasSparseWork else { return nil }
-        if greedy { return .argmax }
+    /// The next token's settings for a device model's sampler: the filters, and the bias / penalty / min-new-tokens
+    /// work of this step as sparse edits of the ids concerned. The draw uses this request's stream at its current
+    /// step: as reproducible per (seed, step) as `sample`, though from the device's generator, so not the same
+    /// tokens.
+    public var nextDeviceSampling: DeviceSampling {
+        let edits = hasSparseWork ? sparseEdits() : []
+        if greedy { return DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0, step: 0, edits: edits,
+                                          editTemperature: temperature) }
         return DeviceSampling(
             temperature: temperature, topK: params.topK <= 0 ? 0 : Int32(clamping: params.topK), topP: Float(params.topP),
-            minP: Float(params.minP), seed: streamKey, step: UInt64(step))
+            minP: Float(params.minP), seed: streamKey, step: UInt64(step), edits: edits, editTemperature: temperature)
+    }
+
+    /// `applySparse` as one edit per id concerned, ordered by id.
+    private func sparseEdits() -> [DeviceLogitEdit] {
+        var byId: [Int: DeviceLogitEdit] = [:]
+        func update(_ id: Int, _ change: (inout DeviceLogitEdit) -> Void) {
+            change(&byId[id, default: DeviceLogitEdit(token: Int32(id))])
+        }
+        for (id, value) in bias { update(id) { $0.bias = value } }
+        if usesCounts {
+            let fp = params.frequencyPenalty, pp = params.presencePenalty
+            for (id, count) in outputCounts { update(id) { $0.penalty = Float(fp * Double(count) + pp) } }
+        }
+        if step < params.minNewTokens { for id in stopIds { update(id) { $0.masked = true } } }
+        if usesRepetition {
+            let rp = Float(params.repetitionPenalty)
+            for id in seen { update(id) { $0.repetition = rp } }
+        }
+        return byId.values.sorted { $0.token < $1.token }
     }
 
     /// Whether the sparse pass changes anything this step.

@@ -33,10 +33,10 @@ extension Scheduler {
             throw RuntimeError.invalidInput("a running request lost its KV row")
         }
         let batch = ForwardBatch(requests: rows, prefixLens: prefixLens, newTokens: tokens, slots: slots)
-        // A device model picks tokens where the logits are. With device sampling every request that needs only
-        // temperature / top-k / top-p / min-p is drawn there (whatever its batch mates need, so a seeded request
-        // does not depend on them) and only the others' logits come back; without it, batches of plain argmax
-        // requests still stay on the device.
+        // A device model picks tokens where the logits are. With device sampling every request without logprobs
+        // or a grammar is drawn there, its bias and penalties applied as sparse edits (whatever its batch mates
+        // need, so a seeded request does not depend on them), and only the others' logits come back; without it,
+        // batches of plain argmax requests still stay on the device.
         let model = self.model.model
         var logits: Logits?
         var picked: [Int32?] = []

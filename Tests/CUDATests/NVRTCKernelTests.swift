@@ -29,7 +29,7 @@ import Testing
         var found: Set<String> = []
         for source in CUDAKernelCatalog.sources {
             let text = source.text
-            for pattern in [#"void(?:\s+__launch_bounds__\(\d+\))?\s+(sgl_\w+)\s*\("#, #"SGL_DECODE\((sgl_\w+),"#] {
+            for pattern in [#"void(?:\s+__launch_bounds__\(\d+(?:,\s*\d+)?\))?\s+(sgl_\w+)\s*\("#, #"SGL_DECODE\((sgl_\w+),"#] {
                 let regex = try NSRegularExpression(pattern: pattern)
                 for m in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                     if let r = Range(m.range(at: 1), in: text) { found.insert(String(text[r])) }
@@ -74,6 +74,8 @@ import Testing
         source += check(SGLBitmaskParams.self, "SGLBitmaskParams")
         source += check(SGLArgmaxParams.self, "SGLArgmaxParams")
         source += check(SGLSamplingParams.self, "SGLSamplingParams")
+        source += check(SGLLogitEdit.self, "SGLLogitEdit")
+        source += check(SGLLogitEditParams.self, "SGLLogitEditParams")
         source += check(SGLMoERouteParams.self, "SGLMoERouteParams")
         source += check(SGLMoEAlignParams.self, "SGLMoEAlignParams")
         source += check(SGLMoEGemmParams.self, "SGLMoEGemmParams")

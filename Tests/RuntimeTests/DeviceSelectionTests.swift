@@ -123,7 +123,13 @@ import Testing
                            sampling: [DeviceSampling?]) throws -> DeviceSampleResult {
             calls.withLock { $0 += sampling.compactMap { $0 } }
             let logits = try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: .lastPerRequest)
-            let ids = sampling.enumerated().map { r, s in s.map { Int32(Self.draw(Array(logits.row(r)), $0)) } }
+            let ids = sampling.enumerated().map { r, s in
+                s.map { s in
+                    var row = Array(logits.row(r))
+                    row.withUnsafeMutableBufferPointer { s.applyEdits(to: $0) }
+                    return Int32(Self.draw(row, s))
+                }
+            }
             let host = sampling.indices.filter { sampling[$0] == nil }
             hostRows.add(host.count, ordering: .relaxed)
             let values = host.flatMap { Array(logits.row($0)) }
@@ -158,8 +164,9 @@ import Testing
     }
 
     /// Non-greedy requests go through the model's draw with their own settings and step counter; a request
-    /// with a penalty keeps the host sampler; seeded outputs do not depend on the rest of the batch.
-    @Test func schedulerDrawsOnDeviceWhenOnlyFiltersApply() async throws {
+    /// with a penalty is drawn there too, its penalty as edits; one that wants logprobs keeps the host sampler;
+    /// seeded outputs do not depend on the rest of the batch.
+    @Test func schedulerDrawsOnDeviceUnlessLogprobsAreWanted() async throws {
         let loaded = try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"))
         guard let cpu = loaded.model as? CausalLM else { throw RuntimeError.invalidInput("not a CPU model") }
         let device = DeviceModel(cpu, samples: true)
@@ -178,19 +185,69 @@ import Testing
         #expect(asked.map(\.step) == (1..<8).map { UInt64($0) })
         #expect(device.hostRows.load(ordering: .relaxed) == 0)
 
-        // The same seeded request next to others (one greedy, drawn on the device too, and one with a penalty,
-        // whose rows go to the host sampler) gives the same tokens.
+        // The same seeded request next to others (one greedy, one with a penalty, both drawn on the device too, and
+        // one that wants logprobs, whose rows go to the host sampler) gives the same tokens.
         async let together = EngineTests.final(engine, GenerateRequest(rid: "together", prompt: .ids(prompt), sampling: filtered))
         async let greedy = EngineTests.final(engine, GenerateRequest(
             rid: "greedy", prompt: .ids([7, 7, 7]), sampling: SamplingParams(maxNewTokens: 8, temperature: 0, ignoreEOS: true)))
         async let penalized = EngineTests.final(engine, GenerateRequest(
             rid: "penalized", prompt: .ids([400, 3, 2]),
             sampling: SamplingParams(maxNewTokens: 8, temperature: 0.8, frequencyPenalty: 0.5, ignoreEOS: true, seed: 7)))
-        let (t, g, pz) = try await (together, greedy, penalized)
-        #expect(g.outputIds.count == 8 && pz.outputIds.count == 8)
+        async let logprobs = EngineTests.final(engine, GenerateRequest(
+            rid: "logprobs", prompt: .ids([9, 8, 7]), sampling: SamplingParams(maxNewTokens: 8, temperature: 0.8, ignoreEOS: true),
+            returnLogprob: true))
+        let (t, g, pz, lp) = try await (together, greedy, penalized, logprobs)
+        #expect(g.outputIds.count == 8 && pz.outputIds.count == 8 && lp.outputIds.count == 8)
         #expect(t.outputIds == alone.outputIds, "\(t.outputIds) vs \(alone.outputIds)")
-        // The penalized request's decode steps (7 after its prefill token) all went to the host.
+        // The logprob request's decode steps (7 after its prefill token) all went to the host.
         #expect(device.hostRows.load(ordering: .relaxed) == 7, "host rows: \(device.hostRows.load(ordering: .relaxed))")
+        // The penalized request's draws carried its frequency penalty: 0.5 per earlier output of each id, summing
+        // to 0.5 per output token before the step.
+        let penalizedDraws = device.calls.withLock { $0 }.filter { $0.temperature == 0.8 && $0.topK == 0 && !$0.edits.isEmpty }
+        #expect(!penalizedDraws.isEmpty)
+        for d in penalizedDraws {
+            let total = d.edits.reduce(Float(0)) { $0 + $1.penalty }
+            #expect(abs(total - 0.5 * Float(d.step)) < 1e-5 && d.edits.allSatisfy { $0.bias == 0 && $0.repetition == 1 })
+        }
+    }
+
+    /// Greedy requests with logit bias, penalties and min_new_tokens, drawn on the "device" from the sparse edits
+    /// the scheduler hands over, give the host sampler's tokens (also at a temperature, greedy through top_k = 1,
+    /// where the edits see `logits / T`).
+    @Test func deviceEditsReproduceTheHostPenalties() async throws {
+        let loaded = try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"))
+        guard let cpu = loaded.model as? CausalLM else { throw RuntimeError.invalidInput("not a CPU model") }
+        let device = DeviceModel(cpu, samples: true)
+        let wrapped = LoadedModel(config: loaded.config, model: device, generationConfig: loaded.generationConfig,
+                                  tokenizer: loaded.tokenizer)
+        let options = EngineOptions(maxTotalTokens: 600, maxRunningRequests: 8)
+        let reference = try Engine(model: loaded, options: options)
+        let engine = try Engine(model: wrapped, options: options)
+        defer {
+            reference.shutdown()
+            engine.shutdown()
+        }
+        let eos = loaded.config.eosTokenIds.first ?? 2
+        let params = [
+            SamplingParams(maxNewTokens: 16, temperature: 0, repetitionPenalty: 1.3, ignoreEOS: true),
+            SamplingParams(maxNewTokens: 16, temperature: 0, frequencyPenalty: 0.7, presencePenalty: 0.4, ignoreEOS: true),
+            SamplingParams(maxNewTokens: 16, temperature: 0.5, topK: 1, frequencyPenalty: 1.1, repetitionPenalty: 1.2,
+                           logitBias: [17: 2.5, 300: -1.5, 42: 0.75]),
+            SamplingParams(maxNewTokens: 16, minNewTokens: 10, stopTokenIds: [eos, 5], temperature: 0,
+                           logitBias: [eos: 50, 5: 40]),
+        ]
+        let prompts: [[Int]] = [[1, 5, 9, 200, 31], [7, 7, 7, 7], [400, 3, 2, 1, 0, 99, 12]]
+        for (k, p) in params.enumerated() {
+            for (i, prompt) in prompts.enumerated() {
+                let a = try await EngineTests.final(reference, GenerateRequest(rid: "r\(k)-\(i)", prompt: .ids(prompt), sampling: p))
+                let b = try await EngineTests.final(engine, GenerateRequest(rid: "d\(k)-\(i)", prompt: .ids(prompt), sampling: p))
+                #expect(!a.outputIds.isEmpty && a.outputIds == b.outputIds, "params \(k), prompt \(i): \(a.outputIds) vs \(b.outputIds)")
+            }
+        }
+        // The last set forces the stop ids once min_new_tokens is reached: the host ends there too.
+        let masked = device.calls.withLock { $0 }.filter { $0.edits.contains { $0.masked } }
+        #expect(!masked.isEmpty, "no draw carried the min_new_tokens mask")
+        #expect(device.hostRows.load(ordering: .relaxed) == 0)
     }
 }
 

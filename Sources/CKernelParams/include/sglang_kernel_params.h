@@ -168,6 +168,29 @@ typedef struct SGLSamplingParams {
     sgl_i32 vocab;
 } SGLSamplingParams;
 
+/// One sparse edit of a logit (SGLang's order after `logits / T`): `+ bias`, `- penalty` (frequency · count +
+/// presence), `-inf` when `masked` (min_new_tokens stop ids), then the repetition penalty (`repetition` ≠ 1:
+/// positive values divided by it, finite negative ones multiplied).
+typedef struct SGLLogitEdit {
+    sgl_i32 token;
+    sgl_i32 masked;
+    float bias;
+    float penalty;
+    float repetition;
+} SGLLogitEdit;
+
+/// Applies the edits `edits[row_starts[r] ..< row_starts[r + 1]]` (distinct tokens per row) to row `r` of fp32
+/// `logits` as seen at temperature `temperature[r]` (> 0): `x ← T · edit(x / T)`, so a sampler that divides by T
+/// later sees SGLang's edited logits. Only the edited tokens are read and written.
+typedef struct SGLLogitEditParams {
+    SGL_PTR(float) logits;
+    SGL_PTR(const sgl_i32) row_starts;
+    SGL_PTR(const SGLLogitEdit) edits;
+    SGL_PTR(const float) temperature;
+    sgl_i32 rows;
+    sgl_i32 vocab;
+} SGLLogitEditParams;
+
 /// Paged prefill/extend attention (causal), variable-length requests in one launch. Request `b` has
 /// `prefix_lens[b]` cached tokens and `extend_lens[b]` new ones, whose queries are rows
 /// `extend_starts[b] ..< extend_starts[b] + extend_lens[b]` of `q` (`q_stride` elements per row, head `h` at
@@ -251,7 +274,8 @@ typedef struct SGLFillUniformParams {
 
 /// Skinny GEMM for decode (`m` ≤ 4 rows): `y[r, n] = x[r, :] · w[n, :] (+ bias[n])`, weights `[n, k]` row-major
 /// in the element type, `x` in the element type, `y` in the element type or fp32 (`out_f32`), fp32 accumulation.
-/// One warp per output column streams its weight row with 16-byte loads; `k` must be a multiple of 8.
+/// `ksplit` warps (1, 2, 4 or 8) per output column stream its weight row with 16-byte loads, each over one
+/// contiguous part of `k`, and add up in a fixed order; `k` must be a multiple of 16 bytes.
 typedef struct SGLGemvParams {
     SGL_PTR(const void) x;
     SGL_PTR(const void) w;
@@ -260,7 +284,7 @@ typedef struct SGLGemvParams {
     sgl_i32 m;
     sgl_i32 n;
     sgl_i32 k;
-    sgl_i32 pad0;
+    sgl_i32 ksplit;
 } SGLGemvParams;
 
 /// Mixture-of-experts routing: per token, softmax over the `experts` fp32 router logits (row `t` at
@@ -339,6 +363,8 @@ SGL_ASSERT_SIZE(SGLGatherRowsParams, 32);
 SGL_ASSERT_SIZE(SGLBitmaskParams, 24);
 SGL_ASSERT_SIZE(SGLArgmaxParams, 24);
 SGL_ASSERT_SIZE(SGLSamplingParams, 72);
+SGL_ASSERT_SIZE(SGLLogitEdit, 20);
+SGL_ASSERT_SIZE(SGLLogitEditParams, 40);
 SGL_ASSERT_SIZE(SGLExtendAttentionParams, 112);
 SGL_ASSERT_SIZE(SGLRecordSlotsParams, 40);
 SGL_ASSERT_SIZE(SGLAddBiasParams, 24);

@@ -1,7 +1,8 @@
 // Skinny GEMM for decode batches of up to 4 rows: the weights are read once, at close to copy bandwidth.
-// One warp per output column: lanes stream the column's weight row in 16-byte loads that bypass L1 (read once),
-// four to eight loads in flight per lane, against the 1-4 input rows (small, L1/L2-resident); a warp reduction finishes
-// each dot product in fp32.
+// `ksplit` warps per output column: lanes stream one part of the column's weight row in 16-byte loads that bypass
+// L1 (read once), four loads in flight per lane, against the 1-4 input rows (small, L1/L2-resident); warp
+// reductions, then the parts in order through shared memory, finish each dot product in fp32. Splitting fills the
+// last wave of resident blocks when there are few columns (64 registers: four 256-thread blocks per SM).
 #include "common.cuh"
 
 #define SGL_GEMV_MAX_M 4
@@ -9,32 +10,37 @@
 
 template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
     constexpr int VEC = 16 / sizeof(T);
-    const int col = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
+    const int split = p.ksplit;
+    const int warp = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
+    const int col = warp / split, part = warp - col * split;
     const int lane = threadIdx.x & 31;
     const bool active = col < p.n;
+    const int step = 32 * VEC, block = SGL_GEMV_UNROLL * step;
+    // Part boundaries on whole steps, so every part but the last is all full 16-byte loads.
+    const int chunk = (p.k + split * step - 1) / (split * step) * step;
+    const int end = min(p.k, (part + 1) * chunk);
     const T *w = (const T *)p.w + (size_t)(active ? col : 0) * p.k;
     const T *x = (const T *)p.x;
-    const int step = 32 * VEC, block = SGL_GEMV_UNROLL * step;
-    int c = lane * VEC;
+    int c = part * chunk + lane * VEC;
     // Weights are never written by a predecessor kernel: the first loads go out before the grid-dependency
     // wait, so with programmatic launch the stream of weights starts while the previous kernel finishes.
     uint4 wv[SGL_GEMV_UNROLL];
-    if (active && c + (SGL_GEMV_UNROLL - 1) * step < p.k) {
+    if (active && c + (SGL_GEMV_UNROLL - 1) * step < end) {
 #pragma unroll
         for (int u = 0; u < SGL_GEMV_UNROLL; ++u) wv[u] = load_stream16(w + c + u * step);
     }
     sgl_pdl_wait();
     sgl_pdl_launch_dependents();
-    if (!active) return;
+    if (!active && split == 1) return;
     float acc[SGL_GEMV_MAX_M];
 #pragma unroll
     for (int r = 0; r < SGL_GEMV_MAX_M; ++r) acc[r] = 0.f;
     // Main loop, software-pipelined: the next UNROLL loads are issued before this block's are used.
-    for (; c + (SGL_GEMV_UNROLL - 1) * step < p.k; c += block) {
+    for (; active && c + (SGL_GEMV_UNROLL - 1) * step < end; c += block) {
         uint4 cur[SGL_GEMV_UNROLL];
 #pragma unroll
         for (int u = 0; u < SGL_GEMV_UNROLL; ++u) cur[u] = wv[u];
-        if (c + block + (SGL_GEMV_UNROLL - 1) * step < p.k) {
+        if (c + block + (SGL_GEMV_UNROLL - 1) * step < end) {
 #pragma unroll
             for (int u = 0; u < SGL_GEMV_UNROLL; ++u) wv[u] = load_stream16(w + c + block + u * step);
         }
@@ -52,7 +58,7 @@ template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
             }
         }
     }
-    for (; c < p.k; c += step) {
+    for (; active && c < end; c += step) {
         float wf[VEC];
         unpack16(load_stream16(w + c), (const T *)nullptr, wf);
 #pragma unroll
@@ -64,18 +70,36 @@ template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
             for (int e = 0; e < VEC; ++e) acc[r] += wf[e] * xf[e];
         }
     }
+#pragma unroll
+    for (int r = 0; r < SGL_GEMV_MAX_M; ++r) acc[r] = warp_sum(acc[r]);
+    if (split > 1) {
+        // Parts of a column are adjacent warps of one block (split divides the block's 8 warps).
+        __shared__ float partial[8][SGL_GEMV_MAX_M];
+        const int wib = threadIdx.x >> 5;
+        if (lane == 0) {
+#pragma unroll
+            for (int r = 0; r < SGL_GEMV_MAX_M; ++r) partial[wib][r] = acc[r];
+        }
+        __syncthreads();
+        if (part != 0 || !active) return;
+#pragma unroll
+        for (int r = 0; r < SGL_GEMV_MAX_M; ++r) {
+            float v = 0.f;
+            for (int s = 0; s < split; ++s) v += partial[wib + s][r];
+            acc[r] = v;
+        }
+    }
     const float b = p.bias ? to_float(((const T *)p.bias)[col]) : 0.f;
 #pragma unroll
     for (int r = 0; r < SGL_GEMV_MAX_M; ++r) {
         if (r >= p.m) break;
-        float v = warp_sum(acc[r]);
         if (lane == 0) {
             // The GEMM result is rounded to the output type before the bias, as a separate bias add does.
-            ((O *)p.y)[(size_t)r * p.n + col] = from_float<O>(p.bias ? round_to<O>(v) + b : v);
+            ((O *)p.y)[(size_t)r * p.n + col] = from_float<O>(p.bias ? round_to<O>(acc[r]) + b : acc[r]);
         }
     }
 }
 
-extern "C" __global__ void __launch_bounds__(256) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
-extern "C" __global__ void __launch_bounds__(256) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
-extern "C" __global__ void __launch_bounds__(256) sgl_gemv_bf16_f32(const __grid_constant__ SGLGemvParams p) { gemv<bf16, float>(p); }
+extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
+extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
+extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_f32(const __grid_constant__ SGLGemvParams p) { gemv<bf16, float>(p); }

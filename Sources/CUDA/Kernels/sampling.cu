@@ -30,6 +30,27 @@ template <typename T> __device__ void apply_bitmask(const SGLBitmaskParams &p) {
 extern "C" __global__ void sgl_apply_bitmask_f32(const __grid_constant__ SGLBitmaskParams p) { sgl_pdl_begin(); apply_bitmask<float>(p); }
 extern "C" __global__ void sgl_apply_bitmask_bf16(const __grid_constant__ SGLBitmaskParams p) { sgl_pdl_begin(); apply_bitmask<bf16>(p); }
 
+extern "C" __global__ void __launch_bounds__(128) sgl_logit_edits(const __grid_constant__ SGLLogitEditParams p) {
+    sgl_pdl_begin();
+    const int r = blockIdx.x;
+    if (r >= p.rows) return;
+    const float t = p.temperature[r], inv_t = 1.f / t;
+    float *x = p.logits + (size_t)r * p.vocab;
+    for (int e = p.row_starts[r] + threadIdx.x; e < p.row_starts[r + 1]; e += blockDim.x) {
+        const SGLLogitEdit edit = p.edits[e];
+        if (edit.token < 0 || edit.token >= p.vocab) continue;
+        float v = x[edit.token] * inv_t;
+        v = (v + edit.bias) - edit.penalty;
+        const float ninf = negative_infinity<float>();
+        if (edit.masked) v = ninf;
+        if (edit.repetition != 1.f) {
+            if (v > 0.f) v = v / edit.repetition;
+            else if (v > ninf) v = v * edit.repetition;
+        }
+        x[edit.token] = v * t;
+    }
+}
+
 /// Philox4x32-10 (Salmon et al. 2011): counter-based, so (seed, offset) fully determines the draw.
 __device__ __forceinline__ uint4 philox4x32(uint4 ctr, uint2 key) {
 #pragma unroll
