@@ -26,7 +26,9 @@ public enum CUDAKernelCatalog {
         CUDAKernelSource(name: "activation.cu", entryPoints: ["sgl_gated_act_f32", "sgl_gated_act_bf16"]),
         CUDAKernelSource(
             name: "decode_attention.cu",
-            entryPoints: ["f32", "bf16"].flatMap { t in decodeHeadDims.map { "sgl_decode_attention_\(t)_hd\($0)" } }
+            entryPoints: ["f32", "bf16", "pipe_f32", "pipe_bf16"].flatMap { t in
+                decodeHeadDims.map { "sgl_decode_attention_\(t)_hd\($0)" }
+            }
                 + ["sgl_attention_combine_f32", "sgl_attention_combine_bf16"]),
         CUDAKernelSource(
             name: "sampling.cu",

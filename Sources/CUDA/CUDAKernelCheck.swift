@@ -322,18 +322,7 @@ public final class CUDAKernelCheck {
             let lens = try CUDADeviceBuffer(context: context, copying: seqLens.map(Int32.init))
             let splits = c.splits ?? kernels.suggestedSplits(batch: batch, qHeads: c.qHeads, kvHeads: c.kvHeads,
                                                              maxSequence: seqLens.max() ?? 1)
-            let partialOut = try poisoned(batch * c.qHeads * splits * c.headDim, .float32)
-            let partialLSE = try poisoned(batch * c.qHeads * splits, .float32)
-            let out = try poisoned(batch * c.qHeads * c.headDim, t)
             let scale = 1 / Float(c.headDim).squareRoot()
-            try kernels.decodeAttention(
-                q: qkv.address, qStride: layout.width, kCache: kc.address, vCache: vc.address, reqToToken: table.address,
-                reqToTokenStride: maxContext, reqPoolIndices: rowsBuffer.address, seqLens: lens.address, out: out.address,
-                partialOut: partialOut.address, partialLSE: partialLSE.address, batch: batch, qHeads: c.qHeads,
-                kvHeads: c.kvHeads, headDim: c.headDim, splits: splits, scale: scale, softcap: c.softcap,
-                window: c.window, type: t, stream: stream)
-            let gpu = try download(out, batch * c.qHeads * c.headDim, t)
-
             let forward = ForwardBatch(
                 mode: .decode, inputIds: [Int32](repeating: 0, count: batch), positions: seqLens.map { Int32($0 - 1) },
                 outCacheLoc: (0..<batch).map { reqToToken.slot(row: Int(rowsOfRequests[$0]), position: seqLens[$0] - 1) },
@@ -345,8 +334,23 @@ public final class CUDAKernelCheck {
             var note = "b\(batch) \(c.qHeads)/\(c.kvHeads)h d\(c.headDim) splits \(splits) len≤\(seqLens.max() ?? 0)"
             if let s = c.softcap { note += " cap \(Int(s))" }
             if let w = c.window { note += " win \(w)" }
-            rows.append(Self.compare("decode_attention_\(t.rawValue) hd\(c.headDim)", gpu, ref.toArray(),
-                                     tolerance: Self.tolerance(t), note: note))
+            let name = "decode_attention_\(t.rawValue) hd\(c.headDim)"
+            var parts: [CUDAKernelCheckResult] = []
+            // Both variants: K/V loaded straight into registers, and through the cp.async pipeline.
+            for pipelined in [false, true] {
+                let partialOut = try poisoned(batch * c.qHeads * splits * c.headDim, .float32)
+                let partialLSE = try poisoned(batch * c.qHeads * splits, .float32)
+                let out = try poisoned(batch * c.qHeads * c.headDim, t)
+                try kernels.decodeAttention(
+                    q: qkv.address, qStride: layout.width, kCache: kc.address, vCache: vc.address, reqToToken: table.address,
+                    reqToTokenStride: maxContext, reqPoolIndices: rowsBuffer.address, seqLens: lens.address, out: out.address,
+                    partialOut: partialOut.address, partialLSE: partialLSE.address, batch: batch, qHeads: c.qHeads,
+                    kvHeads: c.kvHeads, headDim: c.headDim, splits: splits, scale: scale, softcap: c.softcap,
+                    window: c.window, type: t, pipelined: pipelined, stream: stream)
+                let gpu = try download(out, batch * c.qHeads * c.headDim, t)
+                parts.append(Self.compare(name, gpu, ref.toArray(), tolerance: Self.tolerance(t)))
+            }
+            rows.append(Self.merge(name, parts, note: note + ", direct and pipelined"))
         }
         return rows
     }

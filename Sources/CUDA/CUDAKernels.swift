@@ -141,6 +141,10 @@ public final class CUDAKernels: @unchecked Sendable {
         return max(1, min(64, env ?? 2))
     }()
 
+    /// Whether decode attention streams K/V through shared memory with cp.async, two stages
+    /// (`SGLANG_DECODE_PIPELINE=1`) instead of direct 16-byte loads into registers.
+    public static let decodePipeline: Bool = processEnvironment()["SGLANG_DECODE_PIPELINE"] == "1"
+
     /// A split count that gives about `decodeBlocksPerSM` blocks per multiprocessor for `batch` requests, each
     /// split covering at least 32 positions (one iteration of a block).
     public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int) -> Int {
@@ -156,7 +160,8 @@ public final class CUDAKernels: @unchecked Sendable {
                                 reqToToken: CUdeviceptr, reqToTokenStride: Int, reqPoolIndices: CUdeviceptr,
                                 seqLens: CUdeviceptr, out: CUdeviceptr, partialOut: CUdeviceptr, partialLSE: CUdeviceptr,
                                 batch: Int, qHeads: Int, kvHeads: Int, headDim: Int, splits: Int, scale: Float,
-                                softcap: Float?, window: Int?, type: CUDAElementType, stream: CUDAStream) throws
+                                softcap: Float?, window: Int?, type: CUDAElementType, pipelined: Bool? = nil,
+                                stream: CUDAStream) throws
     {
         try require(batch > 0 && kvHeads > 0 && qHeads % kvHeads == 0, "decode attention: \(qHeads) heads over \(kvHeads) KV heads")
         try require(CUDAKernelCatalog.decodeHeadDims.contains(headDim), "decode attention has no kernel for head size \(headDim)")
@@ -168,7 +173,8 @@ public final class CUDAKernels: @unchecked Sendable {
             q_heads: Int32(qHeads), kv_heads: Int32(kvHeads), q_stride: Int32(qStride),
             req_to_token_stride: Int32(reqToTokenStride), num_splits: Int32(splits), scale: scale,
             softcap: softcap ?? 0, window: Int32(window ?? 0), pad0: 0)
-        try function("sgl_decode_attention_\(type.rawValue)_hd\(headDim)").launch(
+        let variant = (pipelined ?? Self.decodePipeline) ? "pipe_" : ""
+        try function("sgl_decode_attention_\(variant)\(type.rawValue)_hd\(headDim)").launch(
             grid: (splits, kvHeads * ((group + 3) / 4), batch), block: (128, 1, 1), stream: stream, params: p)
         let c = SGLAttentionCombineParams(
             partial_out: partialOut, partial_lse: partialLSE, out: out, batch: Int32(batch), q_heads: Int32(qHeads),

@@ -206,3 +206,20 @@ __device__ __forceinline__ void argmax_update(float v, int i, float &best, int &
         best_index = i;
     }
 }
+
+/// The shared-memory address of a generic pointer to shared memory.
+__device__ __forceinline__ unsigned smem_address(const void *p) {
+    unsigned a;
+    asm volatile("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+
+/// 16-byte global → shared copy; `bytes` 0 writes zeros.
+__device__ __forceinline__ void cp_async16(unsigned dst, const void *src, int bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
+/// Waits until at most `N` of this thread's committed copy groups are still in flight.
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+
