@@ -26,10 +26,11 @@ public enum CUDAKernelCatalog {
         CUDAKernelSource(name: "activation.cu", entryPoints: ["sgl_gated_act_f32", "sgl_gated_act_bf16"]),
         CUDAKernelSource(
             name: "decode_attention.cu",
-            entryPoints: ["f32", "bf16", "pipe_f32", "pipe_bf16"].flatMap { t in
-                decodeHeadDims.map { "sgl_decode_attention_\(t)_hd\($0)" }
-            }
+            entryPoints: ["f32", "bf16"].flatMap { t in decodeHeadDims.map { "sgl_decode_attention_\(t)_hd\($0)" } }
                 + ["sgl_attention_combine_f32", "sgl_attention_combine_bf16"]),
+        CUDAKernelSource(
+            name: "decode_attention_tc.cu",
+            entryPoints: ["sgl_decode_attention_tc_bf16_hd64", "sgl_decode_attention_tc_bf16_hd128"]),
         CUDAKernelSource(
             name: "sampling.cu",
             entryPoints: [

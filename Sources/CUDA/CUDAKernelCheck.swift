@@ -293,6 +293,8 @@ public final class CUDAKernelCheck {
             Case(qHeads: 9, kvHeads: 3, headDim: 64, splits: 7, softcap: nil, window: 33),
             Case(qHeads: 4, kvHeads: 2, headDim: 16, splits: 3, softcap: nil, window: nil),
             Case(qHeads: 4, kvHeads: 1, headDim: 32, splits: nil, softcap: 30, window: 5),
+            Case(qHeads: 16, kvHeads: 2, headDim: 128, splits: 3, softcap: 30, window: 50),
+            Case(qHeads: 24, kvHeads: 2, headDim: 64, splits: nil, softcap: nil, window: nil),
         ]
         var rows: [CUDAKernelCheckResult] = []
         for c in cases {
@@ -336,8 +338,9 @@ public final class CUDAKernelCheck {
             if let w = c.window { note += " win \(w)" }
             let name = "decode_attention_\(t.rawValue) hd\(c.headDim)"
             var parts: [CUDAKernelCheckResult] = []
-            // Both variants: K/V loaded straight into registers, and through the cp.async pipeline.
-            for pipelined in [false, true] {
+            // Both kernels where the tensor-core one serves the shape.
+            let tensorCores = CUDAKernels.tensorCoreDecode(type: t, headDim: c.headDim, enabled: true)
+            for tc in tensorCores ? [false, true] : [false] {
                 let partialOut = try poisoned(batch * c.qHeads * splits * c.headDim, .float32)
                 let partialLSE = try poisoned(batch * c.qHeads * splits, .float32)
                 let out = try poisoned(batch * c.qHeads * c.headDim, t)
@@ -346,11 +349,11 @@ public final class CUDAKernelCheck {
                     reqToTokenStride: maxContext, reqPoolIndices: rowsBuffer.address, seqLens: lens.address, out: out.address,
                     partialOut: partialOut.address, partialLSE: partialLSE.address, batch: batch, qHeads: c.qHeads,
                     kvHeads: c.kvHeads, headDim: c.headDim, splits: splits, scale: scale, softcap: c.softcap,
-                    window: c.window, type: t, pipelined: pipelined, stream: stream)
+                    window: c.window, type: t, tensorCores: tc, stream: stream)
                 let gpu = try download(out, batch * c.qHeads * c.headDim, t)
                 parts.append(Self.compare(name, gpu, ref.toArray(), tolerance: Self.tolerance(t)))
             }
-            rows.append(Self.merge(name, parts, note: note + ", direct and pipelined"))
+            rows.append(Self.merge(name, parts, note: note + (tensorCores ? ", CUDA-core and tensor-core kernels" : "")))
         }
         return rows
     }

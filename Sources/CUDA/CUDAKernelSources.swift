@@ -10,6 +10,7 @@ enum CUDAKernelSources {
         "activation.cu": text(PackageResources.activation_cu),
         "common.cuh": text(PackageResources.common_cuh),
         "decode_attention.cu": text(PackageResources.decode_attention_cu),
+        "decode_attention_tc.cu": text(PackageResources.decode_attention_tc_cu),
         "embedding.cu": text(PackageResources.embedding_cu),
         "extend_attention.cu": text(PackageResources.extend_attention_cu),
         "gemv.cu": text(PackageResources.gemv_cu),

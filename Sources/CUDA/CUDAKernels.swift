@@ -141,17 +141,24 @@ public final class CUDAKernels: @unchecked Sendable {
         return max(1, min(64, env ?? 2))
     }()
 
-    /// Whether decode attention streams K/V through shared memory with cp.async, two stages
-    /// (`SGLANG_DECODE_PIPELINE=1`) instead of direct 16-byte loads into registers.
-    public static let decodePipeline: Bool = processEnvironment()["SGLANG_DECODE_PIPELINE"] == "1"
+    /// Whether bf16 decode attention of head size 64 or 128 runs on tensor cores (`sgl_decode_attention_tc_*`);
+    /// `SGLANG_DECODE_TC=1` turns it on.
+    public static let decodeTensorCores: Bool = processEnvironment()["SGLANG_DECODE_TC"] == "1"
+
+    /// Whether `decodeAttention` uses the tensor-core kernel for this element type and head size.
+    public static func tensorCoreDecode(type: CUDAElementType, headDim: Int, enabled: Bool = decodeTensorCores) -> Bool {
+        enabled && type == .bfloat16 && (headDim == 64 || headDim == 128)
+    }
 
     /// A split count that gives about `decodeBlocksPerSM` blocks per multiprocessor for `batch` requests, each
-    /// split covering at least 32 positions (one iteration of a block).
-    public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int) -> Int {
+    /// split covering at least one iteration of a block (32 positions; 64 for the tensor-core kernel, whose
+    /// four warps take 16 each).
+    public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int, tensorCores: Bool = false) -> Int {
         let group = max(1, qHeads / max(1, kvHeads))
-        let blocksPerSplit = max(1, batch * kvHeads * ((group + 3) / 4))
+        let headsPerBlock = tensorCores ? 8 : 4, minimum = tensorCores ? 64 : 32
+        let blocksPerSplit = max(1, batch * kvHeads * ((group + headsPerBlock - 1) / headsPerBlock))
         let wanted = (Self.decodeBlocksPerSM * context.device.multiprocessors + blocksPerSplit - 1) / blocksPerSplit
-        return max(1, min(wanted, 64, (maxSequence + 31) / 32))
+        return max(1, min(wanted, 64, (maxSequence + minimum - 1) / minimum))
     }
 
     /// Paged decode attention: split-K stage 1 into `partialOut` (`batch·qHeads·splits·headDim` floats) and
@@ -160,7 +167,7 @@ public final class CUDAKernels: @unchecked Sendable {
                                 reqToToken: CUdeviceptr, reqToTokenStride: Int, reqPoolIndices: CUdeviceptr,
                                 seqLens: CUdeviceptr, out: CUdeviceptr, partialOut: CUdeviceptr, partialLSE: CUdeviceptr,
                                 batch: Int, qHeads: Int, kvHeads: Int, headDim: Int, splits: Int, scale: Float,
-                                softcap: Float?, window: Int?, type: CUDAElementType, pipelined: Bool? = nil,
+                                softcap: Float?, window: Int?, type: CUDAElementType, tensorCores: Bool? = nil,
                                 stream: CUDAStream) throws
     {
         try require(batch > 0 && kvHeads > 0 && qHeads % kvHeads == 0, "decode attention: \(qHeads) heads over \(kvHeads) KV heads")
@@ -173,15 +180,26 @@ public final class CUDAKernels: @unchecked Sendable {
             q_heads: Int32(qHeads), kv_heads: Int32(kvHeads), q_stride: Int32(qStride),
             req_to_token_stride: Int32(reqToTokenStride), num_splits: Int32(splits), scale: scale,
             softcap: softcap ?? 0, window: Int32(window ?? 0), pad0: 0)
-        let variant = (pipelined ?? Self.decodePipeline) ? "pipe_" : ""
-        try function("sgl_decode_attention_\(variant)\(type.rawValue)_hd\(headDim)").launch(
-            grid: (splits, kvHeads * ((group + 3) / 4), batch), block: (128, 1, 1), stream: stream, params: p)
+        if Self.tensorCoreDecode(type: type, headDim: headDim, enabled: tensorCores ?? Self.decodeTensorCores) {
+            let f = try function("sgl_decode_attention_tc_bf16_hd\(headDim)")
+            let shared = Self.tensorCoreDecodeSharedBytes(headDim: headDim)
+            if shared > 48 << 10 { try f.setMaxDynamicSharedMemory(shared) }
+            try f.launch(grid: (splits, kvHeads * ((group + 7) / 8), batch), block: (128, 1, 1), sharedBytes: shared,
+                         stream: stream, params: p)
+        } else {
+            try function("sgl_decode_attention_\(type.rawValue)_hd\(headDim)").launch(
+                grid: (splits, kvHeads * ((group + 3) / 4), batch), block: (128, 1, 1), stream: stream, params: p)
+        }
         let c = SGLAttentionCombineParams(
             partial_out: partialOut, partial_lse: partialLSE, out: out, batch: Int32(batch), q_heads: Int32(qHeads),
             head_dim: Int32(headDim), num_splits: Int32(splits), out_stride: Int32(qHeads * headDim), pad0: 0)
         try function("sgl_attention_combine_\(type.rawValue)").launch(
             grid: (qHeads, batch, 1), block: (min(256, headDim), 1, 1), stream: stream, params: c)
     }
+
+    /// Dynamic shared memory of the tensor-core decode kernel (`DecodeTCConfig`): four warps, each two stages of
+    /// a 16-token K and V tile plus a 16×8 bf16 P tile.
+    public static func tensorCoreDecodeSharedBytes(headDim: Int) -> Int { 4 * (4 * 16 * headDim + 128) * 2 }
 
     /// Sets logits of tokens whose bit is clear in `bitmask` (`rows × ceil(vocab/32)` words) to -inf.
     public func applyBitmask(logits: CUdeviceptr, bitmask: CUdeviceptr, rows: Int, vocab: Int, type: CUDAElementType,

@@ -105,7 +105,8 @@ extension CUDACausalLM {
     /// Split-K count of decode attention for `batch` requests up to `maxSequence` tokens.
     func decodeSplits(batch: Int, maxSequence: Int) -> Int {
         kernels.suggestedSplits(batch: batch, qHeads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
-                                maxSequence: maxSequence)
+                                maxSequence: maxSequence,
+                                tensorCores: CUDAKernels.tensorCoreDecode(type: type, headDim: config.headDim))
     }
 
     /// Queues every kernel of one forward on the stream (also the body of a graph capture: no allocation, no

@@ -22,21 +22,13 @@ template <typename T, int HEAD_DIM> struct DecodeConfig {
     static_assert((TX & (TX - 1)) == 0 && CHUNKS % TX == 0, "16-byte chunks per head must be a power of two or a multiple of 32");
 };
 
-// PIPE: K/V go through shared memory with cp.async, two stages: each thread copies the 16-byte chunks it will
-// read itself (so no block barrier in the loop), the next iteration's while this one computes.
-template <typename T, int HEAD_DIM, bool PIPE> __device__ void decode_attention(const SGLDecodeAttentionParams &p) {
+template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDecodeAttentionParams &p) {
     using C = DecodeConfig<T, HEAD_DIM>;
     constexpr int VEC = C::VEC, TX = C::TX, NV = C::NV, GROUPS = C::GROUPS, HB = C::HB;
-    constexpr int THREADS = C::THREADS;
     __shared__ float q_s[HB][HEAD_DIM];
     __shared__ float m_s[GROUPS][HB];
     __shared__ float l_s[GROUPS][HB];
-    // The pipeline's stages and the end-of-block merge buffer share one allocation.
-    constexpr int PIPE_BYTES = PIPE ? 2 * C::TOK * NV * 2 * THREADS * 16 : 0;
-    constexpr int O_BYTES = GROUPS * HB * HEAD_DIM * 4;
-    __shared__ __align__(16) unsigned char scratch[PIPE_BYTES > O_BYTES ? PIPE_BYTES : O_BYTES];
-    float (*o_s)[HB][HEAD_DIM] = reinterpret_cast<float (*)[HB][HEAD_DIM]>(scratch);
-    uint4 *pipe_s = reinterpret_cast<uint4 *>(scratch);
+    __shared__ float o_s[GROUPS][HB][HEAD_DIM];
 
     const int split = blockIdx.x, b = blockIdx.z;
     const int group_size = p.q_heads / p.kv_heads;
@@ -95,65 +87,25 @@ template <typename T, int HEAD_DIM, bool PIPE> __device__ void decode_attention(
         const int pos = s0 + t * GROUPS + group;
         slots[t] = table[pos < s1 ? pos : s0];
     }
-    // This thread's chunk (t, j) of K (kv = 0) or V (kv = 1) in pipeline stage `stage`.
-    auto stage_chunk = [&](int stage, int t, int j, int kv) -> uint4 * {
-        return pipe_s + ((((stage * TOK + t) * NV + j) * 2 + kv) * THREADS + threadIdx.x);
-    };
-    auto issue = [&](int stage) {
+    for (int base = s0; base < s1; base += STEP) {
+        uint4 kraw[TOK][NV], vraw[TOK][NV];
 #pragma unroll
         for (int t = 0; t < TOK; ++t) {
             const T *k = (const T *)p.k_cache + (size_t)slots[t] * row_stride + (size_t)kv_head * HEAD_DIM;
             const T *v = (const T *)p.v_cache + (size_t)slots[t] * row_stride + (size_t)kv_head * HEAD_DIM;
 #pragma unroll
             for (int j = 0; j < NV; ++j) {
-                cp_async16(smem_address(stage_chunk(stage, t, j, 0)), k + (lane + j * TX) * VEC, 16);
-                cp_async16(smem_address(stage_chunk(stage, t, j, 1)), v + (lane + j * TX) * VEC, 16);
+                kraw[t][j] = *reinterpret_cast<const uint4 *>(k + (lane + j * TX) * VEC);
+                vraw[t][j] = *reinterpret_cast<const uint4 *>(v + (lane + j * TX) * VEC);
             }
-        }
-        cp_async_commit();
-    };
-    auto fetch_slots = [&](int from) {
-#pragma unroll
-        for (int t = 0; t < TOK; ++t) {
-            const int pos = from + t * GROUPS + group;
-            slots[t] = table[pos < s1 ? pos : s0];
-        }
-    };
-    if constexpr (PIPE) {
-        issue(0);
-        if (s0 + STEP < s1) fetch_slots(s0 + STEP);
-    }
-    int it = 0;
-    for (int base = s0; base < s1; base += STEP, ++it) {
-        uint4 kraw[TOK][NV], vraw[TOK][NV];
-        if constexpr (PIPE) {
-            if (base + STEP < s1) issue((it + 1) & 1);
-            else cp_async_commit();  // an empty group keeps the wait below uniform
-            if (base + 2 * STEP < s1) fetch_slots(base + 2 * STEP);
-            cp_async_wait<1>();
-#pragma unroll
-            for (int t = 0; t < TOK; ++t)
-#pragma unroll
-                for (int j = 0; j < NV; ++j) {
-                    kraw[t][j] = *stage_chunk(it & 1, t, j, 0);
-                    vraw[t][j] = *stage_chunk(it & 1, t, j, 1);
-                }
-        } else {
-#pragma unroll
-            for (int t = 0; t < TOK; ++t) {
-                const T *k = (const T *)p.k_cache + (size_t)slots[t] * row_stride + (size_t)kv_head * HEAD_DIM;
-                const T *v = (const T *)p.v_cache + (size_t)slots[t] * row_stride + (size_t)kv_head * HEAD_DIM;
-#pragma unroll
-                for (int j = 0; j < NV; ++j) {
-                    kraw[t][j] = *reinterpret_cast<const uint4 *>(k + (lane + j * TX) * VEC);
-                    vraw[t][j] = *reinterpret_cast<const uint4 *>(v + (lane + j * TX) * VEC);
-                }
-            }
-            if (base + STEP < s1) fetch_slots(base + STEP);
         }
         bool valid[TOK];
 #pragma unroll
-        for (int t = 0; t < TOK; ++t) valid[t] = base + t * GROUPS + group < s1;
+        for (int t = 0; t < TOK; ++t) {
+            valid[t] = base + t * GROUPS + group < s1;
+            const int next = base + STEP + t * GROUPS + group;
+            if (base + STEP < s1) slots[t] = table[next < s1 ? next : s0];
+        }
 #pragma unroll
         for (int h = 0; h < HB; ++h) {
             float sc[TOK];
@@ -202,11 +154,6 @@ template <typename T, int HEAD_DIM, bool PIPE> __device__ void decode_attention(
         }
     }
 
-    if constexpr (PIPE) {
-        // The merge buffer overlays the stages: every thread must be done reading them.
-        cp_async_wait_all();
-        __syncthreads();
-    }
 #pragma unroll
     for (int h = 0; h < HB; ++h) {
         if (lane == 0) {
@@ -271,31 +218,21 @@ template <typename T> __device__ void attention_combine(const SGLAttentionCombin
     }
 }
 
-#define SGL_DECODE(NAME, T, D, PIPE)                                                                 \
+#define SGL_DECODE(NAME, T, D)                                                                       \
     extern "C" __global__ void __launch_bounds__(128, 4) NAME(const __grid_constant__ SGLDecodeAttentionParams p) { \
         sgl_pdl_begin();                                                                             \
-        decode_attention<T, D, PIPE>(p);                                                             \
+        decode_attention<T, D>(p);                                                                   \
     }
-SGL_DECODE(sgl_decode_attention_f32_hd16, float, 16, false)
-SGL_DECODE(sgl_decode_attention_f32_hd32, float, 32, false)
-SGL_DECODE(sgl_decode_attention_f32_hd64, float, 64, false)
-SGL_DECODE(sgl_decode_attention_f32_hd128, float, 128, false)
-SGL_DECODE(sgl_decode_attention_f32_hd256, float, 256, false)
-SGL_DECODE(sgl_decode_attention_bf16_hd16, bf16, 16, false)
-SGL_DECODE(sgl_decode_attention_bf16_hd32, bf16, 32, false)
-SGL_DECODE(sgl_decode_attention_bf16_hd64, bf16, 64, false)
-SGL_DECODE(sgl_decode_attention_bf16_hd128, bf16, 128, false)
-SGL_DECODE(sgl_decode_attention_bf16_hd256, bf16, 256, false)
-SGL_DECODE(sgl_decode_attention_pipe_f32_hd16, float, 16, true)
-SGL_DECODE(sgl_decode_attention_pipe_f32_hd32, float, 32, true)
-SGL_DECODE(sgl_decode_attention_pipe_f32_hd64, float, 64, true)
-SGL_DECODE(sgl_decode_attention_pipe_f32_hd128, float, 128, true)
-SGL_DECODE(sgl_decode_attention_pipe_f32_hd256, float, 256, true)
-SGL_DECODE(sgl_decode_attention_pipe_bf16_hd16, bf16, 16, true)
-SGL_DECODE(sgl_decode_attention_pipe_bf16_hd32, bf16, 32, true)
-SGL_DECODE(sgl_decode_attention_pipe_bf16_hd64, bf16, 64, true)
-SGL_DECODE(sgl_decode_attention_pipe_bf16_hd128, bf16, 128, true)
-SGL_DECODE(sgl_decode_attention_pipe_bf16_hd256, bf16, 256, true)
+SGL_DECODE(sgl_decode_attention_f32_hd16, float, 16)
+SGL_DECODE(sgl_decode_attention_f32_hd32, float, 32)
+SGL_DECODE(sgl_decode_attention_f32_hd64, float, 64)
+SGL_DECODE(sgl_decode_attention_f32_hd128, float, 128)
+SGL_DECODE(sgl_decode_attention_f32_hd256, float, 256)
+SGL_DECODE(sgl_decode_attention_bf16_hd16, bf16, 16)
+SGL_DECODE(sgl_decode_attention_bf16_hd32, bf16, 32)
+SGL_DECODE(sgl_decode_attention_bf16_hd64, bf16, 64)
+SGL_DECODE(sgl_decode_attention_bf16_hd128, bf16, 128)
+SGL_DECODE(sgl_decode_attention_bf16_hd256, bf16, 256)
 
 extern "C" __global__ void sgl_attention_combine_f32(const __grid_constant__ SGLAttentionCombineParams p) { sgl_pdl_begin(); attention_combine<float>(p); }
 extern "C" __global__ void sgl_attention_combine_bf16(const __grid_constant__ SGLAttentionCombineParams p) { sgl_pdl_begin(); attention_combine<bf16>(p); }
