@@ -151,14 +151,37 @@ public final class CUDAKernels: @unchecked Sendable {
     }
 
     /// A split count that gives about `decodeBlocksPerSM` blocks per multiprocessor for `batch` requests, each
-    /// split covering at least one iteration of a block (32 positions; 64 for the tensor-core kernel, whose
-    /// four warps take 16 each).
-    public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int, tensorCores: Bool = false) -> Int {
+    /// split covering at least 32 positions (one iteration of a block). For the tensor-core kernel
+    /// (`tensorCoreHeadDim`), splits of at least 64 positions (a tile per warp), and the fewest that fill the last
+    /// wave of resident blocks to 90 %: 512 blocks at 3 per SM would leave a second wave of 116 lone blocks.
+    public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int, tensorCoreHeadDim: Int? = nil)
+        -> Int
+    {
         let group = max(1, qHeads / max(1, kvHeads))
-        let headsPerBlock = tensorCores ? 8 : 4, minimum = tensorCores ? 64 : 32
-        let blocksPerSplit = max(1, batch * kvHeads * ((group + headsPerBlock - 1) / headsPerBlock))
+        if let headDim = tensorCoreHeadDim {
+            let base = max(1, batch * kvHeads * ((group + 7) / 8))
+            let resident = Double(Self.tensorCoreDecodeBlocksPerSM(headDim: headDim) * context.device.multiprocessors)
+            var best = 1, bestFill = 0.0
+            for splits in 1...max(1, min(64, (maxSequence + 63) / 64)) {
+                let waves = Double(base * splits) / resident
+                let fill = waves >= 1 ? waves / waves.rounded(.up) : waves
+                if fill >= 0.9 { return splits }
+                if fill > bestFill {
+                    best = splits
+                    bestFill = fill
+                }
+            }
+            return best
+        }
+        let blocksPerSplit = max(1, batch * kvHeads * ((group + 3) / 4))
         let wanted = (Self.decodeBlocksPerSM * context.device.multiprocessors + blocksPerSplit - 1) / blocksPerSplit
-        return max(1, min(wanted, 64, (maxSequence + minimum - 1) / minimum))
+        return max(1, min(wanted, 64, (maxSequence + 31) / 32))
+    }
+
+    /// Resident tensor-core decode blocks per multiprocessor, as shared memory allows (228 KiB per SM on Hopper,
+    /// 1 KiB reserved per block): 3 at head size 128, 6 at 64.
+    static func tensorCoreDecodeBlocksPerSM(headDim: Int) -> Int {
+        max(1, (228 << 10) / (tensorCoreDecodeSharedBytes(headDim: headDim) + 1024))
     }
 
     /// Paged decode attention: split-K stage 1 into `partialOut` (`batch·qHeads·splits·headDim` floats) and

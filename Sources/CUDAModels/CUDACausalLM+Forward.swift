@@ -106,7 +106,8 @@ extension CUDACausalLM {
     func decodeSplits(batch: Int, maxSequence: Int) -> Int {
         kernels.suggestedSplits(batch: batch, qHeads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
                                 maxSequence: maxSequence,
-                                tensorCores: CUDAKernels.tensorCoreDecode(type: type, headDim: config.headDim))
+                                tensorCoreHeadDim: CUDAKernels.tensorCoreDecode(type: type, headDim: config.headDim)
+                                    ? config.headDim : nil)
     }
 
     /// Queues every kernel of one forward on the stream (also the body of a graph capture: no allocation, no

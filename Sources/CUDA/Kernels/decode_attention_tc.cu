@@ -3,8 +3,9 @@
 //
 // Grid (num_splits, kv_heads × head_blocks, batch); a block serves up to 8 query heads of one KV head (the n = 8
 // side of mma.m16n8k16). Its four warps take 16-token tiles of the split in turn, each on its own: a warp copies
-// its next tile's K and V rows (paged, via req_to_token) into its own two-stage shared buffer with cp.async while
-// it computes the current one, so the loop has no block barrier. Per tile, with the 16 tokens as the m side:
+// its next tile's K and V rows (paged, via req_to_token; whole 16-byte-chunked rows per copy instruction, so the
+// loads coalesce) into its own two-stage shared buffer with cp.async while it computes the current one, so the
+// loop has no block barrier. Per tile, with the 16 tokens as the m side:
 //   Sᵀ (16 tokens × 8 heads) = K · Qᵀ            A = K from shared memory (ldmatrix), B = Q held in registers;
 //   online softmax per head (a head is a column of Sᵀ, so a thread's two heads stay its own);
 //   Oᵀ (head_dim × 8 heads) += Vᵀ · Pᵀ           A = V through ldmatrix.trans, B = P (bf16) through a 256-byte
@@ -69,19 +70,22 @@ template <int HEAD_DIM> __device__ void decode_attention_tc(const SGLDecodeAtten
     const bf16 *k_base = (const bf16 *)p.k_cache + (size_t)kv_head * HEAD_DIM;
     const bf16 *v_base = (const bf16 *)p.v_cache + (size_t)kv_head * HEAD_DIM;
     const int tiles = (s1 - s0 + TILE - 1) / TILE;
-    // Lane l copies row l % 16 of a tile, the chunk half l / 16 of its K and V rows.
-    const int copy_row = lane & 15, copy_chunk = (lane >> 4) * (CH / 2);
+    // Lane l looks up the slot of row l % 16 of a tile; the copies take whole rows per instruction (lane l copies
+    // chunk l % CH of rows l / CH, l / CH + 32 / CH, ...), the row's slot shuffled from the lane that read it.
+    constexpr int ROWS = 32 / CH;  // rows per copy instruction
+    const int copy_chunk = lane % CH, copy_row0 = lane / CH;
     auto slot_of = [&](int tile) {
-        const int pos = s0 + tile * TILE + copy_row;
+        const int pos = s0 + tile * TILE + (lane & 15);
         return table[pos < s1 ? pos : s0];
     };
     auto issue = [&](int stage, int slot) {
         bf16 *ks = mine + stage * C::STAGE, *vs = ks + TILE * HEAD_DIM;
-        const bf16 *ksrc = k_base + (size_t)slot * kv_row, *vsrc = v_base + (size_t)slot * kv_row;
 #pragma unroll
-        for (int c = copy_chunk; c < copy_chunk + CH / 2; ++c) {
-            cp_async16(smem_address(ks + swizzle<CH>(copy_row, c)), ksrc + c * 8, 16);
-            cp_async16(smem_address(vs + swizzle<CH>(copy_row, c)), vsrc + c * 8, 16);
+        for (int i = 0; i < TILE / ROWS; ++i) {
+            const int row = copy_row0 + i * ROWS;
+            const int row_slot = __shfl_sync(0xffffffffu, slot, row);
+            cp_async16(smem_address(ks + swizzle<CH>(row, copy_chunk)), k_base + (size_t)row_slot * kv_row + copy_chunk * 8, 16);
+            cp_async16(smem_address(vs + swizzle<CH>(row, copy_chunk)), v_base + (size_t)row_slot * kv_row + copy_chunk * 8, 16);
         }
     };
 
