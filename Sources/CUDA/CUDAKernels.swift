@@ -157,6 +157,7 @@ public final class CUDAKernels: @unchecked Sendable {
     public func suggestedSplits(batch: Int, qHeads: Int, kvHeads: Int, maxSequence: Int, tensorCoreHeadDim: Int? = nil)
         -> Int
     {
+        if let fixed = Self.decodeSplitsOverride { return max(1, min(64, fixed)) }
         let group = max(1, qHeads / max(1, kvHeads))
         if let headDim = tensorCoreHeadDim {
             let base = max(1, batch * kvHeads * ((group + 7) / 8))
@@ -177,6 +178,9 @@ public final class CUDAKernels: @unchecked Sendable {
         let wanted = (Self.decodeBlocksPerSM * context.device.multiprocessors + blocksPerSplit - 1) / blocksPerSplit
         return max(1, min(wanted, 64, (maxSequence + 31) / 32))
     }
+
+    /// `SGLANG_DECODE_SPLITS`: a fixed decode-attention split count (1-64), for measurements.
+    static let decodeSplitsOverride: Int? = processEnvironment()["SGLANG_DECODE_SPLITS"].flatMap { Int($0) }
 
     /// Resident tensor-core decode blocks per multiprocessor, as shared memory allows (228 KiB per SM on Hopper,
     /// 1 KiB reserved per block): 3 at head size 128, 6 at 64.
