@@ -76,22 +76,32 @@ extension CUDAKernels {
         return v
     }()
 
+    /// Warps per output column of the skinny GEMM on this device (see the static rule).
+    func gemvSplit(n: Int, k: Int) -> Int {
+        Self.gemvSplitOverride ?? Self.gemvSplit(n: n, k: k, multiprocessors: context.device.multiprocessors)
+    }
+
     /// Warps per output column of the skinny GEMM: of 1, 2 and 4 (parts of at least 1024 elements), the fewest
     /// whose grid fills the last wave of resident blocks (four per multiprocessor) clearly best. A grid of 1.45
-    /// waves (the 6144 columns of Llama-8B's QKV) leaves most multiprocessors idle for its second half.
-    func gemvSplit(n: Int, k: Int) -> Int {
-        if let fixed = Self.gemvSplitOverride { return fixed }
-        let slots = Double(4 * max(1, context.device.multiprocessors))
+    /// waves (the 6144 columns of Llama-8B's QKV on 132 SMs) leaves most multiprocessors idle for its second half.
+    static func gemvSplit(n: Int, k: Int, multiprocessors: Int) -> Int {
+        let slots = Double(4 * max(1, multiprocessors))
         var best = 1, bestFill = 0.0
         for split in [1, 2, 4] where split == 1 || k / split >= 1024 {
-            let waves = Double((n * split + 7) / 8) / slots
-            let fill = waves / waves.rounded(.up)
+            let fill = waveFill(blocks: (n * split + 7) / 8, resident: slots)
             if fill > bestFill + 0.05 {
                 best = split
                 bestFill = fill
             }
         }
         return best
+    }
+
+    /// How full the grid's waves are: `blocks / resident` for less than one wave, else the mean fill of the
+    /// waves (1 when the last one is full).
+    static func waveFill(blocks: Int, resident: Double) -> Double {
+        let waves = Double(blocks) / resident
+        return waves >= 1 ? waves / waves.rounded(.up) : waves
     }
 
     /// `x = cap · tanh(x / cap)` over `count` fp32 values.

@@ -162,23 +162,28 @@ public final class CUDAKernels: @unchecked Sendable {
         if let fixed = Self.decodeSplitsOverride { return max(1, min(64, fixed)) }
         let group = max(1, qHeads / max(1, kvHeads))
         if let headDim = tensorCoreHeadDim {
-            let base = max(1, batch * kvHeads * ((group + 7) / 8))
-            let resident = Double(Self.tensorCoreDecodeBlocksPerSM(headDim: headDim) * context.device.multiprocessors)
-            var best = 1, bestFill = 0.0
-            for splits in 1...max(1, min(64, (maxSequence + 63) / 64)) {
-                let waves = Double(base * splits) / resident
-                let fill = waves >= 1 ? waves / waves.rounded(.up) : waves
-                if fill >= 0.85 { return splits }
-                if fill > bestFill {
-                    best = splits
-                    bestFill = fill
-                }
-            }
-            return best
+            return Self.tensorCoreSplits(
+                blocksPerSplit: batch * kvHeads * ((group + 7) / 8), maxSequence: maxSequence,
+                resident: Self.tensorCoreDecodeBlocksPerSM(headDim: headDim) * context.device.multiprocessors)
         }
         let blocksPerSplit = max(1, batch * kvHeads * ((group + 3) / 4))
         let wanted = (Self.decodeBlocksPerSM * context.device.multiprocessors + blocksPerSplit - 1) / blocksPerSplit
         return max(1, min(wanted, 64, (maxSequence + 31) / 32))
+    }
+
+    /// The tensor-core kernel's split count: of 1 up to one split per 64 positions (at most 64), the fewest whose
+    /// grid fills the last wave of `resident` blocks to 85 %, else the one filling it best.
+    static func tensorCoreSplits(blocksPerSplit: Int, maxSequence: Int, resident: Int) -> Int {
+        var best = 1, bestFill = 0.0
+        for splits in 1...max(1, min(64, (maxSequence + 63) / 64)) {
+            let fill = waveFill(blocks: max(1, blocksPerSplit) * splits, resident: Double(max(1, resident)))
+            if fill >= 0.85 { return splits }
+            if fill > bestFill {
+                best = splits
+                bestFill = fill
+            }
+        }
+        return best
     }
 
     /// `SGLANG_DECODE_SPLITS`: a fixed decode-attention split count (1-64), for measurements.
