@@ -54,15 +54,19 @@ import Testing
         #expect(auto.model.deviceName == "cpu")
     }
 
-    @Test func schedulerPicksOnDeviceForPlainGreedyBatches() async throws {
+    /// The tiny llama on the host (`reference`) and wrapped as a device model (`engine`), each in an engine.
+    static func engines(samples: Bool) throws -> (loaded: LoadedModel, device: DeviceModel, reference: Engine, engine: Engine) {
         let loaded = try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"))
         guard let cpu = loaded.model as? CausalLM else { throw RuntimeError.invalidInput("not a CPU model") }
-        let device = DeviceModel(cpu, samples: false)
+        let device = DeviceModel(cpu, samples: samples)
         let wrapped = LoadedModel(config: loaded.config, model: device, generationConfig: loaded.generationConfig,
-                              tokenizer: loaded.tokenizer)
+                                  tokenizer: loaded.tokenizer)
         let options = EngineOptions(maxTotalTokens: 600, maxRunningRequests: 8)
-        let reference = try Engine(model: loaded, options: options)
-        let engine = try Engine(model: wrapped, options: options)
+        return (loaded, device, try Engine(model: loaded, options: options), try Engine(model: wrapped, options: options))
+    }
+
+    @Test func schedulerPicksOnDeviceForPlainGreedyBatches() async throws {
+        let (_, device, reference, engine) = try Self.engines(samples: false)
         defer {
             reference.shutdown()
             engine.shutdown()
@@ -215,14 +219,7 @@ import Testing
     /// the scheduler hands over, give the host sampler's tokens (also at a temperature, greedy through top_k = 1,
     /// where the edits see `logits / T`).
     @Test func deviceEditsReproduceTheHostPenalties() async throws {
-        let loaded = try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"))
-        guard let cpu = loaded.model as? CausalLM else { throw RuntimeError.invalidInput("not a CPU model") }
-        let device = DeviceModel(cpu, samples: true)
-        let wrapped = LoadedModel(config: loaded.config, model: device, generationConfig: loaded.generationConfig,
-                                  tokenizer: loaded.tokenizer)
-        let options = EngineOptions(maxTotalTokens: 600, maxRunningRequests: 8)
-        let reference = try Engine(model: loaded, options: options)
-        let engine = try Engine(model: wrapped, options: options)
+        let (loaded, device, reference, engine) = try Self.engines(samples: true)
         defer {
             reference.shutdown()
             engine.shutdown()

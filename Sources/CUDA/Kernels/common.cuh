@@ -268,3 +268,12 @@ template <int CHUNKS> __device__ __forceinline__ int swizzle(int row, int chunk)
     return (row * CHUNKS + (chunk ^ (row & MASK))) * 8;
 }
 
+/// The positions `[s0, s1)` that split `split` of decode request `b` attends to: the visible range (from the
+/// sliding window's start) cut into `num_splits` equal slices; empty when `s0 >= s1`.
+__device__ __forceinline__ void decode_split_range(const SGLDecodeAttentionParams &p, int b, int split, int &s0, int &s1) {
+    const int seq_len = p.seq_lens[b];
+    const int start = p.window > 0 ? max(0, seq_len - p.window) : 0;
+    const int per_split = (seq_len - start + p.num_splits - 1) / p.num_splits;
+    s0 = start + split * per_split;
+    s1 = min(seq_len, s0 + per_split);
+}

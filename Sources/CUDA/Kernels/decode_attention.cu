@@ -38,10 +38,8 @@ template <typename T, int HEAD_DIM> __device__ void decode_attention(const SGLDe
     const int nh = min(HB, group_size - hb * HB);
     if (b >= p.batch) return;
 
-    const int seq_len = p.seq_lens[b];
-    const int start = p.window > 0 ? max(0, seq_len - p.window) : 0;
-    const int per_split = (seq_len - start + p.num_splits - 1) / p.num_splits;
-    const int s0 = start + split * per_split, s1 = min(seq_len, s0 + per_split);
+    int s0, s1;
+    decode_split_range(p, b, split, s0, s1);
     const size_t partial_row = (size_t)b * p.q_heads;
 
     if (s0 >= s1) {

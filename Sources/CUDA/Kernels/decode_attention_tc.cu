@@ -43,10 +43,8 @@ template <int HEAD_DIM> __device__ void decode_attention_tc(const SGLDecodeAtten
     const int nh = min(8, group_size - hb * 8);
     if (b >= p.batch) return;
 
-    const int seq_len = p.seq_lens[b];
-    const int start = p.window > 0 ? max(0, seq_len - p.window) : 0;
-    const int per_split = (seq_len - start + p.num_splits - 1) / p.num_splits;
-    const int s0 = start + split * per_split, s1 = min(seq_len, s0 + per_split);
+    int s0, s1;
+    decode_split_range(p, b, split, s0, s1);
     const size_t partial_row = (size_t)b * p.q_heads;
     const float neg_inf = -__int_as_float(0x7f800000);
     if (s0 >= s1) {
