@@ -34,6 +34,12 @@ public struct RequestSampler: Sendable {
     private let usesRepetition: Bool
     /// The per-request key of the counter-based random stream (from seed and sample index).
     private let streamKey: UInt64
+    /// The sparse edits of a device draw, one per id concerned, kept current by `accept` so a decode step costs
+    /// no rebuild (a repetition penalty over a long prompt holds thousands): bias, frequency/presence penalty,
+    /// repetition penalty, and the stop ids masked until `minNewTokens` tokens were accepted.
+    private var deviceEdits: [DeviceLogitEdit] = []
+    /// Where each id's edit is in `deviceEdits`.
+    private var deviceEditIndex: [Int: Int] = [:]
 
     /// A sampler for one request.
     /// - Parameters:
@@ -62,15 +68,41 @@ public struct RequestSampler: Sendable {
         if usesRepetition { seen = Set(promptIds.lazy.filter { $0 >= 0 && $0 < vocabSize }) }
         streamKey = Self.mix(Self.mix(seed &+ 0x9E37_79B9_7F4A_7C15)
             ^ (UInt64(bitPattern: Int64(sampleIndex)) &* 0xD1B5_4A32_D192_ED03 &+ 0x8CB9_2BA7_2F3D_8DD7))
+        for (id, value) in bias { updateEdit(id) { $0.bias = value } }
+        if params.minNewTokens > 0 { for id in self.stopIds { updateEdit(id) { $0.masked = true } } }
+        if usesRepetition {
+            let rp = Float(params.repetitionPenalty)
+            for id in seen { updateEdit(id) { $0.repetition = rp } }
+        }
     }
 
     /// Records an output token (penalty counts, step += 1). Call it after `sample`, and also for tokens that were
     /// not sampled (jump-forward, or the output of a resumed request).
     public mutating func accept(_ token: Int) {
         step += 1
+        if step == params.minNewTokens { for id in stopIds { updateEdit(id) { $0.masked = false } } }
         guard token >= 0, token < vocabSize else { return }
-        if usesCounts { outputCounts[token, default: 0] += 1 }
-        if usesRepetition { seen.insert(token) }
+        if usesCounts {
+            outputCounts[token, default: 0] += 1
+            let penalty = Float(params.frequencyPenalty * Double(outputCounts[token, default: 0]) + params.presencePenalty)
+            updateEdit(token) { $0.penalty = penalty }
+        }
+        if usesRepetition, seen.insert(token).inserted {
+            let rp = Float(params.repetitionPenalty)
+            updateEdit(token) { $0.repetition = rp }
+        }
+    }
+
+    /// Changes the device edit of `id`, adding it when it has none.
+    private mutating func updateEdit(_ id: Int, _ change: (inout DeviceLogitEdit) -> Void) {
+        if let i = deviceEditIndex[id] {
+            change(&deviceEdits[i])
+            return
+        }
+        var edit = DeviceLogitEdit(token: Int32(id))
+        change(&edit)
+        deviceEditIndex[id] = deviceEdits.count
+        deviceEdits.append(edit)
     }
 
     /// The uniform draw in [0, 1) used at output step `step`: a hash of (seed, sampleIndex, step).
@@ -216,31 +248,12 @@ public struct RequestSampler: Sendable {
     /// step: as reproducible per (seed, step) as `sample`, though from the device's generator, so not the same
     /// tokens.
     public var nextDeviceSampling: DeviceSampling {
-        let edits = hasSparseWork ? sparseEdits() : []
+        let edits = hasSparseWork ? deviceEdits : []
         if greedy { return DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0, step: 0, edits: edits,
                                           editTemperature: temperature) }
         return DeviceSampling(
             temperature: temperature, topK: params.topK <= 0 ? 0 : Int32(clamping: params.topK), topP: Float(params.topP),
             minP: Float(params.minP), seed: streamKey, step: UInt64(step), edits: edits, editTemperature: temperature)
-    }
-
-    /// `applySparse` as one edit per id concerned, ordered by id.
-    private func sparseEdits() -> [DeviceLogitEdit] {
-        var byId: [Int: DeviceLogitEdit] = [:]
-        func update(_ id: Int, _ change: (inout DeviceLogitEdit) -> Void) {
-            change(&byId[id, default: DeviceLogitEdit(token: Int32(id))])
-        }
-        for (id, value) in bias { update(id) { $0.bias = value } }
-        if usesCounts {
-            let fp = params.frequencyPenalty, pp = params.presencePenalty
-            for (id, count) in outputCounts { update(id) { $0.penalty = Float(fp * Double(count) + pp) } }
-        }
-        if step < params.minNewTokens { for id in stopIds { update(id) { $0.masked = true } } }
-        if usesRepetition {
-            let rp = Float(params.repetitionPenalty)
-            for id in seen { update(id) { $0.repetition = rp } }
-        }
-        return byId.values.sorted { $0.token < $1.token }
     }
 
     /// Whether the sparse pass changes anything this step.

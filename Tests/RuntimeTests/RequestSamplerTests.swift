@@ -17,9 +17,8 @@ struct RequestSamplerTests {
         var allowed: Set<Int>? = nil
     }
 
-    /// The exact next-token distribution: every step of the spec's order, the slow and obvious way.
-    static func referenceProbabilities(_ raw: [Float], _ p: SamplingParams, _ h: History) -> [Double] {
-        let greedy = p.temperature < 1e-6 || p.topK == 1
+    /// The logits the filters see: raw / T, + bias, grammar mask, − penalties, min_new_tokens mask, repetition.
+    static func referenceEdited(_ raw: [Float], _ p: SamplingParams, _ h: History) -> [Double] {
         let t = p.temperature < 1e-6 ? 1 : p.temperature
         var x = raw.map { Double($0) / t }
         for (id, b) in p.logitBias { x[id] += b }
@@ -32,6 +31,13 @@ struct RequestSamplerTests {
         for id in Set(h.prompt + h.output) where x[id] > -.infinity {
             x[id] = x[id] > 0 ? x[id] / p.repetitionPenalty : x[id] * p.repetitionPenalty
         }
+        return x
+    }
+
+    /// The exact next-token distribution: every step of the spec's order, the slow and obvious way.
+    static func referenceProbabilities(_ raw: [Float], _ p: SamplingParams, _ h: History) -> [Double] {
+        let greedy = p.temperature < 1e-6 || p.topK == 1
+        var x = referenceEdited(raw, p, h)
         var result = [Double](repeating: 0, count: x.count)
         if greedy {
             var best = 0
@@ -185,6 +191,36 @@ struct RequestSamplerTests {
         let q = SamplingParams(temperature: 1.1, topK: 30, frequencyPenalty: -0.5, presencePenalty: -1,
                                repetitionPenalty: 0.7)
         Self.checkDistribution(raw, q, History(prompt: [1, 2, 3], output: [4, 4, 50, 60, 70]))
+    }
+
+    /// The sparse edits a device draw gets (`nextDeviceSampling`), applied as the device does (`x ← T · edit(x / T)`),
+    /// give the reference's edited logits times T, at every step of a history that crosses min_new_tokens.
+    @Test func deviceEditsGiveTheEditedLogits() {
+        let raw = Self.logits(count: 120, seed: 41, spread: 3)
+        let cases = [
+            SamplingParams(minNewTokens: 4, temperature: 0.7, topP: 0.9, frequencyPenalty: 0.4, presencePenalty: 0.6,
+                           repetitionPenalty: 1.4, logitBias: [7: 2.5, 11: -1.5, 24: 3]),
+            SamplingParams(temperature: 0, repetitionPenalty: 0.8, logitBias: [1: 1]),
+            SamplingParams(minNewTokens: 2, temperature: 1.3, topK: 1, frequencyPenalty: -0.5),
+        ]
+        let prompt = [3, 5, 8, 40, 41, 42, 3], output = [5, 5, 9, 40, 77, 9, 0, 119]
+        for p in cases {
+            let t = Float(p.temperature < 1e-6 ? 1 : p.temperature)
+            var s = RequestSampler(params: p, promptIds: prompt, vocabSize: 120, stopIds: [0, 1, 2], seed: 5, sampleIndex: 0)
+            for n in 0...output.count {
+                let h = History(prompt: prompt, output: Array(output.prefix(n)), stopIds: [0, 1, 2])
+                let expected = Self.referenceEdited(raw, p, h)
+                let device = s.nextDeviceSampling
+                #expect(device.editTemperature == t)
+                var row = raw
+                row.withUnsafeMutableBufferPointer { device.applyEdits(to: $0) }
+                for i in row.indices {
+                    let got = Double(row[i] / t), want = expected[i]
+                    #expect(got == want || abs(got - want) <= 1e-5 * max(1, abs(want)), "id \(i) after \(n) tokens: \(got) vs \(want)")
+                }
+                if n < output.count { s.accept(output[n]) }
+            }
+        }
     }
 
     /// Draws along one stream (the step advancing) follow the distribution too.
