@@ -11,8 +11,7 @@
 //   Oᵀ (head_dim × 8 heads) += Vᵀ · Pᵀ           A = V through ldmatrix.trans, B = P (bf16) through a 256-byte
 //                                                 per-warp scratch that turns Sᵀ's layout into B's.
 // Tokens past the split read the split's first slot and get probability 0. The warps' (m, l, O) are merged
-// through shared memory at the end. With split counters, the block that finishes a (request, KV head, head block)
-// last also merges the splits (no merge kernel).
+// through shared memory at the end.
 #include "common.cuh"
 
 template <int HEAD_DIM> struct DecodeTCConfig {
@@ -26,49 +25,6 @@ template <int HEAD_DIM> struct DecodeTCConfig {
     static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "tensor-core decode attention serves head sizes 64 and 128");
     static_assert(WARPS * 8 * (HEAD_DIM + 2) * 4 <= SHARED_BYTES, "the merge must fit in the stage buffers");
 };
-
-/// A load that skips L1 (another block's partials, written before it counted itself done).
-__device__ __forceinline__ float load_cg(const float *p) {
-    float v;
-    asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
-    return v;
-}
-
-/// With split counters: the block that finishes its (request, KV head, head block) last merges every split's
-/// partials into `out`, as sgl_attention_combine would, and zeroes the counter for the next launch.
-template <int HEAD_DIM> __device__ void finish_splits(const SGLDecodeAttentionParams &p, int b, int h0, int nh) {
-    if (!p.split_counters) return;
-    __shared__ int is_last;
-    __threadfence();  // this block's partials are visible before it counts itself done
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        int *counter = p.split_counters + (size_t)b * gridDim.y + blockIdx.y;
-        is_last = atomicAdd(counter, 1) == p.num_splits - 1;
-        if (is_last) *counter = 0;
-    }
-    __syncthreads();
-    if (!is_last) return;
-    __threadfence();
-    const float neg_inf = -__int_as_float(0x7f800000);
-    const size_t partial_row = (size_t)b * p.q_heads;
-    bf16 *out = (bf16 *)p.out + (size_t)b * p.out_stride;
-    for (int idx = threadIdx.x; idx < nh * HEAD_DIM; idx += blockDim.x) {
-        const int h = idx / HEAD_DIM, d = idx - h * HEAD_DIM;
-        const size_t row = (partial_row + h0 + h) * p.num_splits;
-        float mx = neg_inf;
-        for (int s = 0; s < p.num_splits; ++s) mx = fmaxf(mx, load_cg(p.partial_lse + row + s));
-        // Empty splits (lse = -inf) weigh nothing; a row with no token at all gives zeros.
-        float sum = 0.f, acc = 0.f;
-        for (int s = 0; s < p.num_splits; ++s) {
-            const float l = load_cg(p.partial_lse + row + s);
-            if (!(l > neg_inf)) continue;
-            const float w = expf(l - mx);
-            sum += w;
-            acc += w * load_cg(p.partial_out + (row + s) * HEAD_DIM + d);
-        }
-        out[(size_t)(h0 + h) * HEAD_DIM + d] = from_float<bf16>(sum > 0.f ? acc * (1.f / sum) : 0.f);
-    }
-}
 
 template <int HEAD_DIM> __device__ void decode_attention_tc(const SGLDecodeAttentionParams &p) {
     using C = DecodeTCConfig<HEAD_DIM>;
@@ -93,7 +49,6 @@ template <int HEAD_DIM> __device__ void decode_attention_tc(const SGLDecodeAtten
     const float neg_inf = -__int_as_float(0x7f800000);
     if (s0 >= s1) {
         if (threadIdx.x < nh) p.partial_lse[(partial_row + h0 + threadIdx.x) * p.num_splits + split] = neg_inf;
-        finish_splits<HEAD_DIM>(p, b, h0, nh);
         return;
     }
 
@@ -249,7 +204,6 @@ template <int HEAD_DIM> __device__ void decode_attention_tc(const SGLDecodeAtten
         p.partial_out[row * HEAD_DIM + d] = acc / sum;
         if (d == 0) p.partial_lse[row] = mx + logf(sum);
     }
-    finish_splits<HEAD_DIM>(p, b, h0, nh);
 }
 
 extern "C" __global__ void __launch_bounds__(128) sgl_decode_attention_tc_bf16_hd64(const __grid_constant__ SGLDecodeAttentionParams p) {
