@@ -117,3 +117,41 @@ extension CUDAKernelCheck {
         return rows
     }
 }
+
+extension CUDAKernelCheck {
+    /// `sgl_gemv_norm_bf16` against the CPU: the residual sum rounded to bf16 (exact), the norm of the CPU backend
+    /// rounded to bf16 (the GEMM's input), then the CPU GEMM; Llama and Gemma norms, with and without a delta and a
+    /// bias, 1/2/4 warps per column.
+    func checkGEMVNorm() throws -> [CUDAKernelCheckResult] {
+        var rows: [CUDAKernelCheckResult] = []
+        for (n, k, addOne, withDelta, withBias) in [(1000, 2048, false, true, false), (333, 1560, true, true, true),
+                                                    (777, 576, false, false, true)] {
+            let t = CUDAElementType.bfloat16
+            let (res, resValues) = try upload(randoms(k), t)
+            let (delta, deltaValues) = try upload(randoms(k), t)
+            let (nw, nwValues) = try upload(randoms(k, scale: 0.5).map { $0 + (addOne ? 0 : 1) }, t)
+            let (w, wValues) = try upload(randoms(n * k, scale: 0.05), t)
+            let (b, bValues) = try upload(randoms(n), t)
+            var sum = withDelta ? zip(resValues, deltaValues).map { $0 + $1 } : resValues
+            sum = sum.map(BFloat16Conversion.round)
+            let normed = FloatBuffer(count: k)
+            cpu.rmsNorm(FloatBuffer(sum), rows: 1, dim: k, weight: FloatBuffer(nwValues), eps: 1e-6, addOne: addOne,
+                        output: normed)
+            let ref = FloatBuffer(count: n)
+            try cpu.linear(FloatBuffer(normed.toArray().map(BFloat16Conversion.round)), tokens: 1,
+                           weight: WeightMatrix(rows: n, cols: k, values: wValues, bias: withBias ? bValues : nil), output: ref)
+            let name = "gemv_norm_bf16" + (addOne ? " gemma" : "") + (withDelta ? "" : " (no add)") + (withBias ? "+bias" : "")
+            var parts: [CUDAKernelCheckResult] = []
+            for split in [1, 2, 4] {
+                let out = try poisoned(k, t), y = try poisoned(n, t)
+                try kernels.gemvNorm(residual: res.address, delta: withDelta ? delta.address : nil, residualOut: out.address,
+                                     normWeight: nw.address, eps: 1e-6, addOne: addOne, w: w.address, y: y.address,
+                                     bias: withBias ? b.address : nil, n: n, k: k, split: split, stream: stream)
+                parts.append(Self.compare(name, try download(y, n, t), ref.toArray(), tolerance: 1e-2))
+                parts.append(Self.compare(name, try download(out, k, t), sum, tolerance: 0, note: "residual"))
+            }
+            rows.append(Self.merge(name, parts, note: "1×\(n)×\(k), 1/2/4 warps per column"))
+        }
+        return rows
+    }
+}

@@ -75,6 +75,7 @@ public final class CUDAKernelCheck {
         run("logit_edits") { try checkLogitEdits() }
         run("cublaslt_gemm") { try checkGEMM() }
         run("gemv") { try checkGEMV() }
+        run("gemv_norm") { try checkGEMVNorm() }
         run("graph_replay") { try checkGraphReplay() }
         return rows
     }

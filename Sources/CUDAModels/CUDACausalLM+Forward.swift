@@ -136,13 +136,26 @@ extension CUDACausalLM {
         }
         let attentionScale = Float(config.attentionScale)
         let softcap = config.attentionLogitSoftcap.map { Float($0) }
+        // With fused norms (one bf16 row, `SGLANG_FUSED_NORM=1`) a residual add + RMSNorm runs inside the skinny
+        // GEMM that reads it, and the residual moves between two buffers (that GEMM's blocks all read the old one).
+        let fuse = CUDAKernels.fusedNorm && type == .bfloat16 && CUDAKernels.gemvServes(rows: t, k: h, type: type)
+        var residual = ws.hidden, spare = ws.hiddenSpare
         for (i, layer) in layers.enumerated() {
-            try mark("norms")
-            try kernels.addRMSNorm(residual: ws.hidden.address, delta: i == 0 ? nil : ws.delta.address,
-                                   weight: layer.inputNorm.address, out: ws.normed.address, rows: t, dim: h, eps: eps,
-                                   addOne: addOne, type: type, stream: stream)
-            try mark("qkv proj")
-            try linear(ws.normed, layer.qkv, layer.qkvBias, ws.qkv, rows: t, out: qkvWidth, inner: h)
+            if fuse {
+                try mark("norm+qkv proj")
+                try kernels.gemvNorm(
+                    residual: residual.address, delta: i == 0 ? nil : ws.delta.address, residualOut: spare.address,
+                    normWeight: layer.inputNorm.address, eps: eps, addOne: addOne, w: layer.qkv.address, y: ws.qkv.address,
+                    bias: layer.qkvBias?.address, n: qkvWidth, k: h, stream: stream)
+                swap(&residual, &spare)
+            } else {
+                try mark("norms")
+                try kernels.addRMSNorm(residual: residual.address, delta: i == 0 ? nil : ws.delta.address,
+                                       weight: layer.inputNorm.address, out: ws.normed.address, rows: t, dim: h, eps: eps,
+                                       addOne: addOne, type: type, stream: stream)
+                try mark("qkv proj")
+                try linear(ws.normed, layer.qkv, layer.qkvBias, ws.qkv, rows: t, out: qkvWidth, inner: h)
+            }
             try mark("rope+kv store")
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
                 try kernels.headRMSNorm(ws.qkv.address, weight: qNorm.address, tokens: t, heads: qHeads, headDim: hd,
@@ -178,23 +191,33 @@ extension CUDACausalLM {
             }
             try mark("o proj")
             try linear(ws.attention, layer.output, layer.outputBias, ws.delta, rows: t, out: h, inner: qHeads * hd)
-            try mark("norms")
-            if let preFF = layer.preFeedForwardNorm {
-                // Gemma 2: normalize the attention output, then add it and normalize for the MLP.
-                try kernels.addRMSNorm(residual: ws.delta.address, delta: nil, weight: layer.postAttentionNorm.address,
-                                       out: ws.delta.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type,
-                                       stream: stream)
-                try kernels.addRMSNorm(residual: ws.hidden.address, delta: ws.delta.address, weight: preFF.address,
-                                       out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type,
-                                       stream: stream)
+            if fuse, layer.preFeedForwardNorm == nil, case .dense(let mlp) = layer.feedForward {
+                try mark("norm+gate-up proj")
+                try kernels.gemvNorm(
+                    residual: residual.address, delta: ws.delta.address, residualOut: spare.address,
+                    normWeight: layer.postAttentionNorm.address, eps: eps, addOne: addOne, w: mlp.gateUp.address,
+                    y: ws.gateUp.address, bias: mlp.gateUpBias?.address, n: 2 * mlp.inner, k: h, stream: stream)
+                swap(&residual, &spare)
+                try gatedMLP(mlp, input: nil, output: ws.delta, rows: t)
             } else {
-                try kernels.addRMSNorm(residual: ws.hidden.address, delta: ws.delta.address,
-                                       weight: layer.postAttentionNorm.address, out: ws.normed.address, rows: t, dim: h,
-                                       eps: eps, addOne: addOne, type: type, stream: stream)
-            }
-            switch layer.feedForward {
-            case .dense(let mlp): try gatedMLP(mlp, input: ws.normed, output: ws.delta, rows: t)
-            case .moe(let moe): try mixtureOfExperts(moe, tokens: t)
+                try mark("norms")
+                if let preFF = layer.preFeedForwardNorm {
+                    // Gemma 2: normalize the attention output, then add it and normalize for the MLP.
+                    try kernels.addRMSNorm(residual: ws.delta.address, delta: nil, weight: layer.postAttentionNorm.address,
+                                           out: ws.delta.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type,
+                                           stream: stream)
+                    try kernels.addRMSNorm(residual: residual.address, delta: ws.delta.address, weight: preFF.address,
+                                           out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type,
+                                           stream: stream)
+                } else {
+                    try kernels.addRMSNorm(residual: residual.address, delta: ws.delta.address,
+                                           weight: layer.postAttentionNorm.address, out: ws.normed.address, rows: t, dim: h,
+                                           eps: eps, addOne: addOne, type: type, stream: stream)
+                }
+                switch layer.feedForward {
+                case .dense(let mlp): try gatedMLP(mlp, input: ws.normed, output: ws.delta, rows: t)
+                case .moe(let moe): try mixtureOfExperts(moe, tokens: t)
+                }
             }
             try mark("norms")
             if let postFF = layer.postFeedForwardNorm {
@@ -204,7 +227,7 @@ extension CUDACausalLM {
         }
         try mark("final norm+lm head")
         // The last residual add folds into the final norm, over every row (cheap next to the layers).
-        try kernels.addRMSNorm(residual: ws.hidden.address, delta: ws.delta.address, weight: finalNorm.address,
+        try kernels.addRMSNorm(residual: residual.address, delta: ws.delta.address, weight: finalNorm.address,
                                out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type, stream: stream)
         if s.gather {
             try kernels.gatherRows(src: ws.normed.address, out: ws.delta.address, indices: inputs.address(.logitRows),
@@ -215,11 +238,14 @@ extension CUDACausalLM {
         }
     }
 
-    /// `output = down(act(gate(x)) · up(x))` for `rows` rows (through the workspace's gate/up buffers).
-    func gatedMLP(_ mlp: CUDAGatedMLP, input: CUDADeviceBuffer, output: CUDADeviceBuffer, rows: Int) throws {
+    /// `output = down(act(gate(x)) · up(x))` for `rows` rows (through the workspace's gate/up buffers; a nil
+    /// `input` means the gate/up buffer is already filled, by a fused norm + GEMM).
+    func gatedMLP(_ mlp: CUDAGatedMLP, input: CUDADeviceBuffer?, output: CUDADeviceBuffer, rows: Int) throws {
         let ws = workspace, h = config.hiddenSize
-        try mark("gate-up proj")
-        try linear(input, mlp.gateUp, mlp.gateUpBias, ws.gateUp, rows: rows, out: 2 * mlp.inner, inner: h)
+        if let input {
+            try mark("gate-up proj")
+            try linear(input, mlp.gateUp, mlp.gateUpBias, ws.gateUp, rows: rows, out: 2 * mlp.inner, inner: h)
+        }
         try mark("activation")
         try kernels.gatedActivation(gateUp: ws.gateUp.address, out: ws.activated.address, tokens: rows, inner: mlp.inner,
                                     activation: activationCode, type: type, stream: stream)

@@ -7,6 +7,8 @@ import Models
 final class CUDAWorkspace {
     let tokens: Int
     let hidden: CUDADeviceBuffer
+    /// One more residual row: a fused norm + GEMM writes the residual sum here while its blocks read `hidden`.
+    let hiddenSpare: CUDADeviceBuffer
     let normed: CUDADeviceBuffer
     let delta: CUDADeviceBuffer
     let qkv: CUDADeviceBuffer
@@ -25,6 +27,7 @@ final class CUDAWorkspace {
             try CUDADeviceBuffer(context: context, byteCount: tokens * width * e)
         }
         hidden = try buffer(h)
+        hiddenSpare = try CUDADeviceBuffer(context: context, byteCount: h * e)
         normed = try buffer(h)
         delta = try buffer(h)
         qkv = try buffer((config.numAttentionHeads + 2 * config.numKeyValueHeads) * config.headDim)

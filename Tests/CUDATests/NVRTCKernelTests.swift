@@ -76,6 +76,7 @@ import Testing
         source += check(SGLSamplingParams.self, "SGLSamplingParams")
         source += check(SGLLogitEdit.self, "SGLLogitEdit")
         source += check(SGLLogitEditParams.self, "SGLLogitEditParams")
+        source += check(SGLGemvNormParams.self, "SGLGemvNormParams")
         source += check(SGLMoERouteParams.self, "SGLMoERouteParams")
         source += check(SGLMoEAlignParams.self, "SGLMoEAlignParams")
         source += check(SGLMoEGemmParams.self, "SGLMoEGemmParams")

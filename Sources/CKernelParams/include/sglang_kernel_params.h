@@ -83,6 +83,27 @@ typedef struct SGLGatedActParams {
     sgl_i32 pad0;
 } SGLGatedActParams;
 
+/// Fused residual add + RMSNorm + skinny GEMM for one decode row (bf16): every block adds `delta` (may be null)
+/// to `residual` (rounded to bf16, as `SGLAddRMSNormParams`), normalizes with `norm_weight` (Gemma's `1 + w`
+/// when `add_one`) into shared memory and computes `y = normed · wᵀ (+ bias)` as `SGLGemvParams` with `ksplit`
+/// warps per column; block 0 also writes the sum to `residual_out` (another buffer: the other blocks still read
+/// `residual`). `k` (the hidden size) must be a multiple of 8.
+typedef struct SGLGemvNormParams {
+    SGL_PTR(const void) w;
+    SGL_PTR(void) y;
+    SGL_PTR(const void) bias;
+    SGL_PTR(const void) residual;
+    SGL_PTR(const void) delta;
+    SGL_PTR(void) residual_out;
+    SGL_PTR(const void) norm_weight;
+    sgl_i32 n;
+    sgl_i32 k;
+    sgl_i32 ksplit;
+    float eps;
+    sgl_i32 add_one;
+    sgl_i32 pad0;
+} SGLGemvNormParams;
+
 /// Paged decode attention, split-K (stage 1): one query token per request (row `b` of `q`, `q_stride` elements
 /// per row, head `h` at `h * head_dim`) over the keys at positions `0..<seq_lens[b]` of its row in
 /// `req_to_token` (`req_to_token_stride` positions per row), GQA grouped (`q_heads / kv_heads` query heads per
@@ -372,6 +393,7 @@ SGL_ASSERT_SIZE(SGLHeadRMSNormParams, 40);
 SGL_ASSERT_SIZE(SGLSoftcapParams, 24);
 SGL_ASSERT_SIZE(SGLFillUniformParams, 32);
 SGL_ASSERT_SIZE(SGLGemvParams, 48);
+SGL_ASSERT_SIZE(SGLGemvNormParams, 80);
 SGL_ASSERT_SIZE(SGLMoERouteParams, 48);
 SGL_ASSERT_SIZE(SGLMoEAlignParams, 48);
 SGL_ASSERT_SIZE(SGLMoEGemmParams, 56);

@@ -67,6 +67,18 @@ __device__ __forceinline__ void load16(const bf16 *p, float *out) {
     }
 }
 
+/// Stores 16 bytes (4 floats or 8 bf16 values) from fp32 registers.
+__device__ __forceinline__ void store16(float *p, const float *v) {
+    *reinterpret_cast<float4 *>(p) = make_float4(v[0], v[1], v[2], v[3]);
+}
+__device__ __forceinline__ void store16(bf16 *p, const float *v) {
+    unsigned int w[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+        w[i] = (unsigned int)from_float<bf16>(v[2 * i]).bits | ((unsigned int)from_float<bf16>(v[2 * i + 1]).bits << 16);
+    *reinterpret_cast<uint4 *>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 /// 16 bytes of a streamed weight row, not kept in L1.
 __device__ __forceinline__ uint4 load_stream16(const void *p) {
     uint4 v;

@@ -8,7 +8,10 @@
 #define SGL_GEMV_MAX_M 4
 #define SGL_GEMV_UNROLL 4
 
-template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
+/// The skinny GEMM over `x` (global or shared memory); `prologue()` runs once the first weight loads are in
+/// flight, with every thread of the block (it may fill `x` and synchronize).
+template <typename T, typename O, typename Prologue>
+__device__ void gemv_core(const SGLGemvParams &p, Prologue prologue) {
     constexpr int VEC = 16 / sizeof(T);
     const int split = p.ksplit;
     const int warp = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
@@ -31,6 +34,7 @@ template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
     }
     sgl_pdl_wait();
     sgl_pdl_launch_dependents();
+    prologue();
     if (!active && split == 1) return;
     float acc[SGL_GEMV_MAX_M];
 #pragma unroll
@@ -100,6 +104,52 @@ template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
     }
 }
 
+template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) { gemv_core<T, O>(p, [] {}); }
+
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_f32(const __grid_constant__ SGLGemvParams p) { gemv<bf16, float>(p); }
+
+// Residual add + RMSNorm fused in front of the skinny GEMM (one bf16 row): each block normalizes the row into
+// shared memory itself (a few KB from L2, while its first weight loads are in flight), which saves the norm
+// kernel between the two. Same rounding as sgl_add_rmsnorm: the sum rounded to bf16, Llama's normalized value
+// rounded before the weight, Gemma's `1 + w` in fp32.
+extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __grid_constant__ SGLGemvNormParams p) {
+    extern __shared__ __align__(16) unsigned char x_raw[];
+    bf16 *x_s = reinterpret_cast<bf16 *>(x_raw);
+    const SGLGemvParams g = {(const void *)x_s, p.w, p.y, p.bias, 1, p.n, p.k, p.ksplit};
+    gemv_core<bf16, bf16>(g, [&] {
+        const bf16 *residual = (const bf16 *)p.residual, *delta = (const bf16 *)p.delta;
+        const int chunks = p.k / 8;
+        float ss = 0.f;
+        for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
+            float v[8];
+            load16(residual + c * 8, v);
+            if (delta) {
+                float d[8];
+                load16(delta + c * 8, d);
+#pragma unroll
+                for (int e = 0; e < 8; ++e) v[e] = round_to<bf16>(v[e] + d[e]);
+            }
+#pragma unroll
+            for (int e = 0; e < 8; ++e) ss += v[e] * v[e];
+            if (blockIdx.x == 0) store16((bf16 *)p.residual_out + c * 8, v);
+            store16(x_s + c * 8, v);  // exact: v is a bf16 value
+        }
+        ss = block_sum(ss);
+        const float inv = 1.f / sqrtf(ss / (float)p.k + p.eps);
+        // Each thread rewrites the chunks it wrote above, so no barrier between the passes.
+        for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
+            float v[8], w[8];
+            load16(x_s + c * 8, v);
+            load16((const bf16 *)p.norm_weight + c * 8, w);
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                const float x = v[e] * inv;
+                v[e] = p.add_one ? x * (1.f + w[e]) : round_to<bf16>(x) * w[e];
+            }
+            store16(x_s + c * 8, v);
+        }
+        __syncthreads();
+    });
+}

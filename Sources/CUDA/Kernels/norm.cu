@@ -3,18 +3,6 @@
 
 #define SGL_NORM_ITEMS 2
 
-/// Stores 16 bytes (4 floats or 8 bf16 values) from fp32 registers.
-__device__ __forceinline__ void store16(float *p, const float *v) {
-    *reinterpret_cast<float4 *>(p) = make_float4(v[0], v[1], v[2], v[3]);
-}
-__device__ __forceinline__ void store16(bf16 *p, const float *v) {
-    unsigned int w[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-        w[i] = (unsigned int)from_float<bf16>(v[2 * i]).bits | ((unsigned int)from_float<bf16>(v[2 * i + 1]).bits << 16);
-    *reinterpret_cast<uint4 *>(p) = make_uint4(w[0], w[1], w[2], w[3]);
-}
-
 /// The row held in registers, 16-byte loads and stores (rows of up to SGL_NORM_ITEMS chunks per thread): one
 /// read of the residual, delta and weight, all issued before the reduction.
 template <typename T> __device__ void add_rmsnorm_vec(const SGLAddRMSNormParams &p) {
