@@ -339,9 +339,15 @@ public final class CUDAKernelCheck {
             if let w = c.window { note += " win \(w)" }
             let name = "decode_attention_\(t.rawValue) hd\(c.headDim)"
             var parts: [CUDAKernelCheckResult] = []
-            // Both kernels where the tensor-core one serves the shape.
+            // Both kernels where the tensor-core one serves the shape; it merges with the merge kernel, then by
+            // itself through split counters, twice (the counters must be left zeroed for the next launch).
             let tensorCores = CUDAKernels.tensorCoreDecode(type: t, headDim: c.headDim, enabled: true)
-            for tc in tensorCores ? [false, true] : [false] {
+            let counters = try CUDADeviceBuffer(
+                context: context, byteCount: CUDAKernels.decodeSplitCounters(batch: batch, qHeads: c.qHeads) * 4)
+            try counters.fill(word: 0, on: stream)
+            let variants: [(tc: Bool, counters: CUdeviceptr?)] =
+                tensorCores ? [(false, nil), (true, nil), (true, counters.address), (true, counters.address)] : [(false, nil)]
+            for v in variants {
                 let partialOut = try poisoned(batch * c.qHeads * splits * c.headDim, .float32)
                 let partialLSE = try poisoned(batch * c.qHeads * splits, .float32)
                 let out = try poisoned(batch * c.qHeads * c.headDim, t)
@@ -350,11 +356,18 @@ public final class CUDAKernelCheck {
                     reqToTokenStride: maxContext, reqPoolIndices: rowsBuffer.address, seqLens: lens.address, out: out.address,
                     partialOut: partialOut.address, partialLSE: partialLSE.address, batch: batch, qHeads: c.qHeads,
                     kvHeads: c.kvHeads, headDim: c.headDim, splits: splits, scale: scale, softcap: c.softcap,
-                    window: c.window, type: t, tensorCores: tc, stream: stream)
+                    window: c.window, type: t, tensorCores: v.tc, splitCounters: v.counters, stream: stream)
                 let gpu = try download(out, batch * c.qHeads * c.headDim, t)
                 parts.append(Self.compare(name, gpu, ref.toArray(), tolerance: Self.tolerance(t)))
             }
-            rows.append(Self.merge(name, parts, note: note + (tensorCores ? ", CUDA-core and tensor-core kernels" : "")))
+            let zeroed = try counters.download(Int32.self, count: CUDAKernels.decodeSplitCounters(batch: batch, qHeads: c.qHeads),
+                                               on: stream).allSatisfy { $0 == 0 }
+            if !zeroed {
+                parts.append(CUDAKernelCheckResult(kernel: name, maxAbsError: .nan, relError: .nan, tolerance: 0,
+                                                   passed: false, note: "split counters not left at zero"))
+            }
+            rows.append(Self.merge(name, parts, note: note + (tensorCores
+                ? ", CUDA-core and tensor-core kernels, merged by the merge kernel and in-kernel (twice)" : "")))
         }
         return rows
     }

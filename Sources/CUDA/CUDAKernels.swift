@@ -196,30 +196,37 @@ public final class CUDAKernels: @unchecked Sendable {
     }
 
     /// Paged decode attention: split-K stage 1 into `partialOut` (`batch·qHeads·splits·headDim` floats) and
-    /// `partialLSE` (`batch·qHeads·splits` floats), then the merge into `out` (`batch` rows of `qHeads·headDim`).
+    /// `partialLSE` (`batch·qHeads·splits` floats), then the merge into `out` (`batch` rows of `qHeads·headDim`):
+    /// by the tensor-core kernel itself when `splitCounters` is given (`decodeSplitCounters` zeroed ints, left
+    /// zeroed), else by the merge kernel.
     public func decodeAttention(q: CUdeviceptr, qStride: Int, kCache: CUdeviceptr, vCache: CUdeviceptr,
                                 reqToToken: CUdeviceptr, reqToTokenStride: Int, reqPoolIndices: CUdeviceptr,
                                 seqLens: CUdeviceptr, out: CUdeviceptr, partialOut: CUdeviceptr, partialLSE: CUdeviceptr,
                                 batch: Int, qHeads: Int, kvHeads: Int, headDim: Int, splits: Int, scale: Float,
                                 softcap: Float?, window: Int?, type: CUDAElementType, tensorCores: Bool? = nil,
-                                stream: CUDAStream) throws
+                                splitCounters: CUdeviceptr? = nil, stream: CUDAStream) throws
     {
         try require(batch > 0 && kvHeads > 0 && qHeads % kvHeads == 0, "decode attention: \(qHeads) heads over \(kvHeads) KV heads")
         try require(CUDAKernelCatalog.decodeHeadDims.contains(headDim), "decode attention has no kernel for head size \(headDim)")
         try require(splits > 0 && splits <= 64, "decode attention takes 1-64 splits, not \(splits)")
         let group = qHeads / kvHeads
+        let onTensorCores = Self.tensorCoreDecode(type: type, headDim: headDim,
+                                                  enabled: tensorCores ?? Self.decodeTensorCores)
+        // The tensor-core kernel merges its own splits when it has counters.
+        let counters = onTensorCores ? splitCounters ?? 0 : 0
         let p = SGLDecodeAttentionParams(
             q: q, k_cache: kCache, v_cache: vCache, req_to_token: reqToToken, req_pool_indices: reqPoolIndices,
-            seq_lens: seqLens, partial_out: partialOut, partial_lse: partialLSE, batch: Int32(batch),
-            q_heads: Int32(qHeads), kv_heads: Int32(kvHeads), q_stride: Int32(qStride),
+            seq_lens: seqLens, partial_out: partialOut, partial_lse: partialLSE, out: out, split_counters: counters,
+            batch: Int32(batch), q_heads: Int32(qHeads), kv_heads: Int32(kvHeads), q_stride: Int32(qStride),
             req_to_token_stride: Int32(reqToTokenStride), num_splits: Int32(splits), scale: scale,
-            softcap: softcap ?? 0, window: Int32(window ?? 0), pad0: 0)
-        if Self.tensorCoreDecode(type: type, headDim: headDim, enabled: tensorCores ?? Self.decodeTensorCores) {
+            softcap: softcap ?? 0, window: Int32(window ?? 0), out_stride: Int32(qHeads * headDim))
+        if onTensorCores {
             let f = try function("sgl_decode_attention_tc_bf16_hd\(headDim)")
             let shared = Self.tensorCoreDecodeSharedBytes(headDim: headDim)
             if shared > 48 << 10 { try f.setMaxDynamicSharedMemory(shared) }
             try f.launch(grid: (splits, kvHeads * ((group + 7) / 8), batch), block: (128, 1, 1), sharedBytes: shared,
                          stream: stream, params: p)
+            if counters != 0 { return }
         } else {
             try function("sgl_decode_attention_\(type.rawValue)_hd\(headDim)").launch(
                 grid: (splits, kvHeads * ((group + 3) / 4), batch), block: (128, 1, 1), stream: stream, params: p)
@@ -230,6 +237,15 @@ public final class CUDAKernels: @unchecked Sendable {
         try function("sgl_attention_combine_\(type.rawValue)").launch(
             grid: (qHeads, batch, 1), block: (min(256, headDim), 1, 1), stream: stream, params: c)
     }
+
+    /// `SGLANG_DECODE_FUSED_MERGE=1`: the tensor-core decode kernel merges its own splits (the last block of each
+    /// request and KV head to finish; no merge kernel). Opt-in: a first version with serialized loads measured
+    /// slower on an H100 (batch 1 6.66 vs 6.03 ms); this one is not measured yet.
+    public static let decodeFusedMerge: Bool = processEnvironment()["SGLANG_DECODE_FUSED_MERGE"] == "1"
+
+    /// Split counters the tensor-core decode kernel needs for `batch` requests (one per request, KV head and
+    /// block of 8 query heads; at most one per query head).
+    public static func decodeSplitCounters(batch: Int, qHeads: Int) -> Int { batch * qHeads }
 
     /// Dynamic shared memory of the tensor-core decode kernel (`DecodeTCConfig`): four warps, each two stages of
     /// a 16-token K and V tile plus a 16×8 bf16 P tile.

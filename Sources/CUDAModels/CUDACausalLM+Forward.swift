@@ -178,7 +178,8 @@ extension CUDACausalLM {
                     reqPoolIndices: inputs.address(.reqPoolIndices), seqLens: inputs.address(.seqLens),
                     out: ws.attention.address, partialOut: partialOut.address, partialLSE: partialLSE.address,
                     batch: s.batch, qHeads: qHeads, kvHeads: kvHeads, headDim: hd, splits: s.splits, scale: attentionScale,
-                    softcap: softcap, window: layer.window, type: type, stream: stream)
+                    softcap: softcap, window: layer.window, type: type,
+                    splitCounters: CUDAKernels.decodeFusedMerge ? splitCounters.address : nil, stream: stream)
             } else {
                 try kernels.extendAttention(
                     q: ws.qkv.address, qStride: qkvWidth, kCache: cache.keys[i].address, vCache: cache.values[i].address,
@@ -393,6 +394,11 @@ extension CUDACausalLM {
         let qHeads = config.numAttentionHeads
         if try partialOut.reserve(max(1, partialRows) * qHeads * config.headDim * 4) { changed = true }
         if try partialLSE.reserve(max(1, partialRows) * qHeads * 4) { changed = true }
+        let counters = CUDAKernels.decodeSplitCounters(batch: max(1, decodeBatch, graphMax), qHeads: qHeads)
+        if try splitCounters.reserve(counters * 4) {
+            try splitCounters.buffer?.fill(word: 0, on: stream)
+            changed = true
+        }
         if changed { graphs.removeAll() }
     }
 

@@ -46,6 +46,8 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     let logits: CUDAGrowableBuffer
     let partialOut: CUDAGrowableBuffer
     let partialLSE: CUDAGrowableBuffer
+    /// Zeroed ints with which the tensor-core decode kernel merges its own splits (left zeroed after each launch).
+    let splitCounters: CUDAGrowableBuffer
     var hostLogits: CUDAHostBuffer?
     var prefixStaging: CUDAHostBuffer?
     /// Per-request settings of device sampling (made on first use).
@@ -104,6 +106,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         logits = CUDAGrowableBuffer(context: context)
         partialOut = CUDAGrowableBuffer(context: context)
         partialLSE = CUDAGrowableBuffer(context: context)
+        splitCounters = CUDAGrowableBuffer(context: context)
         profiler = CUDAOpProfiler.fromEnvironment(context: context)
         try stream.synchronize()
     }

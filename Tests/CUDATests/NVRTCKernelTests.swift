@@ -82,8 +82,8 @@ import Testing
         source += check(SGLMoEGemmParams.self, "SGLMoEGemmParams")
         source += check(SGLMoECombineParams.self, "SGLMoECombineParams")
         // The Swift view has the fields in declaration order with no padding.
-        #expect(MemoryLayout<SGLDecodeAttentionParams>.offset(of: \.batch) == 8 * 8)
-        #expect(MemoryLayout<SGLDecodeAttentionParams>.offset(of: \.pad0) == 8 * 8 + 9 * 4)
+        #expect(MemoryLayout<SGLDecodeAttentionParams>.offset(of: \.batch) == 10 * 8)
+        #expect(MemoryLayout<SGLDecodeAttentionParams>.offset(of: \.out_stride) == 10 * 8 + 9 * 4)
         #expect(MemoryLayout<SGLSamplingParams>.offset(of: \.vocab) == 8 * 8 + 4)
         let nvrtc = try NVRTC.shared()
         let ptx = try nvrtc.compile(source: source, name: "layout_check.cu", headers: CUDAKernelCatalog.headers,

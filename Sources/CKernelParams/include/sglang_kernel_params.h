@@ -110,7 +110,10 @@ typedef struct SGLGemvNormParams {
 /// KV head). Each of `num_splits` splits covers a contiguous range of positions and writes its normalized
 /// partial output and log-sum-exp to `partial_out[b, h, split, :]` / `partial_lse[b, h, split]` (fp32);
 /// an empty split writes lse = -inf. `softcap` > 0 applies `cap * tanh(s / cap)` to scaled scores;
-/// `window` > 0 keeps only positions > seq_len - 1 - window.
+/// `window` > 0 keeps only positions > seq_len - 1 - window. With `split_counters` (tensor-core kernel only: one
+/// zeroed int per request × KV head × head block), the last block of a (request, KV head, head block) to finish
+/// merges its splits into `out` (element type, `out_stride` elements per row) and zeroes its counter again, so
+/// no merge kernel runs.
 typedef struct SGLDecodeAttentionParams {
     SGL_PTR(const void) q;
     SGL_PTR(const void) k_cache;
@@ -120,6 +123,8 @@ typedef struct SGLDecodeAttentionParams {
     SGL_PTR(const sgl_i32) seq_lens;
     SGL_PTR(float) partial_out;
     SGL_PTR(float) partial_lse;
+    SGL_PTR(void) out;
+    SGL_PTR(sgl_i32) split_counters;
     sgl_i32 batch;
     sgl_i32 q_heads;
     sgl_i32 kv_heads;
@@ -129,7 +134,7 @@ typedef struct SGLDecodeAttentionParams {
     float scale;
     float softcap;
     sgl_i32 window;
-    sgl_i32 pad0;
+    sgl_i32 out_stride;
 } SGLDecodeAttentionParams;
 
 /// Split-K merge (stage 2): `out[b, h * head_dim + d]` (element type, `out_stride` per row) from the partials
@@ -378,7 +383,7 @@ SGL_ASSERT_SIZE(SGLEmbeddingParams, 48);
 SGL_ASSERT_SIZE(SGLAddRMSNormParams, 48);
 SGL_ASSERT_SIZE(SGLRopeStoreKVParams, 80);
 SGL_ASSERT_SIZE(SGLGatedActParams, 32);
-SGL_ASSERT_SIZE(SGLDecodeAttentionParams, 104);
+SGL_ASSERT_SIZE(SGLDecodeAttentionParams, 120);
 SGL_ASSERT_SIZE(SGLAttentionCombineParams, 48);
 SGL_ASSERT_SIZE(SGLGatherRowsParams, 32);
 SGL_ASSERT_SIZE(SGLBitmaskParams, 24);

@@ -11,7 +11,8 @@
 //   Oᵀ (head_dim × 8 heads) += Vᵀ · Pᵀ           A = V through ldmatrix.trans, B = P (bf16) through a 256-byte
 //                                                 per-warp scratch that turns Sᵀ's layout into B's.
 // Tokens past the split read the split's first slot and get probability 0. The warps' (m, l, O) are merged
-// through shared memory at the end.
+// through shared memory at the end. With split counters, the block that finishes a (request, KV head, head block)
+// last also merges the splits (no merge kernel).
 #include "common.cuh"
 
 template <int HEAD_DIM> struct DecodeTCConfig {
@@ -25,6 +26,56 @@ template <int HEAD_DIM> struct DecodeTCConfig {
     static_assert(HEAD_DIM == 64 || HEAD_DIM == 128, "tensor-core decode attention serves head sizes 64 and 128");
     static_assert(WARPS * 8 * (HEAD_DIM + 2) * 4 <= SHARED_BYTES, "the merge must fit in the stage buffers");
 };
+
+/// With split counters: the block that finishes its (request, KV head, head block) last merges every split's
+/// partials into `out`, as sgl_attention_combine would, and zeroes the counter for the next launch. The splits'
+/// weights are worked out once per head (a warp per head); the partials are read through L2 (`__ldcg`: other
+/// blocks wrote them), the loads of one output independent of each other so they overlap.
+template <int HEAD_DIM> __device__ void finish_splits(const SGLDecodeAttentionParams &p, int b, int h0, int nh) {
+    if (!p.split_counters) return;
+    __shared__ int is_last;
+    __shared__ float w_s[8][64];
+    __shared__ float inv_s[8];
+    __threadfence();  // this block's partials are visible before it counts itself done
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int *counter = p.split_counters + (size_t)b * gridDim.y + blockIdx.y;
+        is_last = atomicAdd(counter, 1) == p.num_splits - 1;
+        if (is_last) *counter = 0;
+    }
+    __syncthreads();
+    if (!is_last) return;
+    __threadfence();
+    const float neg_inf = -__int_as_float(0x7f800000);
+    const size_t partial_row = (size_t)b * p.q_heads;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    for (int h = warp; h < nh; h += warps) {
+        const float *lse = p.partial_lse + (partial_row + h0 + h) * p.num_splits;
+        const float l0 = lane < p.num_splits ? __ldcg(lse + lane) : neg_inf;
+        const float l1 = lane + 32 < p.num_splits ? __ldcg(lse + lane + 32) : neg_inf;
+        const float mx = warp_max(fmaxf(l0, l1));
+        // Empty splits (lse = -inf) weigh nothing; a row with no token at all gives zeros.
+        const float w0 = l0 > neg_inf ? expf(l0 - mx) : 0.f, w1 = l1 > neg_inf ? expf(l1 - mx) : 0.f;
+        const float sum = warp_sum(w0 + w1);
+        if (lane < p.num_splits) w_s[h][lane] = w0;
+        if (lane + 32 < p.num_splits) w_s[h][lane + 32] = w1;
+        if (lane == 0) inv_s[h] = sum > 0.f ? 1.f / sum : 0.f;
+    }
+    __syncthreads();
+    bf16 *out = (bf16 *)p.out + (size_t)b * p.out_stride;
+    for (int idx = threadIdx.x; idx < nh * HEAD_DIM; idx += blockDim.x) {
+        const int h = idx / HEAD_DIM, d = idx - h * HEAD_DIM;
+        const float *partial = p.partial_out + (partial_row + h0 + h) * p.num_splits * HEAD_DIM + d;
+        float acc = 0.f;
+        // Every load is issued (an empty split's partial was never written: its weight 0 discards it).
+#pragma unroll 4
+        for (int s = 0; s < p.num_splits; ++s) {
+            const float w = w_s[h][s], v = __ldcg(partial + (size_t)s * HEAD_DIM);
+            acc += w > 0.f ? w * v : 0.f;
+        }
+        out[(size_t)(h0 + h) * HEAD_DIM + d] = from_float<bf16>(acc * inv_s[h]);
+    }
+}
 
 template <int HEAD_DIM> __device__ void decode_attention_tc(const SGLDecodeAttentionParams &p) {
     using C = DecodeTCConfig<HEAD_DIM>;
@@ -49,6 +100,7 @@ template <int HEAD_DIM> __device__ void decode_attention_tc(const SGLDecodeAtten
     const float neg_inf = -__int_as_float(0x7f800000);
     if (s0 >= s1) {
         if (threadIdx.x < nh) p.partial_lse[(partial_row + h0 + threadIdx.x) * p.num_splits + split] = neg_inf;
+        finish_splits<HEAD_DIM>(p, b, h0, nh);
         return;
     }
 
@@ -204,6 +256,7 @@ template <int HEAD_DIM> __device__ void decode_attention_tc(const SGLDecodeAtten
         p.partial_out[row * HEAD_DIM + d] = acc / sum;
         if (d == 0) p.partial_lse[row] = mx + logf(sum);
     }
+    finish_splits<HEAD_DIM>(p, b, h0, nh);
 }
 
 extern "C" __global__ void __launch_bounds__(128) sgl_decode_attention_tc_bf16_hd64(const __grid_constant__ SGLDecodeAttentionParams p) {
