@@ -1,5 +1,6 @@
 import CCUDA
 import Compute
+import Foundation
 
 /// Checks of the model-forward helper kernels (`model_aux.cu`) against the CPU backend or exact math.
 extension CUDAKernelCheck {
@@ -121,11 +122,11 @@ extension CUDAKernelCheck {
 extension CUDAKernelCheck {
     /// `sgl_gemv_norm_bf16` against the CPU: the residual sum rounded to bf16 (exact), the norm of the CPU backend
     /// rounded to bf16 (the GEMM's input), then the CPU GEMM; Llama and Gemma norms, with and without a delta and a
-    /// bias, 1/2/4 warps per column.
+    /// bias, 1/2/4 warps per column; and gated (`act(gate) · up` of the output's halves, SiLU and GELU-tanh).
     func checkGEMVNorm() throws -> [CUDAKernelCheckResult] {
         var rows: [CUDAKernelCheckResult] = []
-        for (n, k, addOne, withDelta, withBias) in [(1000, 2048, false, true, false), (333, 1560, true, true, true),
-                                                    (777, 576, false, false, true)] {
+        for (n, k, addOne, withDelta, withBias) in [(1000, 2048, false, true, false), (334, 1560, true, true, true),
+                                                    (778, 576, false, false, true)] {
             let t = CUDAElementType.bfloat16
             let (res, resValues) = try upload(randoms(k), t)
             let (delta, deltaValues) = try upload(randoms(k), t)
@@ -150,7 +151,26 @@ extension CUDAKernelCheck {
                 parts.append(Self.compare(name, try download(y, n, t), ref.toArray(), tolerance: 1e-2))
                 parts.append(Self.compare(name, try download(out, k, t), sum, tolerance: 0, note: "residual"))
             }
-            rows.append(Self.merge(name, parts, note: "1×\(n)×\(k), 1/2/4 warps per column"))
+            // Gated: the GEMM's outputs rounded as stored, the activation rounded before the product.
+            let inner = n / 2, activation: Int32 = addOne ? 1 : 0
+            let round = BFloat16Conversion.round
+            let yRef = ref.toArray()
+            let gatedRef = (0..<inner).map { i -> Float in
+                let g = Double(round(yRef[i])), u = round(yRef[inner + i])
+                let cube: Double = 0.044715 * g * g * g
+                let a: Double = activation == 1 ? 0.5 * g * (1 + Foundation.tanh(0.7978845608028654 * (g + cube)))
+                    : g / (1 + Foundation.exp(-g))
+                return round(Float(a)) * u
+            }
+            for split in [1, 2, 4] {
+                let out = try poisoned(k, t), act = try poisoned(inner, t)
+                try kernels.gemvNorm(residual: res.address, delta: withDelta ? delta.address : nil, residualOut: out.address,
+                                     normWeight: nw.address, eps: 1e-6, addOne: addOne, w: w.address, y: 0,
+                                     bias: withBias ? b.address : nil, n: n, k: k, activated: act.address,
+                                     activation: activation, split: split, stream: stream)
+                parts.append(Self.compare(name, try download(act, inner, t), gatedRef, tolerance: 1e-2, note: "gated"))
+            }
+            rows.append(Self.merge(name, parts, note: "1×\(n)×\(k), 1/2/4 warps per column, plain and gated"))
         }
         return rows
     }

@@ -68,25 +68,30 @@ extension CUDAKernels {
     }
 
     /// Residual add + RMSNorm + skinny GEMM for one bf16 decode row (see `SGLGemvNormParams`): `residualOut =
-    /// residual + delta` (a buffer other than `residual`), `y = rmsnorm(residualOut) · wᵀ (+ bias)`.
+    /// residual + delta` (a buffer other than `residual`), `y = rmsnorm(residualOut) · wᵀ (+ bias)`; with
+    /// `activated` (a gated MLP's `[gate | up]` weights, `n` = 2 · inner) `activated = act(gate) · up` instead of `y`.
     public func gemvNorm(residual: CUdeviceptr, delta: CUdeviceptr?, residualOut: CUdeviceptr, normWeight: CUdeviceptr,
                          eps: Float, addOne: Bool, w: CUdeviceptr, y: CUdeviceptr, bias: CUdeviceptr?, n: Int, k: Int,
-                         split: Int? = nil, stream: CUDAStream) throws
+                         activated: CUdeviceptr? = nil, activation: Int32 = 0, split: Int? = nil,
+                         stream: CUDAStream) throws
     {
         try require(n > 0 && k > 0 && k % 8 == 0 && k * 2 <= 48 << 10, "fused norm + GEMV of \(n)×\(k)")
         try require(residual != residualOut, "the fused norm's residual output must be another buffer")
-        try require(split.map { [1, 2, 4, 8].contains($0) } ?? true, "GEMV split \(split ?? 0) (1, 2, 4 or 8)")
-        let split = split ?? gemvSplit(n: n, k: k)
+        try require(activated == nil || n % 2 == 0, "a gated GEMV needs [gate | up] rows, not \(n)")
+        let limit = activated == nil ? 8 : 4
+        try require(split.map { [1, 2, 4, 8].contains($0) && $0 <= limit } ?? true,
+                    "GEMV split \(split ?? 0) (1, 2, 4 or 8; at most 4 gated)")
+        let split = min(split ?? gemvSplit(n: n, k: k), limit)
         let p = SGLGemvNormParams(
             w: w, y: y, bias: bias ?? 0, residual: residual, delta: delta ?? 0, residual_out: residualOut,
-            norm_weight: normWeight, n: Int32(n), k: Int32(k), ksplit: Int32(split), eps: eps, add_one: addOne ? 1 : 0,
-            pad0: 0)
+            norm_weight: normWeight, act_out: activated ?? 0, n: Int32(n), k: Int32(k), ksplit: Int32(split), eps: eps,
+            add_one: addOne ? 1 : 0, activation: activation)
         try function("sgl_gemv_norm_bf16").launch(grid: ((n * split + 7) / 8, 1, 1), block: (256, 1, 1),
                                                   sharedBytes: k * 2, stream: stream, params: p)
     }
 
     /// `SGLANG_FUSED_NORM=1`: decode rows of bf16 models fuse each residual add + RMSNorm into the skinny GEMM
-    /// that reads it (opt-in until measured on a GPU).
+    /// that reads it, and a dense MLP's activation behind its gate-up GEMM (opt-in until measured on a GPU).
     public static let fusedNorm: Bool = processEnvironment()["SGLANG_FUSED_NORM"] == "1"
 
     /// `SGLANG_GEMV_SPLIT`: a fixed number of warps per skinny-GEMM column (1, 2, 4 or 8) instead of the choice

@@ -193,13 +193,15 @@ extension CUDACausalLM {
             try mark("o proj")
             try linear(ws.attention, layer.output, layer.outputBias, ws.delta, rows: t, out: h, inner: qHeads * hd)
             if fuse, layer.preFeedForwardNorm == nil, case .dense(let mlp) = layer.feedForward {
-                try mark("norm+gate-up proj")
+                try mark("norm+gate-up proj+activation")
                 try kernels.gemvNorm(
                     residual: residual.address, delta: ws.delta.address, residualOut: spare.address,
                     normWeight: layer.postAttentionNorm.address, eps: eps, addOne: addOne, w: mlp.gateUp.address,
-                    y: ws.gateUp.address, bias: mlp.gateUpBias?.address, n: 2 * mlp.inner, k: h, stream: stream)
+                    y: ws.gateUp.address, bias: mlp.gateUpBias?.address, n: 2 * mlp.inner, k: h,
+                    activated: ws.activated.address, activation: activationCode, stream: stream)
                 swap(&residual, &spare)
-                try gatedMLP(mlp, input: nil, output: ws.delta, rows: t)
+                try mark("down proj")
+                try linear(ws.activated, mlp.down, mlp.downBias, ws.delta, rows: t, out: h, inner: mlp.inner)
             } else {
                 try mark("norms")
                 if let preFF = layer.preFeedForwardNorm {
@@ -239,14 +241,11 @@ extension CUDACausalLM {
         }
     }
 
-    /// `output = down(act(gate(x)) · up(x))` for `rows` rows (through the workspace's gate/up buffers; a nil
-    /// `input` means the gate/up buffer is already filled, by a fused norm + GEMM).
-    func gatedMLP(_ mlp: CUDAGatedMLP, input: CUDADeviceBuffer?, output: CUDADeviceBuffer, rows: Int) throws {
+    /// `output = down(act(gate(x)) · up(x))` for `rows` rows (through the workspace's gate/up buffers).
+    func gatedMLP(_ mlp: CUDAGatedMLP, input: CUDADeviceBuffer, output: CUDADeviceBuffer, rows: Int) throws {
         let ws = workspace, h = config.hiddenSize
-        if let input {
-            try mark("gate-up proj")
-            try linear(input, mlp.gateUp, mlp.gateUpBias, ws.gateUp, rows: rows, out: 2 * mlp.inner, inner: h)
-        }
+        try mark("gate-up proj")
+        try linear(input, mlp.gateUp, mlp.gateUpBias, ws.gateUp, rows: rows, out: 2 * mlp.inner, inner: h)
         try mark("activation")
         try kernels.gatedActivation(gateUp: ws.gateUp.address, out: ws.activated.address, tokens: rows, inner: mlp.inner,
                                     activation: activationCode, type: type, stream: stream)

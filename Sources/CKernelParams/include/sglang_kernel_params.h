@@ -87,7 +87,9 @@ typedef struct SGLGatedActParams {
 /// to `residual` (rounded to bf16, as `SGLAddRMSNormParams`), normalizes with `norm_weight` (Gemma's `1 + w`
 /// when `add_one`) into shared memory and computes `y = normed · wᵀ (+ bias)` as `SGLGemvParams` with `ksplit`
 /// warps per column; block 0 also writes the sum to `residual_out` (another buffer: the other blocks still read
-/// `residual`). `k` (the hidden size) must be a multiple of 8.
+/// `residual`). `k` (the hidden size) must be a multiple of 8. With `act_out` (a gated MLP's gate-up, `n` = 2 ·
+/// inner rows `[gate | up]`, `ksplit` ≤ 4) the GEMM writes `act(gate) · up` (`activation` as
+/// `SGLGatedActParams`, with the same roundings) to `act_out` instead of `y`.
 typedef struct SGLGemvNormParams {
     SGL_PTR(const void) w;
     SGL_PTR(void) y;
@@ -96,12 +98,13 @@ typedef struct SGLGemvNormParams {
     SGL_PTR(const void) delta;
     SGL_PTR(void) residual_out;
     SGL_PTR(const void) norm_weight;
+    SGL_PTR(void) act_out;
     sgl_i32 n;
     sgl_i32 k;
     sgl_i32 ksplit;
     float eps;
     sgl_i32 add_one;
-    sgl_i32 pad0;
+    sgl_i32 activation;
 } SGLGemvNormParams;
 
 /// Paged decode attention, split-K (stage 1): one query token per request (row `b` of `q`, `q_stride` elements
@@ -398,7 +401,7 @@ SGL_ASSERT_SIZE(SGLHeadRMSNormParams, 40);
 SGL_ASSERT_SIZE(SGLSoftcapParams, 24);
 SGL_ASSERT_SIZE(SGLFillUniformParams, 32);
 SGL_ASSERT_SIZE(SGLGemvParams, 48);
-SGL_ASSERT_SIZE(SGLGemvNormParams, 80);
+SGL_ASSERT_SIZE(SGLGemvNormParams, 88);
 SGL_ASSERT_SIZE(SGLMoERouteParams, 48);
 SGL_ASSERT_SIZE(SGLMoEAlignParams, 48);
 SGL_ASSERT_SIZE(SGLMoEGemmParams, 56);

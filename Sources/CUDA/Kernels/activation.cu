@@ -1,19 +1,6 @@
 // Gated MLP activations: act(gate) * up, computed in fp32.
 #include "common.cuh"
 
-__device__ __forceinline__ float activate(float g, int kind) {
-    switch (kind) {
-    case SGL_ACT_GELU_TANH: {
-        float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);
-        return 0.5f * g * (1.f + tanhf(inner));
-    }
-    case SGL_ACT_GELU:
-        return 0.5f * g * (1.f + erff(g * 0.7071067811865476f));
-    default:
-        return g / (1.f + expf(-g));
-    }
-}
-
 template <typename T> __device__ void gated_act(const SGLGatedActParams &p) {
     size_t total = (size_t)p.tokens * p.inner;
     const T *in = (const T *)p.gate_up;

@@ -79,6 +79,20 @@ __device__ __forceinline__ void store16(bf16 *p, const float *v) {
     *reinterpret_cast<uint4 *>(p) = make_uint4(w[0], w[1], w[2], w[3]);
 }
 
+/// The gated MLP's activation of a gate value (`SGL_ACT_*`), in fp32.
+__device__ __forceinline__ float activate(float g, int kind) {
+    switch (kind) {
+    case SGL_ACT_GELU_TANH: {
+        float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);
+        return 0.5f * g * (1.f + tanhf(inner));
+    }
+    case SGL_ACT_GELU:
+        return 0.5f * g * (1.f + erff(g * 0.7071067811865476f));
+    default:
+        return g / (1.f + expf(-g));
+    }
+}
+
 /// 16 bytes of a streamed weight row, not kept in L1.
 __device__ __forceinline__ uint4 load_stream16(const void *p) {
     uint4 v;

@@ -8,14 +8,25 @@
 #define SGL_GEMV_MAX_M 4
 #define SGL_GEMV_UNROLL 4
 
+/// The gated epilogue's output: `act(gate) · up` of each pair of rows `i`, `n / 2 + i`, into `out`.
+struct GemvGate {
+    void *out;
+    int activation;
+};
+
 /// The skinny GEMM over `x` (global or shared memory); `prologue()` runs once the first weight loads are in
-/// flight, with every thread of the block (it may fill `x` and synchronize).
-template <typename T, typename O, typename Prologue>
-__device__ void gemv_core(const SGLGemvParams &p, Prologue prologue) {
+/// flight, with every thread of the block (it may fill `x` and synchronize). GATED (one row, split ≤ 4): a
+/// block's columns are gate rows and the matching up rows, and `gate.out` gets `act(gate) · up` instead of `y`.
+template <typename T, typename O, bool GATED, typename Prologue>
+__device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, GemvGate gate = {nullptr, 0}) {
     constexpr int VEC = 16 / sizeof(T);
     const int split = p.ksplit;
     const int warp = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
-    const int col = warp / split, part = warp - col * split;
+    int col = warp / split, part = warp - col * split;
+    // GATED: of the block's 8 / split columns, the first half are gate rows `pair`, the second the up rows.
+    const int half = 4 / split, local = (threadIdx.x >> 5) / split;
+    const int pair = blockIdx.x * half + local % half;
+    if constexpr (GATED) col = pair < p.n / 2 ? (local < half ? pair : p.n / 2 + pair) : p.n;
     const int lane = threadIdx.x & 31;
     const bool active = col < p.n;
     const int step = 32 * VEC, block = SGL_GEMV_UNROLL * step;
@@ -35,7 +46,7 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue) {
     sgl_pdl_wait();
     sgl_pdl_launch_dependents();
     prologue();
-    if (!active && split == 1) return;
+    if (!active && split == 1 && !GATED) return;
     float acc[SGL_GEMV_MAX_M];
 #pragma unroll
     for (int r = 0; r < SGL_GEMV_MAX_M; ++r) acc[r] = 0.f;
@@ -76,7 +87,7 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue) {
     }
 #pragma unroll
     for (int r = 0; r < SGL_GEMV_MAX_M; ++r) acc[r] = warp_sum(acc[r]);
-    if (split > 1) {
+    if (split > 1 || GATED) {
         // Parts of a column are adjacent warps of one block (split divides the block's 8 warps).
         __shared__ float partial[8][SGL_GEMV_MAX_M];
         const int wib = threadIdx.x >> 5;
@@ -85,6 +96,24 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue) {
             for (int r = 0; r < SGL_GEMV_MAX_M; ++r) partial[wib][r] = acc[r];
         }
         __syncthreads();
+        if constexpr (GATED) {
+            // The gate warps finish: both sums rounded as the GEMM's stored outputs, the activation rounded before
+            // the product (as sgl_gated_act).
+            if (part != 0 || local >= half || !active || lane != 0) return;
+            float g = 0.f, u = 0.f;
+            for (int s = 0; s < split; ++s) {
+                g += partial[wib + s][0];
+                u += partial[wib + half * split + s][0];
+            }
+            const int inner = p.n / 2;
+            if (p.bias) {
+                g = round_to<O>(g) + to_float(((const T *)p.bias)[pair]);
+                u = round_to<O>(u) + to_float(((const T *)p.bias)[inner + pair]);
+            }
+            const float a = round_to<O>(activate(round_to<O>(g), gate.activation));
+            ((O *)gate.out)[pair] = from_float<O>(a * round_to<O>(u));
+            return;
+        }
         if (part != 0 || !active) return;
 #pragma unroll
         for (int r = 0; r < SGL_GEMV_MAX_M; ++r) {
@@ -104,7 +133,7 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue) {
     }
 }
 
-template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) { gemv_core<T, O>(p, [] {}); }
+template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) { gemv_core<T, O, false>(p, [] {}); }
 
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
@@ -112,13 +141,13 @@ extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_f32(const __g
 
 // Residual add + RMSNorm fused in front of the skinny GEMM (one bf16 row): each block normalizes the row into
 // shared memory itself (a few KB from L2, while its first weight loads are in flight), which saves the norm
-// kernel between the two. Same rounding as sgl_add_rmsnorm: the sum rounded to bf16, Llama's normalized value
+// kernel between the two; for a gated MLP's gate-up (`act_out`) the activation is fused behind it too. Same rounding as sgl_add_rmsnorm: the sum rounded to bf16, Llama's normalized value
 // rounded before the weight, Gemma's `1 + w` in fp32.
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __grid_constant__ SGLGemvNormParams p) {
     extern __shared__ __align__(16) unsigned char x_raw[];
     bf16 *x_s = reinterpret_cast<bf16 *>(x_raw);
     const SGLGemvParams g = {(const void *)x_s, p.w, p.y, p.bias, 1, p.n, p.k, p.ksplit};
-    gemv_core<bf16, bf16>(g, [&] {
+    auto normalize = [&] {
         const bf16 *residual = (const bf16 *)p.residual, *delta = (const bf16 *)p.delta;
         const int chunks = p.k / 8;
         float ss = 0.f;
@@ -151,5 +180,7 @@ extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __
             store16(x_s + c * 8, v);
         }
         __syncthreads();
-    });
+    };
+    if (p.act_out) gemv_core<bf16, bf16, true>(g, normalize, GemvGate{p.act_out, p.activation});
+    else gemv_core<bf16, bf16, false>(g, normalize);
 }
