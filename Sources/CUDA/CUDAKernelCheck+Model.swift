@@ -172,6 +172,63 @@ extension CUDAKernelCheck {
             }
             rows.append(Self.merge(name, parts, note: "1×\(n)×\(k), 1/2/4 warps per column, plain and gated"))
         }
+        rows.append(try checkGEMVNormRope())
         return rows
+    }
+
+    /// The fused QKV flavour: `sgl_gemv_norm_bf16` with RoPE and the K/V store, against the CPU norm and GEMM, then
+    /// rotate-half on the host (fp32 angles, as `sgl_rope_store_kv`), with a bias (Qwen2) and 1/2/4 warps per column.
+    func checkGEMVNormRope() throws -> CUDAKernelCheckResult {
+        let t = CUDAElementType.bfloat16
+        let qHeads = 6, kvHeads = 2, hd = 64, k = 512, slot = 3, position: Int32 = 37, slots = 5
+        let n = (qHeads + 2 * kvHeads) * hd, half = hd / 2, kvWidth = kvHeads * hd
+        let (res, resValues) = try upload(randoms(k), t)
+        let (delta, deltaValues) = try upload(randoms(k), t)
+        let (nw, nwValues) = try upload(randoms(k, scale: 0.5).map { $0 + 1 }, t)
+        let (w, wValues) = try upload(randoms(n * k, scale: 0.05), t)
+        let (b, bValues) = try upload(randoms(n), t)
+        let inverse = (0..<half).map { Float(pow(10000.0, -2.0 * Double($0) / Double(hd))) }
+        let invBuffer = try CUDADeviceBuffer(context: context, copying: inverse)
+        let positions = try CUDADeviceBuffer(context: context, copying: [position])
+        let outLoc = try CUDADeviceBuffer(context: context, copying: [Int32(slot)])
+        let factor: Float = 1.1
+        let sum = zip(resValues, deltaValues).map { BFloat16Conversion.round($0 + $1) }
+        let normed = FloatBuffer(count: k)
+        cpu.rmsNorm(FloatBuffer(sum), rows: 1, dim: k, weight: FloatBuffer(nwValues), eps: 1e-6, addOne: false,
+                    output: normed)
+        let ref = FloatBuffer(count: n)
+        try cpu.linear(FloatBuffer(normed.toArray().map(BFloat16Conversion.round)), tokens: 1,
+                       weight: WeightMatrix(rows: n, cols: k, values: wValues, bias: bValues), output: ref)
+        var y = ref.toArray().map(BFloat16Conversion.round)
+        for head in 0..<(qHeads + kvHeads) {
+            for i in 0..<half {
+                let angle = inverse[i] * Float(position)
+                let c = Float(Foundation.cos(Double(angle))) * factor, sn = Float(Foundation.sin(Double(angle))) * factor
+                let a = y[head * hd + i], bb = y[head * hd + i + half]
+                y[head * hd + i] = BFloat16Conversion.round(a * c - bb * sn)
+                y[head * hd + i + half] = BFloat16Conversion.round(bb * c + a * sn)
+            }
+        }
+        let keys = Array(y[(qHeads * hd)..<((qHeads + kvHeads) * hd)]), values = Array(y[((qHeads + kvHeads) * hd)...])
+        var parts: [CUDAKernelCheckResult] = []
+        for split in [1, 2, 4] {
+            let out = try poisoned(k, t), qkv = try poisoned(n, t)
+            let kc = try poisoned(slots * kvWidth, t), vc = try poisoned(slots * kvWidth, t)
+            let rope = CUDAKernels.GemvRope(
+                positions: positions.address, outLoc: outLoc.address, inverseFrequencies: invBuffer.address,
+                kCache: kc.address, vCache: vc.address, qHeads: qHeads, kvHeads: kvHeads, headDim: hd, attentionFactor: factor)
+            try kernels.gemvNorm(residual: res.address, delta: delta.address, residualOut: out.address, normWeight: nw.address,
+                                 eps: 1e-6, addOne: false, w: w.address, y: qkv.address, bias: b.address, n: n, k: k,
+                                 rope: rope, split: split, stream: stream)
+            let name = "gemv_norm_bf16 rope+kv"
+            parts.append(Self.compare(name, try download(qkv, n, t), y, tolerance: 1e-2, note: "q, k rotated, v"))
+            let kRow = Array(try download(kc, slots * kvWidth, t)[(slot * kvWidth)..<((slot + 1) * kvWidth)])
+            let vRow = Array(try download(vc, slots * kvWidth, t)[(slot * kvWidth)..<((slot + 1) * kvWidth)])
+            parts.append(Self.compare(name, kRow, keys, tolerance: 1e-2, note: "k cache"))
+            parts.append(Self.compare(name, vRow, values, tolerance: 1e-2, note: "v cache"))
+            parts.append(Self.compare(name, try download(out, k, t), sum, tolerance: 0, note: "residual"))
+        }
+        return Self.merge("gemv_norm_bf16 rope+kv", parts,
+                          note: "\(qHeads)/\(kvHeads) heads × \(hd), k \(k), bias, slot \(slot), 1/2/4 warps per column")
     }
 }

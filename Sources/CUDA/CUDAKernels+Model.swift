@@ -67,31 +67,67 @@ extension CUDAKernels {
         try function(name).launch(grid: ((n * split + 7) / 8, 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
+    /// The RoPE + K/V store a fused QKV GEMM applies to its row (see `SGLGemvNormParams`).
+    public struct GemvRope {
+        public var positions: CUdeviceptr, outLoc: CUdeviceptr, inverseFrequencies: CUdeviceptr
+        public var kCache: CUdeviceptr, vCache: CUdeviceptr
+        public var qHeads: Int, kvHeads: Int, headDim: Int, attentionFactor: Float
+
+        /// The settings (full rotary: `headDim / 2` frequencies).
+        public init(positions: CUdeviceptr, outLoc: CUdeviceptr, inverseFrequencies: CUdeviceptr, kCache: CUdeviceptr,
+                    vCache: CUdeviceptr, qHeads: Int, kvHeads: Int, headDim: Int, attentionFactor: Float) {
+            self.positions = positions
+            self.outLoc = outLoc
+            self.inverseFrequencies = inverseFrequencies
+            self.kCache = kCache
+            self.vCache = vCache
+            self.qHeads = qHeads
+            self.kvHeads = kvHeads
+            self.headDim = headDim
+            self.attentionFactor = attentionFactor
+        }
+    }
+
     /// Residual add + RMSNorm + skinny GEMM for one bf16 decode row (see `SGLGemvNormParams`): `residualOut =
     /// residual + delta` (a buffer other than `residual`), `y = rmsnorm(residualOut) · wᵀ (+ bias)`; with
-    /// `activated` (a gated MLP's `[gate | up]` weights, `n` = 2 · inner) `activated = act(gate) · up` instead of `y`.
+    /// `activated` (a gated MLP's `[gate | up]` weights, `n` = 2 · inner) `activated = act(gate) · up` instead of `y`;
+    /// with `rope` (a fused QKV) `y`'s q and k heads rotated and the key and value stored in the cache.
     public func gemvNorm(residual: CUdeviceptr, delta: CUdeviceptr?, residualOut: CUdeviceptr, normWeight: CUdeviceptr,
                          eps: Float, addOne: Bool, w: CUdeviceptr, y: CUdeviceptr, bias: CUdeviceptr?, n: Int, k: Int,
-                         activated: CUdeviceptr? = nil, activation: Int32 = 0, split: Int? = nil,
+                         activated: CUdeviceptr? = nil, activation: Int32 = 0, rope: GemvRope? = nil, split: Int? = nil,
                          stream: CUDAStream) throws
     {
         try require(n > 0 && k > 0 && k % 8 == 0 && k * 2 <= 48 << 10, "fused norm + GEMV of \(n)×\(k)")
         try require(residual != residualOut, "the fused norm's residual output must be another buffer")
+        try require(activated == nil || rope == nil, "a fused GEMV is gated or rotates, not both")
         try require(activated == nil || n % 2 == 0, "a gated GEMV needs [gate | up] rows, not \(n)")
-        let limit = activated == nil ? 8 : 4
+        if let r = rope {
+            try require(r.headDim % 2 == 0 && n == (r.qHeads + 2 * r.kvHeads) * r.headDim,
+                        "a rotating GEMV needs (q + 2·kv heads) × head size rows, not \(n)")
+        }
+        let limit = activated == nil && rope == nil ? 8 : 4
         try require(split.map { [1, 2, 4, 8].contains($0) && $0 <= limit } ?? true,
-                    "GEMV split \(split ?? 0) (1, 2, 4 or 8; at most 4 gated)")
+                    "GEMV split \(split ?? 0) (1, 2, 4 or 8; at most 4 gated or rotating)")
         let split = min(split ?? gemvSplit(n: n, k: k), limit)
+        var blocks = (n * split + 7) / 8
+        if let r = rope {
+            let pairs = (r.qHeads + r.kvHeads) * r.headDim / 2, perBlock = 4 / split
+            blocks = (pairs + perBlock - 1) / perBlock + (r.kvHeads * r.headDim * split + 7) / 8
+        }
         let p = SGLGemvNormParams(
             w: w, y: y, bias: bias ?? 0, residual: residual, delta: delta ?? 0, residual_out: residualOut,
-            norm_weight: normWeight, act_out: activated ?? 0, n: Int32(n), k: Int32(k), ksplit: Int32(split), eps: eps,
-            add_one: addOne ? 1 : 0, activation: activation)
-        try function("sgl_gemv_norm_bf16").launch(grid: ((n * split + 7) / 8, 1, 1), block: (256, 1, 1),
-                                                  sharedBytes: k * 2, stream: stream, params: p)
+            norm_weight: normWeight, act_out: activated ?? 0, positions: rope?.positions ?? 0, out_loc: rope?.outLoc ?? 0,
+            inv_freq: rope?.inverseFrequencies ?? 0, k_cache: rope?.kCache ?? 0, v_cache: rope?.vCache ?? 0,
+            n: Int32(n), k: Int32(k), ksplit: Int32(split), eps: eps, add_one: addOne ? 1 : 0, activation: activation,
+            q_heads: Int32(rope?.qHeads ?? 0), kv_heads: Int32(rope?.kvHeads ?? 0), head_dim: Int32(rope?.headDim ?? 0),
+            rot_half: Int32((rope?.headDim ?? 0) / 2), attention_factor: rope?.attentionFactor ?? 1, pad0: 0)
+        try function("sgl_gemv_norm_bf16").launch(grid: (blocks, 1, 1), block: (256, 1, 1), sharedBytes: k * 2,
+                                                  stream: stream, params: p)
     }
 
     /// `SGLANG_FUSED_NORM=1`: decode rows of bf16 models fuse each residual add + RMSNorm into the skinny GEMM
-    /// that reads it, and a dense MLP's activation behind its gate-up GEMM (opt-in until measured on a GPU).
+    /// that reads it, a dense MLP's activation behind its gate-up GEMM, and the RoPE + K/V store behind the QKV one
+    /// (full rotary, no q/k norms); opt-in until measured on a GPU.
     public static let fusedNorm: Bool = processEnvironment()["SGLANG_FUSED_NORM"] == "1"
 
     /// `SGLANG_GEMV_SPLIT`: a fixed number of warps per skinny-GEMM column (1, 2, 4 or 8) instead of the choice

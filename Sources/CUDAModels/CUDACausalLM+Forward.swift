@@ -140,13 +140,22 @@ extension CUDACausalLM {
         // GEMM that reads it, and the residual moves between two buffers (that GEMM's blocks all read the old one).
         let fuse = CUDAKernels.fusedNorm && type == .bfloat16 && CUDAKernels.gemvServes(rows: t, k: h, type: type)
         var residual = ws.hidden, spare = ws.hiddenSpare
+        let rotHalf = uploadedFrequencies.inverseFrequencies.count
         for (i, layer) in layers.enumerated() {
+            // The QKV GEMM also rotates and stores K/V when nothing comes between (no q/k norms) and the rotary
+            // covers whole heads.
+            let fuseRope = fuse && layer.qNorm == nil && 2 * rotHalf == hd
             if fuse {
-                try mark("norm+qkv proj")
+                try mark(fuseRope ? "norm+qkv proj+rope+kv store" : "norm+qkv proj")
+                let rope = CUDAKernels.GemvRope(
+                    positions: inputs.address(.positions), outLoc: inputs.address(.outLoc),
+                    inverseFrequencies: inverseFrequencies.address, kCache: cache.keys[i].address,
+                    vCache: cache.values[i].address, qHeads: qHeads, kvHeads: kvHeads, headDim: hd,
+                    attentionFactor: Float(uploadedFrequencies.attentionFactor))
                 try kernels.gemvNorm(
                     residual: residual.address, delta: i == 0 ? nil : ws.delta.address, residualOut: spare.address,
                     normWeight: layer.inputNorm.address, eps: eps, addOne: addOne, w: layer.qkv.address, y: ws.qkv.address,
-                    bias: layer.qkvBias?.address, n: qkvWidth, k: h, stream: stream)
+                    bias: layer.qkvBias?.address, n: qkvWidth, k: h, rope: fuseRope ? rope : nil, stream: stream)
                 swap(&residual, &spare)
             } else {
                 try mark("norms")
@@ -156,20 +165,21 @@ extension CUDACausalLM {
                 try mark("qkv proj")
                 try linear(ws.normed, layer.qkv, layer.qkvBias, ws.qkv, rows: t, out: qkvWidth, inner: h)
             }
-            try mark("rope+kv store")
-            if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
-                try kernels.headRMSNorm(ws.qkv.address, weight: qNorm.address, tokens: t, heads: qHeads, headDim: hd,
-                                        stride: qkvWidth, offset: 0, eps: eps, type: type, stream: stream)
-                try kernels.headRMSNorm(ws.qkv.address, weight: kNorm.address, tokens: t, heads: kvHeads, headDim: hd,
-                                        stride: qkvWidth, offset: qHeads * hd, eps: eps, type: type, stream: stream)
+            if !fuseRope {
+                try mark("rope+kv store")
+                if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
+                    try kernels.headRMSNorm(ws.qkv.address, weight: qNorm.address, tokens: t, heads: qHeads, headDim: hd,
+                                            stride: qkvWidth, offset: 0, eps: eps, type: type, stream: stream)
+                    try kernels.headRMSNorm(ws.qkv.address, weight: kNorm.address, tokens: t, heads: kvHeads, headDim: hd,
+                                            stride: qkvWidth, offset: qHeads * hd, eps: eps, type: type, stream: stream)
+                }
+                try kernels.ropeStoreKV(
+                    qkv: ws.qkv.address, kCache: cache.keys[i].address, vCache: cache.values[i].address,
+                    positions: inputs.address(.positions), outLoc: inputs.address(.outLoc),
+                    inverseFrequencies: inverseFrequencies.address, rotaryHalf: rotHalf,
+                    attentionFactor: Float(uploadedFrequencies.attentionFactor), tokens: t, qHeads: qHeads,
+                    kvHeads: kvHeads, headDim: hd, type: type, stream: stream)
             }
-            let rotHalf = uploadedFrequencies.inverseFrequencies.count
-            try kernels.ropeStoreKV(
-                qkv: ws.qkv.address, kCache: cache.keys[i].address, vCache: cache.values[i].address,
-                positions: inputs.address(.positions), outLoc: inputs.address(.outLoc),
-                inverseFrequencies: inverseFrequencies.address, rotaryHalf: rotHalf,
-                attentionFactor: Float(uploadedFrequencies.attentionFactor), tokens: t, qHeads: qHeads, kvHeads: kvHeads,
-                headDim: hd, type: type, stream: stream)
             try mark("attention")
             if s.mode == .decode {
                 try kernels.decodeAttention(

@@ -89,7 +89,9 @@ typedef struct SGLGatedActParams {
 /// warps per column; block 0 also writes the sum to `residual_out` (another buffer: the other blocks still read
 /// `residual`). `k` (the hidden size) must be a multiple of 8. With `act_out` (a gated MLP's gate-up, `n` = 2 ·
 /// inner rows `[gate | up]`, `ksplit` ≤ 4) the GEMM writes `act(gate) · up` (`activation` as
-/// `SGLGatedActParams`, with the same roundings) to `act_out` instead of `y`.
+/// `SGLGatedActParams`, with the same roundings) to `act_out` instead of `y`. With `k_cache` (a fused QKV, `n` =
+/// (q_heads + 2 · kv_heads) · head_dim, full rotary: 2 · rot_half = head_dim, `ksplit` ≤ 4) the q and k heads of `y`
+/// are rotated as `SGLRopeStoreKVParams` at `positions[0]` and the key and value stored at slot `out_loc[0]`.
 typedef struct SGLGemvNormParams {
     SGL_PTR(const void) w;
     SGL_PTR(void) y;
@@ -99,12 +101,23 @@ typedef struct SGLGemvNormParams {
     SGL_PTR(void) residual_out;
     SGL_PTR(const void) norm_weight;
     SGL_PTR(void) act_out;
+    SGL_PTR(const sgl_i32) positions;
+    SGL_PTR(const sgl_i32) out_loc;
+    SGL_PTR(const float) inv_freq;
+    SGL_PTR(void) k_cache;
+    SGL_PTR(void) v_cache;
     sgl_i32 n;
     sgl_i32 k;
     sgl_i32 ksplit;
     float eps;
     sgl_i32 add_one;
     sgl_i32 activation;
+    sgl_i32 q_heads;
+    sgl_i32 kv_heads;
+    sgl_i32 head_dim;
+    sgl_i32 rot_half;
+    float attention_factor;
+    sgl_i32 pad0;
 } SGLGemvNormParams;
 
 /// Paged decode attention, split-K (stage 1): one query token per request (row `b` of `q`, `q_stride` elements
@@ -401,7 +414,7 @@ SGL_ASSERT_SIZE(SGLHeadRMSNormParams, 40);
 SGL_ASSERT_SIZE(SGLSoftcapParams, 24);
 SGL_ASSERT_SIZE(SGLFillUniformParams, 32);
 SGL_ASSERT_SIZE(SGLGemvParams, 48);
-SGL_ASSERT_SIZE(SGLGemvNormParams, 88);
+SGL_ASSERT_SIZE(SGLGemvNormParams, 152);
 SGL_ASSERT_SIZE(SGLMoERouteParams, 48);
 SGL_ASSERT_SIZE(SGLMoEAlignParams, 48);
 SGL_ASSERT_SIZE(SGLMoEGemmParams, 56);

@@ -8,25 +8,48 @@
 #define SGL_GEMV_MAX_M 4
 #define SGL_GEMV_UNROLL 4
 
-/// The gated epilogue's output: `act(gate) · up` of each pair of rows `i`, `n / 2 + i`, into `out`.
-struct GemvGate {
+/// What a fused epilogue does with one row's outputs (`SGLGemvNormParams`): GATED writes `act(gate) · up` of the
+/// row pairs `i`, `n / 2 + i` to `out`; ROPE rotates the q and k heads' pairs `d`, `d + rot_half` of a fused QKV
+/// and stores the key and value at the row's KV slot.
+enum { GEMV_PLAIN = 0, GEMV_GATED = 1, GEMV_ROPE = 2 };
+struct GemvEpilogue {
     void *out;
     int activation;
+    const int *positions, *out_loc;
+    const float *inv_freq;
+    void *k_cache, *v_cache;
+    int q_heads, kv_heads, head_dim, rot_half;
+    float attention_factor;
 };
 
 /// The skinny GEMM over `x` (global or shared memory); `prologue()` runs once the first weight loads are in
-/// flight, with every thread of the block (it may fill `x` and synchronize). GATED (one row, split ≤ 4): a
-/// block's columns are gate rows and the matching up rows, and `gate.out` gets `act(gate) · up` instead of `y`.
-template <typename T, typename O, bool GATED, typename Prologue>
-__device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, GemvGate gate = {nullptr, 0}) {
+/// flight, with every thread of the block (it may fill `x` and synchronize). GATED and ROPE (one row, split ≤ 4)
+/// pair columns inside a block: of its 8 / split columns the first half are the first rows of pairs, the second
+/// half their partners. ROPE's pair blocks come first (the rotated q and k heads), then plain blocks for the
+/// v heads.
+template <typename T, typename O, int MODE, typename Prologue>
+__device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, const GemvEpilogue &e = {}) {
     constexpr int VEC = 16 / sizeof(T);
     const int split = p.ksplit;
     const int warp = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
     int col = warp / split, part = warp - col * split;
-    // GATED: of the block's 8 / split columns, the first half are gate rows `pair`, the second the up rows.
     const int half = 4 / split, local = (threadIdx.x >> 5) / split;
-    const int pair = blockIdx.x * half + local % half;
-    if constexpr (GATED) col = pair < p.n / 2 ? (local < half ? pair : p.n / 2 + pair) : p.n;
+    int pair = blockIdx.x * half + local % half;
+    // ROPE: pairs of the q and k heads, in pair blocks; the v heads' columns after them.
+    const int pairs = MODE == GEMV_GATED ? p.n / 2 : (e.q_heads + e.kv_heads) * e.rot_half;
+    const int pair_blocks = MODE == GEMV_ROPE ? (pairs + half - 1) / half : 0;
+    const bool pair_block = MODE == GEMV_GATED || (MODE == GEMV_ROPE && (int)blockIdx.x < pair_blocks);
+    int first = 0, second = 0;  // the pair's two rows
+    if (MODE == GEMV_GATED && pair < pairs) {
+        first = pair;
+        second = pairs + pair;
+    } else if (MODE == GEMV_ROPE && pair_block && pair < pairs) {
+        const int head = pair / e.rot_half, i = pair - head * e.rot_half;
+        first = head * e.head_dim + i;
+        second = first + e.rot_half;
+    }
+    if (pair_block) col = pair < pairs ? (local < half ? first : second) : p.n;
+    else if (MODE == GEMV_ROPE) col = (e.q_heads + e.kv_heads) * e.head_dim + ((int)blockIdx.x - pair_blocks) * (8 / split) + local;
     const int lane = threadIdx.x & 31;
     const bool active = col < p.n;
     const int step = 32 * VEC, block = SGL_GEMV_UNROLL * step;
@@ -46,7 +69,7 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, GemvGate ga
     sgl_pdl_wait();
     sgl_pdl_launch_dependents();
     prologue();
-    if (!active && split == 1 && !GATED) return;
+    if (!active && split == 1 && MODE == GEMV_PLAIN) return;
     float acc[SGL_GEMV_MAX_M];
 #pragma unroll
     for (int r = 0; r < SGL_GEMV_MAX_M; ++r) acc[r] = 0.f;
@@ -87,7 +110,7 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, GemvGate ga
     }
 #pragma unroll
     for (int r = 0; r < SGL_GEMV_MAX_M; ++r) acc[r] = warp_sum(acc[r]);
-    if (split > 1 || GATED) {
+    if (split > 1 || MODE != GEMV_PLAIN) {
         // Parts of a column are adjacent warps of one block (split divides the block's 8 warps).
         __shared__ float partial[8][SGL_GEMV_MAX_M];
         const int wib = threadIdx.x >> 5;
@@ -96,22 +119,38 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, GemvGate ga
             for (int r = 0; r < SGL_GEMV_MAX_M; ++r) partial[wib][r] = acc[r];
         }
         __syncthreads();
-        if constexpr (GATED) {
-            // The gate warps finish: both sums rounded as the GEMM's stored outputs, the activation rounded before
-            // the product (as sgl_gated_act).
-            if (part != 0 || local >= half || !active || lane != 0) return;
-            float g = 0.f, u = 0.f;
+        if (pair_block) {
+            // The first rows' warps finish the pair: both sums rounded as the GEMM's stored outputs.
+            if (part != 0 || local >= half || pair >= pairs || lane != 0) return;
+            float a = 0.f, b = 0.f;
             for (int s = 0; s < split; ++s) {
-                g += partial[wib + s][0];
-                u += partial[wib + half * split + s][0];
+                a += partial[wib + s][0];
+                b += partial[wib + half * split + s][0];
             }
-            const int inner = p.n / 2;
             if (p.bias) {
-                g = round_to<O>(g) + to_float(((const T *)p.bias)[pair]);
-                u = round_to<O>(u) + to_float(((const T *)p.bias)[inner + pair]);
+                a = round_to<O>(a) + to_float(((const T *)p.bias)[first]);
+                b = round_to<O>(b) + to_float(((const T *)p.bias)[second]);
             }
-            const float a = round_to<O>(activate(round_to<O>(g), gate.activation));
-            ((O *)gate.out)[pair] = from_float<O>(a * round_to<O>(u));
+            a = round_to<O>(a);
+            b = round_to<O>(b);
+            if (MODE == GEMV_GATED) {
+                // The activation rounded before the product, as sgl_gated_act.
+                ((O *)e.out)[pair] = from_float<O>(round_to<O>(activate(a, e.activation)) * b);
+            } else {
+                // As sgl_rope_store_kv: fp32 angle, accurate cos/sin, scaled by the attention factor.
+                const int i = first % e.head_dim;
+                const float angle = e.inv_freq[i] * (float)e.positions[0];
+                const float c = cosf(angle) * e.attention_factor, sn = sinf(angle) * e.attention_factor;
+                const O o1 = from_float<O>(a * c - b * sn), o2 = from_float<O>(b * c + a * sn);
+                ((O *)p.y)[first] = o1;
+                ((O *)p.y)[second] = o2;
+                const int head = first / e.head_dim, slot = e.out_loc[0];
+                if (head >= e.q_heads && slot >= 0) {
+                    O *kc = (O *)e.k_cache + (size_t)slot * e.kv_heads * e.head_dim + (size_t)(head - e.q_heads) * e.head_dim;
+                    kc[i] = o1;
+                    kc[i + e.rot_half] = o2;
+                }
+            }
             return;
         }
         if (part != 0 || !active) return;
@@ -128,12 +167,18 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, GemvGate ga
         if (r >= p.m) break;
         if (lane == 0) {
             // The GEMM result is rounded to the output type before the bias, as a separate bias add does.
-            ((O *)p.y)[(size_t)r * p.n + col] = from_float<O>(p.bias ? round_to<O>(acc[r]) + b : acc[r]);
+            const O v = from_float<O>(p.bias ? round_to<O>(acc[r]) + b : acc[r]);
+            ((O *)p.y)[(size_t)r * p.n + col] = v;
+            if (MODE == GEMV_ROPE && e.out_loc[0] >= 0) {
+                // A v head's channel, into the cache as well.
+                const int kv_width = e.kv_heads * e.head_dim;
+                ((O *)e.v_cache)[(size_t)e.out_loc[0] * kv_width + col - (e.q_heads + e.kv_heads) * e.head_dim] = v;
+            }
         }
     }
 }
 
-template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) { gemv_core<T, O, false>(p, [] {}); }
+template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) { gemv_core<T, O, GEMV_PLAIN>(p, [] {}); }
 
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
@@ -141,7 +186,8 @@ extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_f32(const __g
 
 // Residual add + RMSNorm fused in front of the skinny GEMM (one bf16 row): each block normalizes the row into
 // shared memory itself (a few KB from L2, while its first weight loads are in flight), which saves the norm
-// kernel between the two; for a gated MLP's gate-up (`act_out`) the activation is fused behind it too. Same rounding as sgl_add_rmsnorm: the sum rounded to bf16, Llama's normalized value
+// kernel between the two; for a gated MLP's gate-up (`act_out`) the activation is fused behind it, for a fused
+// QKV (`k_cache`) the RoPE of q and k and the K/V store. Same rounding as sgl_add_rmsnorm: the sum rounded to bf16, Llama's normalized value
 // rounded before the weight, Gemma's `1 + w` in fp32.
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __grid_constant__ SGLGemvNormParams p) {
     extern __shared__ __align__(16) unsigned char x_raw[];
@@ -181,6 +227,9 @@ extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __
         }
         __syncthreads();
     };
-    if (p.act_out) gemv_core<bf16, bf16, true>(g, normalize, GemvGate{p.act_out, p.activation});
-    else gemv_core<bf16, bf16, false>(g, normalize);
+    const GemvEpilogue e = {p.act_out, p.activation, p.positions, p.out_loc, p.inv_freq, p.k_cache, p.v_cache,
+                            p.q_heads, p.kv_heads, p.head_dim, p.rot_half, p.attention_factor};
+    if (p.act_out) gemv_core<bf16, bf16, GEMV_GATED>(g, normalize, e);
+    else if (p.k_cache) gemv_core<bf16, bf16, GEMV_ROPE>(g, normalize, e);
+    else gemv_core<bf16, bf16, GEMV_PLAIN>(g, normalize);
 }
