@@ -33,7 +33,7 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, const GemvE
     const int split = p.ksplit;
     const int warp = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
     int col = warp / split, part = warp - col * split;
-    const int half = 4 / split, local = (threadIdx.x >> 5) / split;
+    const int half = max(1, 4 / split), local = (threadIdx.x >> 5) / split;  // split ≤ 4 when pairing
     int pair = blockIdx.x * half + local % half;
     // ROPE: pairs of the q and k heads, in pair blocks; the v heads' columns after them.
     const int pairs = MODE == GEMV_GATED ? p.n / 2 : (e.q_heads + e.kv_heads) * e.rot_half;
