@@ -147,15 +147,15 @@ extension CUDACausalLM {
             let fuseRope = fuse && layer.qNorm == nil && 2 * rotHalf == hd
             if fuse {
                 try mark(fuseRope ? "norm+qkv proj+rope+kv store" : "norm+qkv proj")
-                let rope = CUDAKernels.GemvRope(
+                let rope = fuseRope ? CUDAKernels.GemvRope(
                     positions: inputs.address(.positions), outLoc: inputs.address(.outLoc),
                     inverseFrequencies: inverseFrequencies.address, kCache: cache.keys[i].address,
                     vCache: cache.values[i].address, qHeads: qHeads, kvHeads: kvHeads, headDim: hd,
-                    attentionFactor: Float(uploadedFrequencies.attentionFactor))
+                    attentionFactor: Float(uploadedFrequencies.attentionFactor)) : nil
                 try kernels.gemvNorm(
                     residual: residual.address, delta: i == 0 ? nil : ws.delta.address, residualOut: spare.address,
                     normWeight: layer.inputNorm.address, eps: eps, addOne: addOne, w: layer.qkv.address, y: ws.qkv.address,
-                    bias: layer.qkvBias?.address, n: qkvWidth, k: h, rope: fuseRope ? rope : nil, stream: stream)
+                    bias: layer.qkvBias?.address, n: qkvWidth, k: h, rope: rope, stream: stream)
                 swap(&residual, &spare)
             } else {
                 try mark("norms")
@@ -210,8 +210,7 @@ extension CUDACausalLM {
                     y: ws.gateUp.address, bias: mlp.gateUpBias?.address, n: 2 * mlp.inner, k: h,
                     activated: ws.activated.address, activation: activationCode, stream: stream)
                 swap(&residual, &spare)
-                try mark("down proj")
-                try linear(ws.activated, mlp.down, mlp.downBias, ws.delta, rows: t, out: h, inner: mlp.inner)
+                try downProjection(mlp, output: ws.delta, rows: t)
             } else {
                 try mark("norms")
                 if let preFF = layer.preFeedForwardNorm {
@@ -259,8 +258,13 @@ extension CUDACausalLM {
         try mark("activation")
         try kernels.gatedActivation(gateUp: ws.gateUp.address, out: ws.activated.address, tokens: rows, inner: mlp.inner,
                                     activation: activationCode, type: type, stream: stream)
+        try downProjection(mlp, output: output, rows: rows)
+    }
+
+    /// `output = down(activated)`: the last GEMM of a gated MLP, over the workspace's activation buffer.
+    func downProjection(_ mlp: CUDAGatedMLP, output: CUDADeviceBuffer, rows: Int) throws {
         try mark("down proj")
-        try linear(ws.activated, mlp.down, mlp.downBias, output, rows: rows, out: h, inner: mlp.inner)
+        try linear(workspace.activated, mlp.down, mlp.downBias, output, rows: rows, out: config.hiddenSize, inner: mlp.inner)
     }
 
     /// `delta = moe(normed)`: router GEMM (fp32 logits; the shared expert's gate is its last live row), top-k

@@ -34,12 +34,12 @@ public struct RequestSampler: Sendable {
     private let usesRepetition: Bool
     /// The per-request key of the counter-based random stream (from seed and sample index).
     private let streamKey: UInt64
-    /// The sparse edits of a device draw, one per id concerned, kept current by `accept` so a decode step costs
-    /// no rebuild (a repetition penalty over a long prompt holds thousands): bias, frequency/presence penalty,
-    /// repetition penalty, and the stop ids masked until `minNewTokens` tokens were accepted.
-    private var deviceEdits: [DeviceLogitEdit] = []
-    /// Where each id's edit is in `deviceEdits`.
-    private var deviceEditIndex: [Int: Int] = [:]
+    /// The sparse pass as one edit per id concerned (bias, frequency/presence penalty, repetition penalty, the stop
+    /// ids masked until `minNewTokens` tokens were accepted), kept current by `accept`: the host sampler applies
+    /// them, a device draw gets them, and a step costs no rebuild (a long prompt's repetition set holds thousands).
+    private var edits: [DeviceLogitEdit] = []
+    /// Where each id's edit is in `edits`.
+    private var editIndex: [Int: Int] = [:]
 
     /// A sampler for one request.
     /// - Parameters:
@@ -93,16 +93,16 @@ public struct RequestSampler: Sendable {
         }
     }
 
-    /// Changes the device edit of `id`, adding it when it has none.
+    /// Changes the edit of `id`, adding it when it has none.
     private mutating func updateEdit(_ id: Int, _ change: (inout DeviceLogitEdit) -> Void) {
-        if let i = deviceEditIndex[id] {
-            change(&deviceEdits[i])
+        if let i = editIndex[id] {
+            change(&edits[i])
             return
         }
         var edit = DeviceLogitEdit(token: Int32(id))
         change(&edit)
-        deviceEditIndex[id] = deviceEdits.count
-        deviceEdits.append(edit)
+        editIndex[id] = edits.count
+        edits.append(edit)
     }
 
     /// The uniform draw in [0, 1) used at output step `step`: a hash of (seed, sampleIndex, step).
@@ -248,7 +248,7 @@ public struct RequestSampler: Sendable {
     /// step: as reproducible per (seed, step) as `sample`, though from the device's generator, so not the same
     /// tokens.
     public var nextDeviceSampling: DeviceSampling {
-        let edits = hasSparseWork ? deviceEdits : []
+        let edits = hasSparseWork ? self.edits : []
         if greedy { return DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0, step: 0, edits: edits,
                                           editTemperature: temperature) }
         return DeviceSampling(
@@ -300,29 +300,9 @@ public struct RequestSampler: Sendable {
     }
 
     /// + logit_bias, - frequency/presence penalties, min_new_tokens masking, repetition penalty: only the ids
-    /// concerned. A -inf (masked) logit stays -inf.
+    /// concerned, through the same edits a device draw gets. A -inf (masked) logit stays -inf.
     private func applySparse(_ logits: UnsafeMutableBufferPointer<Float>) {
-        let n = logits.count
-        for (id, value) in bias where id < n { logits[id] += value }
-        if usesCounts {
-            let fp = params.frequencyPenalty
-            let pp = params.presencePenalty
-            for (id, count) in outputCounts where id < n { logits[id] -= Float(fp * Double(count) + pp) }
-        }
-        if step < params.minNewTokens {
-            for id in stopIds where id < n { logits[id] = -.infinity }
-        }
-        if usesRepetition {
-            let rp = Float(params.repetitionPenalty)
-            for id in seen where id < n {
-                let v = logits[id]
-                if v > 0 {
-                    logits[id] = v / rp
-                } else if v > -.infinity {
-                    logits[id] = v * rp
-                }
-            }
-        }
+        for e in edits where Int(e.token) < logits.count { logits[Int(e.token)] = e.apply(logits[Int(e.token)]) }
     }
 
     // MARK: - Helpers
