@@ -8,9 +8,9 @@ bin="$1"; fixtures="$2"; work="${3:-/tmp/sglang-cuda-check}"
 cfg="$fixtures/configs/llama-3.1-8b"
 echo "== fused batch-1 path: model checks"
 SGLANG_FUSED_NORM=1 "$bin" cuda-check-models --dtype bfloat16 \
-    "$fixtures"/tiny/{llama,llama31,llama-tied-mha,qwen2,qwen3,mistral,gemma2,mixtral,qwen2_moe,qwen3_moe} | tail -n 1
+    "$fixtures"/tiny/{llama,llama31,llama-tied-mha,qwen2,qwen3,mistral,gemma2,mixtral,qwen2_moe,qwen3_moe} | grep -E " NO$|checks passed"
 for model in "$work/smollm2-135m" "$work/qwen2.5-7b-3l"; do
-    [ -f "$model/reference.json" ] && SGLANG_FUSED_NORM=1 "$bin" cuda-check-models --dtype bfloat16 "$model" | tail -n 1
+    [ -f "$model/reference.json" ] && SGLANG_FUSED_NORM=1 "$bin" cuda-check-models --dtype bfloat16 "$model" | grep -E " NO$|checks passed"
 done
 echo "== decode step (ms), batch 1 and 64, context ~1k"
 for flags in "" "SGLANG_FUSED_NORM=1" "SGLANG_DECODE_FUSED_MERGE=1" "SGLANG_FUSED_NORM=1 SGLANG_DECODE_FUSED_MERGE=1"; do
