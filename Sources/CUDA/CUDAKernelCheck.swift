@@ -394,15 +394,25 @@ public final class CUDAKernelCheck {
     func checkArgmax(_ t: CUDAElementType) throws -> [CUDAKernelCheckResult] {
         let rowsN = 6, vocab = 151_936
         var values = randoms(rowsN * vocab, scale: 3)
-        // Row 1: a tie between two maxima (the lower index must win); row 2: NaNs that must never win.
+        // Row 1: a tie between two maxima in different blocks (the lower index must win); row 2: NaNs that must
+        // never win; row 3: the maximum at the last index; row 4: all NaN (id 0).
         values[vocab + 70_000] = 50
         values[vocab + 12_345] = 50
         values[2 * vocab + 5] = .nan
         values[2 * vocab + 6] = 40
+        values[4 * vocab - 1] = 60
+        for v in 0..<vocab { values[4 * vocab + v] = .nan }
         let (logits, seen) = try upload(values, t)
         let ids = try CUDADeviceBuffer(context: context, byteCount: rowsN * 4)
         try ids.fill(word: 0xFFFF_FFFF, on: stream)
-        try kernels.argmax(logits: logits.address, outIds: ids.address, rows: rowsN, vocab: vocab, type: t, stream: stream)
+        let scratch = try CUDADeviceBuffer(context: context, byteCount: CUDAKernels.argmaxScratchBytes(rows: rowsN))
+        try scratch.fill(word: 0, on: stream)
+        // Twice: the first call must leave its scratch ready for the second.
+        try kernels.argmax(logits: logits.address, outIds: ids.address, scratch: scratch.address, rows: rowsN, vocab: vocab,
+                           type: t, stream: stream)
+        try ids.fill(word: 0xFFFF_FFFF, on: stream)
+        try kernels.argmax(logits: logits.address, outIds: ids.address, scratch: scratch.address, rows: rowsN, vocab: vocab,
+                           type: t, stream: stream)
         let gpu = try ids.download(Int32.self, count: rowsN, on: stream)
         let ref = (0..<rowsN).map { r in Int32(Self.argmax(seen[(r * vocab)..<((r + 1) * vocab)])) }
         let wrong = zip(gpu, ref).filter { $0 != $1 }.count

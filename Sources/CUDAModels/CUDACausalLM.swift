@@ -48,6 +48,8 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     let partialLSE: CUDAGrowableBuffer
     /// Zeroed ints with which the tensor-core decode kernel merges its own splits (left zeroed after each launch).
     let splitCounters: CUDAGrowableBuffer
+    /// Zeroed keys and counters of the many-block argmax (left zeroed after each launch).
+    let argmaxScratch: CUDAGrowableBuffer
     var hostLogits: CUDAHostBuffer?
     var prefixStaging: CUDAHostBuffer?
     /// Per-request settings of device sampling (made on first use).
@@ -107,6 +109,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         partialOut = CUDAGrowableBuffer(context: context)
         partialLSE = CUDAGrowableBuffer(context: context)
         splitCounters = CUDAGrowableBuffer(context: context)
+        argmaxScratch = CUDAGrowableBuffer(context: context)
         profiler = CUDAOpProfiler.fromEnvironment(context: context)
         try stream.synchronize()
     }
@@ -197,9 +200,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         defer { lock.unlock() }
         let rows = try logitRows(batch, .lastPerRequest)
         try run(batch, reqToToken: reqToToken, kvPool: kvPool, rows: rows, selection: .lastPerRequest, skipLayers: false)
-        let ids = inputs.address(.outIds)
-        try kernels.argmax(logits: logits.address, outIds: ids, rows: rows.count, vocab: config.vocabSize, type: .float32,
-                           stream: stream)
+        try argmax(rows: rows.count)
         return try inputs.download(.outIds, count: rows.count, on: stream)
     }
 
@@ -229,10 +230,14 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
                                        temperature: s.address(.editTemperature), rows: rows.count, vocab: vocab,
                                        stream: stream)
             }
-            try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
-                               topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
-                               offsets: s.address(.steps), outIds: inputs.address(.outIds), rows: rows.count,
-                               vocab: vocab, stream: stream)
+            if sampling.allSatisfy({ $0?.isGreedy ?? true }) {
+                try argmax(rows: rows.count)
+            } else {
+                try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
+                                   topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
+                                   offsets: s.address(.steps), outIds: inputs.address(.outIds), rows: rows.count,
+                                   vocab: vocab, stream: stream)
+            }
         }
         // The logit rows of the requests the host samples, copied row by row after the draws.
         let hostRows = sampling.indices.filter { sampling[$0] == nil }
@@ -252,6 +257,15 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
                 start: host.pointer.assumingMemoryBound(to: Float.self), count: hostRows.count * vocab)))
         }
         return DeviceSampleResult(ids: ids, hostLogits: rest)
+    }
+
+    /// The greedy ids of the first `rows` logit rows into `inputs`' `outIds`, many blocks a row.
+    func argmax(rows: Int) throws {
+        if try argmaxScratch.reserve(CUDAKernels.argmaxScratchBytes(rows: rows)) {
+            try argmaxScratch.buffer?.fill(word: 0, on: stream)
+        }
+        try kernels.argmax(logits: logits.address, outIds: inputs.address(.outIds), scratch: argmaxScratch.address,
+                           rows: rows, vocab: config.vocabSize, type: .float32, stream: stream)
     }
 
     /// The flat token rows whose logits `selection` asks for, checked.

@@ -70,6 +70,9 @@ public struct DeviceSampling: Sendable, Hashable {
     /// greedy came from top_k = 1).
     public var editTemperature: Float
 
+    /// Whether the draw is the argmax (no positive temperature, or top-k of 1), as the device sampler decides.
+    public var isGreedy: Bool { !(temperature > 0) || topK == 1 }
+
     /// The argmax (seed and step do not matter).
     public static let argmax = DeviceSampling(temperature: 0, topK: 0, topP: 1, minP: 0, seed: 0, step: 0)
 

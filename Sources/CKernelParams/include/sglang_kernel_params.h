@@ -37,6 +37,13 @@ typedef struct SGLEmbeddingParams {
 /// if `delta` is non-null, `residual += delta` (stored in the element type); then
 /// `out = residual * rsqrt(mean(residual²) + eps) * w` (Gemma, `add_one`: `* (1 + w)`). `out` may be `residual`
 /// only when `delta` is null.
+/// Weights a latency-bound kernel starts pulling into L2 for the GEMM after it (a hint; `bytes` 0: none), so the
+/// memory bus works while the small kernels between two weight-streaming GEMMs run.
+typedef struct SGLPrefetch {
+    SGL_PTR(const void) base;
+    sgl_u64 bytes;
+} SGLPrefetch;
+
 typedef struct SGLAddRMSNormParams {
     SGL_PTR(void) residual;
     SGL_PTR(const void) delta;
@@ -46,6 +53,7 @@ typedef struct SGLAddRMSNormParams {
     sgl_i32 dim;
     float eps;
     sgl_i32 add_one;
+    SGLPrefetch prefetch;
 } SGLAddRMSNormParams;
 
 /// Rotate-half RoPE of the queries and keys of a fused QKV buffer (rows of `qkv_stride`: q heads, k heads,
@@ -68,6 +76,7 @@ typedef struct SGLRopeStoreKVParams {
     sgl_i32 qkv_stride;
     float attention_factor;
     sgl_i32 pad0;
+    SGLPrefetch prefetch;
 } SGLRopeStoreKVParams;
 
 /// Gated activations: SiLU, GELU (tanh approximation), GELU (erf).
@@ -81,6 +90,7 @@ typedef struct SGLGatedActParams {
     sgl_i32 inner;
     sgl_i32 activation;
     sgl_i32 pad0;
+    SGLPrefetch prefetch;
 } SGLGatedActParams;
 
 /// Fused residual add + RMSNorm + skinny GEMM for one decode row (bf16): every block adds `delta` (may be null)
@@ -184,12 +194,19 @@ typedef struct SGLBitmaskParams {
     sgl_i32 vocab;
 } SGLBitmaskParams;
 
-/// Greedy: `out_ids[r] = argmax(logits[r, :])` (lowest index on ties; NaN never wins).
+/// Greedy: `out_ids[r] = argmax(logits[r, :])` (lowest index on ties; NaN never wins). Grid (chunks, rows): block
+/// (c, r) scans `chunk` logits of row r and raises `keys[r]` (the value's order-preserving bits, then the
+/// complement of the index) by an atomic max; the row's last block (`counters[r]`) writes the id and clears
+/// both for the next launch, so `keys` and `counters` must be zero before the first one.
 typedef struct SGLArgmaxParams {
     SGL_PTR(const void) logits;
     SGL_PTR(sgl_i32) out_ids;
+    SGL_PTR(sgl_u64) keys;
+    SGL_PTR(sgl_u32) counters;
     sgl_i32 rows;
     sgl_i32 vocab;
+    sgl_i32 chunk;
+    sgl_i32 reserved;
 } SGLArgmaxParams;
 
 /// Sampling from fp32 logits, one row per request: `temperature[r]` (≤ 0: greedy), `top_k[r]` (≤ 0 or ≥ vocab:
@@ -396,14 +413,15 @@ typedef struct SGLMoECombineParams {
 #define SGL_ASSERT_SIZE(T, N) _Static_assert(sizeof(T) == N, #T " layout changed")
 #endif
 SGL_ASSERT_SIZE(SGLEmbeddingParams, 48);
-SGL_ASSERT_SIZE(SGLAddRMSNormParams, 48);
-SGL_ASSERT_SIZE(SGLRopeStoreKVParams, 80);
-SGL_ASSERT_SIZE(SGLGatedActParams, 32);
+SGL_ASSERT_SIZE(SGLPrefetch, 16);
+SGL_ASSERT_SIZE(SGLAddRMSNormParams, 64);
+SGL_ASSERT_SIZE(SGLRopeStoreKVParams, 96);
+SGL_ASSERT_SIZE(SGLGatedActParams, 48);
 SGL_ASSERT_SIZE(SGLDecodeAttentionParams, 120);
 SGL_ASSERT_SIZE(SGLAttentionCombineParams, 48);
 SGL_ASSERT_SIZE(SGLGatherRowsParams, 32);
 SGL_ASSERT_SIZE(SGLBitmaskParams, 24);
-SGL_ASSERT_SIZE(SGLArgmaxParams, 24);
+SGL_ASSERT_SIZE(SGLArgmaxParams, 48);
 SGL_ASSERT_SIZE(SGLSamplingParams, 72);
 SGL_ASSERT_SIZE(SGLLogitEdit, 20);
 SGL_ASSERT_SIZE(SGLLogitEditParams, 40);

@@ -1,19 +1,48 @@
 // Greedy argmax, grammar bitmask apply, and temperature / top-k / top-p / min-p sampling without sorting.
 #include "common.cuh"
 
-template <typename T> __device__ void argmax_rows(const SGLArgmaxParams &p) {
-    int r = blockIdx.x;
-    if (r >= p.rows) return;
-    const T *x = (const T *)p.logits + (size_t)r * p.vocab;
-    float best = 0.f;
-    int best_index = -1;
-    for (int i = threadIdx.x; i < p.vocab; i += blockDim.x) argmax_update(to_float(x[i]), i, best, best_index);
-    int winner = block_argmax(best, best_index);
-    if (threadIdx.x == 0) p.out_ids[r] = winner < 0 ? 0 : winner;
+/// A float's bits mapped so that unsigned order is numeric order (-0 taken as +0, as the comparison does).
+__device__ __forceinline__ unsigned int ordered_bits(float v) {
+    unsigned int u = __float_as_uint(v + 0.f);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-extern "C" __global__ void sgl_argmax_f32(const __grid_constant__ SGLArgmaxParams p) { sgl_pdl_begin(); argmax_rows<float>(p); }
-extern "C" __global__ void sgl_argmax_bf16(const __grid_constant__ SGLArgmaxParams p) { sgl_pdl_begin(); argmax_rows<bf16>(p); }
+template <typename T> __device__ void argmax_chunks(const SGLArgmaxParams &p) {
+    const int r = blockIdx.y;
+    if (r >= p.rows) return;
+    const T *x = (const T *)p.logits + (size_t)r * p.vocab;
+    const int begin = blockIdx.x * p.chunk, end = min(p.vocab, begin + p.chunk);
+    float best = 0.f;
+    int best_index = -1;
+    // Four independent loads in flight per thread before the compare chain.
+    constexpr int U = 4;
+    for (int base = begin + threadIdx.x; base < end; base += U * blockDim.x) {
+        float v[U];
+#pragma unroll
+        for (int k = 0; k < U; ++k) {
+            const int i = base + k * blockDim.x;
+            v[k] = i < end ? to_float(x[i]) : __int_as_float(0x7fffffff);
+        }
+#pragma unroll
+        for (int k = 0; k < U; ++k) argmax_update(v[k], base + k * blockDim.x, best, best_index);
+    }
+    const int winner = block_argmax(best, best_index);
+    if (threadIdx.x != 0) return;
+    if (winner >= 0) {
+        const sgl_u64 key = ((sgl_u64)ordered_bits(to_float(x[winner])) << 32) | (sgl_u64)(0xFFFFFFFFu - (unsigned int)winner);
+        atomicMax(p.keys + r, key);
+    }
+    __threadfence();
+    if (atomicAdd(p.counters + r, 1u) == gridDim.x - 1) {
+        // Every block of the row has raised the key: take it and leave zeros for the next launch.
+        const sgl_u64 key = atomicExch(p.keys + r, 0ull);
+        p.counters[r] = 0u;
+        p.out_ids[r] = key == 0ull ? 0 : (int)(0xFFFFFFFFu - (unsigned int)(key & 0xFFFFFFFFull));
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) sgl_argmax_f32(const __grid_constant__ SGLArgmaxParams p) { sgl_pdl_begin(); argmax_chunks<float>(p); }
+extern "C" __global__ void __launch_bounds__(256) sgl_argmax_bf16(const __grid_constant__ SGLArgmaxParams p) { sgl_pdl_begin(); argmax_chunks<bf16>(p); }
 
 template <typename T> __device__ void apply_bitmask(const SGLBitmaskParams &p) {
     size_t total = (size_t)p.rows * p.vocab;
