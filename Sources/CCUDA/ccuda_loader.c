@@ -96,9 +96,6 @@ const char *ccuda_resolve_driver(void *library, const CCUDADriverAPI **out) {
     REQUIRE(cuGraphLaunch, "cuGraphLaunch");
     REQUIRE(cuGraphExecDestroy, "cuGraphExecDestroy");
     REQUIRE(cuGraphDestroy, "cuGraphDestroy");
-    OPTIONAL(cuGraphUpload, "cuGraphUpload");
-    OPTIONAL(cuGraphGetNodes, "cuGraphGetNodes");
-    OPTIONAL(cuGraphNodeGetType, "cuGraphNodeGetType");
     *out = api;
     return NULL;
 }

@@ -1,5 +1,4 @@
 import CCUDA
-import Foundation
 
 /// A captured and instantiated CUDA graph (`CUDAStream.capture`), replayed with `launch(on:)`.
 ///
@@ -22,30 +21,7 @@ public final class CUDAGraph: @unchecked Sendable {
             throw CUDAError.driver(function: "cuGraphInstantiateWithFlags", code: -1, name: "NULL", message: "no graph")
         }
         exec = e
-        let env = processEnvironment()
-        if env["SGLANG_GRAPH_UPLOAD"] == "1", let upload = context.driver.api.pointee.cuGraphUpload {
-            _ = upload(e, nil)
-            _ = context.driver.api.pointee.cuCtxSynchronize()
-        }
-        timing = env["SGLANG_GRAPH_TIMING"] == "1"
-        if timing, let getNodes = context.driver.api.pointee.cuGraphGetNodes,
-           let getType = context.driver.api.pointee.cuGraphNodeGetType {
-            var count = 0
-            _ = getNodes(graph, nil, &count)
-            var nodes = [UnsafeMutableRawPointer?](repeating: nil, count: count)
-            _ = getNodes(graph, &nodes, &count)
-            var kinds: [Int32: Int] = [:]
-            for n in nodes {
-                var t: Int32 = -1
-                _ = getType(n, &t)
-                kinds[t, default: 0] += 1
-            }
-            FileHandle.standardError.write("graph: \(count) nodes, by type \(kinds)\n".data(using: .utf8) ?? Data())
-        }
     }
-
-    let timing: Bool
-    var launches = 0
 
     deinit {
         _ = try? context.bind()
@@ -56,12 +32,6 @@ public final class CUDAGraph: @unchecked Sendable {
     /// Replays the graph on `stream`.
     public func launch(on stream: CUDAStream) throws {
         try context.bind()
-        let start = timing ? DispatchTime.now().uptimeNanoseconds : 0
         try context.driver.check(context.driver.api.pointee.cuGraphLaunch(exec, stream.handle), "cuGraphLaunch")
-        if timing {
-            launches += 1
-            let us = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3
-            FileHandle.standardError.write(String(format: "graph launch %d: %.1f us\n", launches, us).data(using: .utf8) ?? Data())
-        }
     }
 }

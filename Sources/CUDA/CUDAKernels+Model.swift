@@ -130,14 +130,6 @@ extension CUDAKernels {
     /// (full rotary, no q/k norms); opt-in until measured on a GPU.
     public static let fusedNorm: Bool = processEnvironment()["SGLANG_FUSED_NORM"] == "1"
 
-    /// `SGLANG_L2_PREFETCH=q,o,g,d` (MiB): in decode, the latency-bound kernel before each weight GEMM starts pulling
-    /// the first q / o / g / d MiB of the QKV, output, gate-up and down weights (and q of the LM head) into L2.
-    public static let l2PrefetchMiB: [Int]? = {
-        guard let text = processEnvironment()["SGLANG_L2_PREFETCH"] else { return nil }
-        let values = text.split(separator: ",").compactMap { Int($0) }
-        return values.count == 4 && values.allSatisfy({ $0 >= 0 }) ? values : nil
-    }()
-
     /// `SGLANG_GEMV_SPLIT`: a fixed number of warps per skinny-GEMM column (1, 2, 4 or 8) instead of the choice
     /// by shape, for measurements.
     static let gemvSplitOverride: Int? = {

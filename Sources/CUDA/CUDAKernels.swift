@@ -79,14 +79,14 @@ public final class CUDAKernels: @unchecked Sendable {
 
     /// Fused `residual += delta` (when `delta` is given) and RMSNorm into `out`.
     public func addRMSNorm(residual: CUdeviceptr, delta: CUdeviceptr?, weight: CUdeviceptr, out: CUdeviceptr, rows: Int,
-                           dim: Int, eps: Float, addOne: Bool, type: CUDAElementType, prefetch: SGLPrefetch = .none,
+                           dim: Int, eps: Float, addOne: Bool, type: CUDAElementType,
                            stream: CUDAStream) throws
     {
         try require(rows > 0 && dim > 0, "RMSNorm of \(rows)×\(dim)")
         try require(delta == nil || out != residual, "add+RMSNorm cannot write its output over the residual")
         let p = SGLAddRMSNormParams(
             residual: residual, delta: delta ?? 0, weight: weight, out: out, rows: Int32(rows), dim: Int32(dim), eps: eps,
-            add_one: addOne ? 1 : 0, prefetch: prefetch)
+            add_one: addOne ? 1 : 0)
         // Rows that fit two 16-byte chunks per thread take the kernel's register-resident path.
         let vec = 16 / type.size, chunks = dim / vec
         let threads = dim % vec == 0 && chunks <= 2048
@@ -100,7 +100,7 @@ public final class CUDAKernels: @unchecked Sendable {
     public func ropeStoreKV(qkv: CUdeviceptr, kCache: CUdeviceptr, vCache: CUdeviceptr, positions: CUdeviceptr,
                             outLoc: CUdeviceptr, inverseFrequencies: CUdeviceptr, rotaryHalf: Int, attentionFactor: Float,
                             tokens: Int, qHeads: Int, kvHeads: Int, headDim: Int, type: CUDAElementType,
-                            prefetch: SGLPrefetch = .none, stream: CUDAStream) throws
+                            stream: CUDAStream) throws
     {
         try require(tokens > 0 && qHeads > 0 && kvHeads > 0 && headDim > 0, "RoPE of \(tokens) tokens")
         try require(rotaryHalf >= 0 && 2 * rotaryHalf <= headDim, "rotary dimension \(2 * rotaryHalf) > head size \(headDim)")
@@ -108,7 +108,7 @@ public final class CUDAKernels: @unchecked Sendable {
             qkv: qkv, k_cache: kCache, v_cache: vCache, positions: positions, out_loc: outLoc,
             inv_freq: inverseFrequencies, tokens: Int32(tokens), q_heads: Int32(qHeads), kv_heads: Int32(kvHeads),
             head_dim: Int32(headDim), rot_half: Int32(rotaryHalf), qkv_stride: Int32((qHeads + 2 * kvHeads) * headDim),
-            attention_factor: attentionFactor, pad0: 0, prefetch: prefetch)
+            attention_factor: attentionFactor, pad0: 0)
         let threads = min(128, max(32, (max(rotaryHalf, headDim / 2) + 31) / 32 * 32))
         try function("sgl_rope_store_kv_\(type.rawValue)").launch(
             grid: (tokens, qHeads + kvHeads, 1), block: (threads, 1, 1), stream: stream, params: p)
@@ -126,12 +126,11 @@ public final class CUDAKernels: @unchecked Sendable {
 
     /// `out[t, i] = act(gateUp[t, i]) · gateUp[t, inner + i]`; `activation` is `SGL_ACT_*`.
     public func gatedActivation(gateUp: CUdeviceptr, out: CUdeviceptr, tokens: Int, inner: Int, activation: Int32,
-                                type: CUDAElementType, prefetch: SGLPrefetch = .none, stream: CUDAStream) throws
+                                type: CUDAElementType, stream: CUDAStream) throws
     {
         try require(tokens > 0 && inner > 0, "gated activation of \(tokens)×\(inner)")
         let p = SGLGatedActParams(
-            gate_up: gateUp, out: out, tokens: Int32(tokens), inner: Int32(inner), activation: activation, pad0: 0,
-            prefetch: prefetch)
+            gate_up: gateUp, out: out, tokens: Int32(tokens), inner: Int32(inner), activation: activation, pad0: 0)
         try function("sgl_gated_act_\(type.rawValue)").launch(
             grid: (Self.blocks(tokens * inner, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
@@ -279,10 +278,10 @@ public final class CUDAKernels: @unchecked Sendable {
     /// Bytes of the argmax scratch for `rows` rows (a 64-bit key and a 32-bit counter each), to be zeroed once.
     public static func argmaxScratchBytes(rows: Int) -> Int { rows * 12 }
 
-    /// Logits per argmax block: about two blocks per multiprocessor over all rows, at least 1024 (four loads for
-    /// each of the 256 threads), a multiple of 1024.
+    /// Logits per argmax block: about eight 256-thread blocks per multiprocessor over all rows (a full SM of threads,
+    /// four loads in flight each), a multiple of 1024 (and at least that: four loads for each thread).
     static func argmaxChunk(rows: Int, vocab: Int, multiprocessors: Int) -> Int {
-        let blocksPerRow = max(1, (2 * multiprocessors) / max(1, rows))
+        let blocksPerRow = max(1, (8 * multiprocessors) / max(1, rows))
         let chunk = (vocab + blocksPerRow - 1) / blocksPerRow
         return max(1024, (chunk + 1023) / 1024 * 1024)
     }
@@ -360,12 +359,3 @@ public final class CUDAKernels: @unchecked Sendable {
     }
 }
 
-extension SGLPrefetch {
-    /// No prefetch.
-    public static let none = SGLPrefetch(base: 0, bytes: 0)
-
-    /// The first `bytes` (at most `limit`) of the weights at `base`, rounded down to whole 16-byte units.
-    public static func weights(_ base: CUdeviceptr, bytes: Int, limit: Int) -> SGLPrefetch {
-        SGLPrefetch(base: base, bytes: UInt64(max(0, min(bytes, limit)) / 16 * 16))
-    }
-}

@@ -1,5 +1,4 @@
 import CCUDA
-import CKernelParams
 import Compute
 import CUDA
 import Models
@@ -142,11 +141,6 @@ extension CUDACausalLM {
         let fuse = CUDAKernels.fusedNorm && type == .bfloat16 && CUDAKernels.gemvServes(rows: t, k: h, type: type)
         var residual = ws.hidden, spare = ws.hiddenSpare
         let rotHalf = uploadedFrequencies.inverseFrequencies.count
-        let plan = s.mode == .decode ? CUDAKernels.l2PrefetchMiB : nil
-        func prefetch(_ weights: CUDADeviceBuffer, _ which: Int) -> SGLPrefetch {
-            guard let plan else { return .none }
-            return .weights(weights.address, bytes: weights.byteCount, limit: plan[which] << 20)
-        }
         for (i, layer) in layers.enumerated() {
             // The QKV GEMM also rotates and stores K/V when nothing comes between (no q/k norms) and the rotary
             // covers whole heads.
@@ -167,7 +161,7 @@ extension CUDACausalLM {
                 try mark("norms")
                 try kernels.addRMSNorm(residual: residual.address, delta: i == 0 ? nil : ws.delta.address,
                                        weight: layer.inputNorm.address, out: ws.normed.address, rows: t, dim: h, eps: eps,
-                                       addOne: addOne, type: type, prefetch: prefetch(layer.qkv, 0), stream: stream)
+                                       addOne: addOne, type: type, stream: stream)
                 try mark("qkv proj")
                 try linear(ws.normed, layer.qkv, layer.qkvBias, ws.qkv, rows: t, out: qkvWidth, inner: h)
             }
@@ -184,7 +178,7 @@ extension CUDACausalLM {
                     positions: inputs.address(.positions), outLoc: inputs.address(.outLoc),
                     inverseFrequencies: inverseFrequencies.address, rotaryHalf: rotHalf,
                     attentionFactor: Float(uploadedFrequencies.attentionFactor), tokens: t, qHeads: qHeads,
-                    kvHeads: kvHeads, headDim: hd, type: type, prefetch: prefetch(layer.output, 1), stream: stream)
+                    kvHeads: kvHeads, headDim: hd, type: type, stream: stream)
             }
             try mark("attention")
             if s.mode == .decode {
@@ -228,15 +222,12 @@ extension CUDACausalLM {
                                            out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type,
                                            stream: stream)
                 } else {
-                    var next = SGLPrefetch.none
-                    if case .dense(let mlp) = layer.feedForward { next = prefetch(mlp.gateUp, 2) }
                     try kernels.addRMSNorm(residual: residual.address, delta: ws.delta.address,
                                            weight: layer.postAttentionNorm.address, out: ws.normed.address, rows: t, dim: h,
-                                           eps: eps, addOne: addOne, type: type, prefetch: next, stream: stream)
+                                           eps: eps, addOne: addOne, type: type, stream: stream)
                 }
                 switch layer.feedForward {
-                case .dense(let mlp):
-                    try gatedMLP(mlp, input: ws.normed, output: ws.delta, rows: t, prefetch: prefetch(mlp.down, 3))
+                case .dense(let mlp): try gatedMLP(mlp, input: ws.normed, output: ws.delta, rows: t)
                 case .moe(let moe): try mixtureOfExperts(moe, tokens: t)
                 }
             }
@@ -249,8 +240,7 @@ extension CUDACausalLM {
         try mark("final norm+lm head")
         // The last residual add folds into the final norm, over every row (cheap next to the layers).
         try kernels.addRMSNorm(residual: residual.address, delta: ws.delta.address, weight: finalNorm.address,
-                               out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type,
-                               prefetch: prefetch(lmHead, 0), stream: stream)
+                               out: ws.normed.address, rows: t, dim: h, eps: eps, addOne: addOne, type: type, stream: stream)
         if s.gather {
             try kernels.gatherRows(src: ws.normed.address, out: ws.delta.address, indices: inputs.address(.logitRows),
                                    count: s.logitCount, dim: h, type: type, stream: stream)
@@ -261,14 +251,13 @@ extension CUDACausalLM {
     }
 
     /// `output = down(act(gate(x)) · up(x))` for `rows` rows (through the workspace's gate/up buffers).
-    func gatedMLP(_ mlp: CUDAGatedMLP, input: CUDADeviceBuffer, output: CUDADeviceBuffer, rows: Int,
-                  prefetch: SGLPrefetch = .none) throws {
+    func gatedMLP(_ mlp: CUDAGatedMLP, input: CUDADeviceBuffer, output: CUDADeviceBuffer, rows: Int) throws {
         let ws = workspace, h = config.hiddenSize
         try mark("gate-up proj")
         try linear(input, mlp.gateUp, mlp.gateUpBias, ws.gateUp, rows: rows, out: 2 * mlp.inner, inner: h)
         try mark("activation")
         try kernels.gatedActivation(gateUp: ws.gateUp.address, out: ws.activated.address, tokens: rows, inner: mlp.inner,
-                                    activation: activationCode, type: type, prefetch: prefetch, stream: stream)
+                                    activation: activationCode, type: type, stream: stream)
         try downProjection(mlp, output: output, rows: rows)
     }
 

@@ -32,6 +32,24 @@ import Testing
         #expect(CUDAKernels.gemvSplit(n: 6144, k: 4096, multiprocessors: 132) > 1)
     }
 
+    @Test func argmaxChunksCoverEveryRowInAboutEightBlocksPerMultiprocessor() {
+        for sms in [66, 132] {
+            for rows in [1, 3, 8, 64, 256, 1000] {
+                for vocab in [1, 1000, 32000, 50257, 128256, 151936] {
+                    let chunk = CUDAKernels.argmaxChunk(rows: rows, vocab: vocab, multiprocessors: sms)
+                    #expect(chunk >= 1024 && chunk % 1024 == 0)
+                    let blocks = (vocab + chunk - 1) / chunk
+                    // The blocks cover the row, none starts past its end.
+                    #expect(blocks * chunk >= vocab && (blocks - 1) * chunk < vocab)
+                    // One block fewer would need a chunk past the smallest that keeps ≤ 8 blocks a multiprocessor.
+                    if chunk > 1024 { #expect(rows * (vocab + chunk - 1025) / (chunk - 1024) > 8 * sms) }
+                }
+            }
+        }
+        // Greedy decode at batch 1 on an H100: a 128k vocabulary in 126 blocks of 1024 logits.
+        #expect(CUDAKernels.argmaxChunk(rows: 1, vocab: 128_256, multiprocessors: 132) == 1024)
+    }
+
     @Test func tensorCoreSplitsFillTheLastWaveOrTakeEveryTile() {
         for resident in [396, 342, 792] {
             for blocksPerSplit in [8, 16, 28, 64, 256, 512, 1024, 4096] {

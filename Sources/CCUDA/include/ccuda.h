@@ -132,11 +132,6 @@ typedef struct CCUDADriverAPI {
     CUresult (*_Nonnull cuGraphLaunch)(CUgraphExec exec, CUstream stream);
     CUresult (*_Nonnull cuGraphExecDestroy)(CUgraphExec exec);
     CUresult (*_Nonnull cuGraphDestroy)(CUgraph graph);
-    /// Uploads an instantiated graph ahead of its first launch; optional (CUDA 11.1+).
-    CUresult (*_Nullable cuGraphUpload)(CUgraphExec exec, CUstream stream);
-    /// The nodes of a graph and their kinds (diagnostics); optional.
-    CUresult (*_Nullable cuGraphGetNodes)(CUgraph graph, void **nodes, size_t *count);
-    CUresult (*_Nullable cuGraphNodeGetType)(void *node, int *type);
 } CCUDADriverAPI;
 
 // MARK: - NVRTC

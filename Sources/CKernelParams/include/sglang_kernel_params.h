@@ -37,13 +37,6 @@ typedef struct SGLEmbeddingParams {
 /// if `delta` is non-null, `residual += delta` (stored in the element type); then
 /// `out = residual * rsqrt(mean(residual²) + eps) * w` (Gemma, `add_one`: `* (1 + w)`). `out` may be `residual`
 /// only when `delta` is null.
-/// Weights a latency-bound kernel starts pulling into L2 for the GEMM after it (a hint; `bytes` 0: none), so the
-/// memory bus works while the small kernels between two weight-streaming GEMMs run.
-typedef struct SGLPrefetch {
-    SGL_PTR(const void) base;
-    sgl_u64 bytes;
-} SGLPrefetch;
-
 typedef struct SGLAddRMSNormParams {
     SGL_PTR(void) residual;
     SGL_PTR(const void) delta;
@@ -53,7 +46,6 @@ typedef struct SGLAddRMSNormParams {
     sgl_i32 dim;
     float eps;
     sgl_i32 add_one;
-    SGLPrefetch prefetch;
 } SGLAddRMSNormParams;
 
 /// Rotate-half RoPE of the queries and keys of a fused QKV buffer (rows of `qkv_stride`: q heads, k heads,
@@ -76,7 +68,6 @@ typedef struct SGLRopeStoreKVParams {
     sgl_i32 qkv_stride;
     float attention_factor;
     sgl_i32 pad0;
-    SGLPrefetch prefetch;
 } SGLRopeStoreKVParams;
 
 /// Gated activations: SiLU, GELU (tanh approximation), GELU (erf).
@@ -90,7 +81,6 @@ typedef struct SGLGatedActParams {
     sgl_i32 inner;
     sgl_i32 activation;
     sgl_i32 pad0;
-    SGLPrefetch prefetch;
 } SGLGatedActParams;
 
 /// Fused residual add + RMSNorm + skinny GEMM for one decode row (bf16): every block adds `delta` (may be null)
@@ -413,10 +403,9 @@ typedef struct SGLMoECombineParams {
 #define SGL_ASSERT_SIZE(T, N) _Static_assert(sizeof(T) == N, #T " layout changed")
 #endif
 SGL_ASSERT_SIZE(SGLEmbeddingParams, 48);
-SGL_ASSERT_SIZE(SGLPrefetch, 16);
-SGL_ASSERT_SIZE(SGLAddRMSNormParams, 64);
-SGL_ASSERT_SIZE(SGLRopeStoreKVParams, 96);
-SGL_ASSERT_SIZE(SGLGatedActParams, 48);
+SGL_ASSERT_SIZE(SGLAddRMSNormParams, 48);
+SGL_ASSERT_SIZE(SGLRopeStoreKVParams, 80);
+SGL_ASSERT_SIZE(SGLGatedActParams, 32);
 SGL_ASSERT_SIZE(SGLDecodeAttentionParams, 120);
 SGL_ASSERT_SIZE(SGLAttentionCombineParams, 48);
 SGL_ASSERT_SIZE(SGLGatherRowsParams, 32);

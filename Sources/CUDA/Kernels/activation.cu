@@ -14,5 +14,5 @@ template <typename T> __device__ void gated_act(const SGLGatedActParams &p) {
     }
 }
 
-extern "C" __global__ void sgl_gated_act_f32(const __grid_constant__ SGLGatedActParams p) { sgl_prefetch_l2(p.prefetch); sgl_pdl_begin(); gated_act<float>(p); }
-extern "C" __global__ void sgl_gated_act_bf16(const __grid_constant__ SGLGatedActParams p) { sgl_prefetch_l2(p.prefetch); sgl_pdl_begin(); gated_act<bf16>(p); }
+extern "C" __global__ void sgl_gated_act_f32(const __grid_constant__ SGLGatedActParams p) { sgl_pdl_begin(); gated_act<float>(p); }
+extern "C" __global__ void sgl_gated_act_bf16(const __grid_constant__ SGLGatedActParams p) { sgl_pdl_begin(); gated_act<bf16>(p); }

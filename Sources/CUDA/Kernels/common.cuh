@@ -24,23 +24,6 @@ __device__ __forceinline__ void sgl_pdl_begin() {
     sgl_pdl_launch_dependents();
 }
 
-/// Starts pulling `f.bytes` at `f.base` into L2 (Hopper bulk prefetch; a hint that nothing waits on), the range
-/// spread over the first warp of every block, at most 64 KiB an instruction. Only for data no stream predecessor
-/// writes (weights): it runs before `sgl_pdl_wait`.
-__device__ __forceinline__ void sgl_prefetch_l2(const SGLPrefetch &f) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    if (f.bytes == 0 || threadIdx.x >= 32 || threadIdx.y != 0 || threadIdx.z != 0) return;
-    const sgl_u64 parts = (sgl_u64)gridDim.x * gridDim.y * gridDim.z * 32;
-    const sgl_u64 part = ((sgl_u64)blockIdx.x + (sgl_u64)gridDim.x * (blockIdx.y + (sgl_u64)gridDim.y * blockIdx.z)) * 32 + threadIdx.x;
-    const sgl_u64 slice = (f.bytes / parts + 15) & ~15ull;
-    const sgl_u64 begin = part * slice, end = begin + slice < f.bytes ? begin + slice : f.bytes;
-    for (sgl_u64 at = begin; at + 16 <= end; at += 65536) {
-        const unsigned int size = (unsigned int)(end - at < 65536 ? (end - at) & ~15ull : 65536);
-        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"((const char *)f.base + at), "r"(size) : "memory");
-    }
-#endif
-}
-
 /// bfloat16 storage: the upper 16 bits of an IEEE float.
 struct bf16 {
     unsigned short bits;

@@ -83,5 +83,5 @@ template <typename T> __device__ void add_rmsnorm(const SGLAddRMSNormParams &p) 
     }
 }
 
-extern "C" __global__ void sgl_add_rmsnorm_f32(const __grid_constant__ SGLAddRMSNormParams p) { sgl_prefetch_l2(p.prefetch); sgl_pdl_begin(); add_rmsnorm<float>(p); }
-extern "C" __global__ void sgl_add_rmsnorm_bf16(const __grid_constant__ SGLAddRMSNormParams p) { sgl_prefetch_l2(p.prefetch); sgl_pdl_begin(); add_rmsnorm<bf16>(p); }
+extern "C" __global__ void sgl_add_rmsnorm_f32(const __grid_constant__ SGLAddRMSNormParams p) { sgl_pdl_begin(); add_rmsnorm<float>(p); }
+extern "C" __global__ void sgl_add_rmsnorm_bf16(const __grid_constant__ SGLAddRMSNormParams p) { sgl_pdl_begin(); add_rmsnorm<bf16>(p); }

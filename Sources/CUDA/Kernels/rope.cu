@@ -36,5 +36,5 @@ template <typename T> __device__ void rope_store_kv(const SGLRopeStoreKVParams &
     }
 }
 
-extern "C" __global__ void sgl_rope_store_kv_f32(const __grid_constant__ SGLRopeStoreKVParams p) { sgl_prefetch_l2(p.prefetch); sgl_pdl_begin(); rope_store_kv<float>(p); }
-extern "C" __global__ void sgl_rope_store_kv_bf16(const __grid_constant__ SGLRopeStoreKVParams p) { sgl_prefetch_l2(p.prefetch); sgl_pdl_begin(); rope_store_kv<bf16>(p); }
+extern "C" __global__ void sgl_rope_store_kv_f32(const __grid_constant__ SGLRopeStoreKVParams p) { sgl_pdl_begin(); rope_store_kv<float>(p); }
+extern "C" __global__ void sgl_rope_store_kv_bf16(const __grid_constant__ SGLRopeStoreKVParams p) { sgl_pdl_begin(); rope_store_kv<bf16>(p); }
