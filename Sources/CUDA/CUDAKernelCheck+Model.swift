@@ -125,7 +125,8 @@ extension CUDAKernelCheck {
     /// bias, 1/2/4 warps per column; and gated (`act(gate) · up` of the output's halves, SiLU and GELU-tanh).
     func checkGEMVNorm() throws -> [CUDAKernelCheckResult] {
         var rows: [CUDAKernelCheckResult] = []
-        for (n, k, addOne, withDelta, withBias) in [(1000, 2048, false, true, false), (334, 1560, true, true, true),
+        // 4600 columns: more column groups than an H100/H200 holds resident blocks, so the persistent grid loops.
+        for (n, k, addOne, withDelta, withBias) in [(4600, 2048, false, true, false), (334, 1560, true, true, true),
                                                     (778, 576, false, false, true)] {
             let t = CUDAElementType.bfloat16
             let (res, resValues) = try upload(randoms(k), t)
@@ -180,7 +181,8 @@ extension CUDAKernelCheck {
     /// rotate-half on the host (fp32 angles, as `sgl_rope_store_kv`), with a bias (Qwen2) and 1/2/4 warps per column.
     func checkGEMVNormRope() throws -> CUDAKernelCheckResult {
         let t = CUDAElementType.bfloat16
-        let qHeads = 6, kvHeads = 2, hd = 64, k = 512, slot = 3, position: Int32 = 37, slots = 5
+        // 640+ column groups at one warp per column: the persistent grid loops on a 132-SM GPU.
+        let qHeads = 48, kvHeads = 16, hd = 64, k = 512, slot = 3, position: Int32 = 37, slots = 5
         let n = (qHeads + 2 * kvHeads) * hd, half = hd / 2, kvWidth = kvHeads * hd
         let (res, resValues) = try upload(randoms(k), t)
         let (delta, deltaValues) = try upload(randoms(k), t)

@@ -120,9 +120,12 @@ extension CUDAKernels {
             inv_freq: rope?.inverseFrequencies ?? 0, k_cache: rope?.kCache ?? 0, v_cache: rope?.vCache ?? 0,
             n: Int32(n), k: Int32(k), ksplit: Int32(split), eps: eps, add_one: addOne ? 1 : 0, activation: activation,
             q_heads: Int32(rope?.qHeads ?? 0), kv_heads: Int32(rope?.kvHeads ?? 0), head_dim: Int32(rope?.headDim ?? 0),
-            rot_half: Int32((rope?.headDim ?? 0) / 2), attention_factor: rope?.attentionFactor ?? 1, pad0: 0)
-        try function("sgl_gemv_norm_bf16").launch(grid: (blocks, 1, 1), block: (256, 1, 1), sharedBytes: k * 2,
-                                                  stream: stream, params: p)
+            rot_half: Int32((rope?.headDim ?? 0) / 2), attention_factor: rope?.attentionFactor ?? 1, groups: Int32(blocks))
+        // Persistent: one wave of resident blocks (four a multiprocessor) shares the column groups out, so each
+        // normalizes the row once.
+        try function("sgl_gemv_norm_bf16").launch(
+            grid: (min(blocks, 4 * context.device.multiprocessors), 1, 1), block: (256, 1, 1), sharedBytes: k * 2,
+            stream: stream, params: p)
     }
 
     /// `SGLANG_FUSED_NORM=1`: decode rows of bf16 models fuse each residual add + RMSNorm into the skinny GEMM

@@ -117,7 +117,8 @@ typedef struct SGLGemvNormParams {
     sgl_i32 head_dim;
     sgl_i32 rot_half;
     float attention_factor;
-    sgl_i32 pad0;
+    /// Column groups (of 8 warps) the persistent grid shares out.
+    sgl_i32 groups;
 } SGLGemvNormParams;
 
 /// Paged decode attention, split-K (stage 1): one query token per request (row `b` of `q`, `q_stride` elements

@@ -22,23 +22,23 @@ struct GemvEpilogue {
     float attention_factor;
 };
 
-/// The skinny GEMM over `x` (global or shared memory); `prologue()` runs once the first weight loads are in
-/// flight, with every thread of the block (it may fill `x` and synchronize). GATED and ROPE (one row, split ≤ 4)
+/// One column group (`vb`: the 8 warps' columns of one block of the plain launch) of the skinny GEMM;
+/// `prologue()` runs once its first weight loads are in flight. GATED and ROPE (one row, split ≤ 4)
 /// pair columns inside a block: of its 8 / split columns the first half are the first rows of pairs, the second
 /// half their partners. ROPE's pair blocks come first (the rotated q and k heads), then plain blocks for the
 /// v heads.
 template <typename T, typename O, int MODE, typename Prologue>
-__device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, const GemvEpilogue &e = {}) {
+__device__ __forceinline__ void gemv_group(const SGLGemvParams &p, Prologue &prologue, const GemvEpilogue &e, const int vb) {
     constexpr int VEC = 16 / sizeof(T);
     const int split = p.ksplit;
-    const int warp = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) >> 5);
+    const int warp = (int)((vb * (size_t)blockDim.x + threadIdx.x) >> 5);
     int col = warp / split, part = warp - col * split;
     const int half = max(1, 4 / split), local = (threadIdx.x >> 5) / split;  // split ≤ 4 when pairing
-    int pair = blockIdx.x * half + local % half;
+    int pair = vb * half + local % half;
     // ROPE: pairs of the q and k heads, in pair blocks; the v heads' columns after them.
     const int pairs = MODE == GEMV_GATED ? p.n / 2 : (e.q_heads + e.kv_heads) * e.rot_half;
     const int pair_blocks = MODE == GEMV_ROPE ? (pairs + half - 1) / half : 0;
-    const bool pair_block = MODE == GEMV_GATED || (MODE == GEMV_ROPE && (int)blockIdx.x < pair_blocks);
+    const bool pair_block = MODE == GEMV_GATED || (MODE == GEMV_ROPE && vb < pair_blocks);
     int first = 0, second = 0;  // the pair's two rows
     if (MODE == GEMV_GATED && pair < pairs) {
         first = pair;
@@ -49,7 +49,7 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, const GemvE
         second = first + e.rot_half;
     }
     if (pair_block) col = pair < pairs ? (local < half ? first : second) : p.n;
-    else if (MODE == GEMV_ROPE) col = (e.q_heads + e.kv_heads) * e.head_dim + ((int)blockIdx.x - pair_blocks) * (8 / split) + local;
+    else if (MODE == GEMV_ROPE) col = (e.q_heads + e.kv_heads) * e.head_dim + (vb - pair_blocks) * (8 / split) + local;
     const int lane = threadIdx.x & 31;
     const bool active = col < p.n;
     const int step = 32 * VEC, block = SGL_GEMV_UNROLL * step;
@@ -178,17 +178,38 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, const GemvE
     }
 }
 
+/// The skinny GEMM over `x` (global or shared memory). `prologue()` runs once, when the first weight loads are in
+/// flight, with every thread of the block (it may fill `x` and synchronize). With `groups` > 0 the grid is
+/// persistent: each block takes column groups (the 8 warps' columns of one block of the plain launch) `blockIdx.x`,
+/// `+ gridDim.x`, … below `groups`, so a costly prologue is paid once per block rather than once per group.
+template <typename T, typename O, int MODE, typename Prologue>
+__device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, const GemvEpilogue &e = {}, const int groups = 0) {
+    if (groups == 0) {
+        gemv_group<T, O, MODE>(p, prologue, e, blockIdx.x);
+        return;
+    }
+    auto none = [] {};
+    for (int vb = blockIdx.x; vb < groups; vb += gridDim.x) {
+        if (vb == (int)blockIdx.x) {
+            gemv_group<T, O, MODE>(p, prologue, e, vb);
+        } else {
+            __syncthreads();  // the previous group's partial sums are read before this one writes them
+            gemv_group<T, O, MODE>(p, none, e, vb);
+        }
+    }
+}
+
 template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) { gemv_core<T, O, GEMV_PLAIN>(p, [] {}); }
 
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_f32(const __grid_constant__ SGLGemvParams p) { gemv<bf16, float>(p); }
 
-// Residual add + RMSNorm fused in front of the skinny GEMM (one bf16 row): each block normalizes the row into
-// shared memory itself (a few KB from L2, while its first weight loads are in flight), which saves the norm
-// kernel between the two; for a gated MLP's gate-up (`act_out`) the activation is fused behind it, for a fused
-// QKV (`k_cache`) the RoPE of q and k and the K/V store. Same rounding as sgl_add_rmsnorm: the sum rounded to bf16, Llama's normalized value
-// rounded before the weight, Gemma's `1 + w` in fp32.
+// Residual add + RMSNorm fused in front of the skinny GEMM (one bf16 row), on a persistent grid: each block
+// normalizes the row into shared memory once (a few KB from L2, while its first weight loads are in flight), which
+// saves the norm kernel between the two; for a gated MLP's gate-up (`act_out`) the activation is fused behind it,
+// for a fused QKV (`k_cache`) the RoPE of q and k and the K/V store. Same rounding as sgl_add_rmsnorm: the sum
+// rounded to bf16, Llama's normalized value rounded before the weight, Gemma's `1 + w` in fp32.
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __grid_constant__ SGLGemvNormParams p) {
     extern __shared__ __align__(16) unsigned char x_raw[];
     bf16 *x_s = reinterpret_cast<bf16 *>(x_raw);
@@ -229,7 +250,7 @@ extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __
     };
     const GemvEpilogue e = {p.act_out, p.activation, p.positions, p.out_loc, p.inv_freq, p.k_cache, p.v_cache,
                             p.q_heads, p.kv_heads, p.head_dim, p.rot_half, p.attention_factor};
-    if (p.act_out) gemv_core<bf16, bf16, GEMV_GATED>(g, normalize, e);
-    else if (p.k_cache) gemv_core<bf16, bf16, GEMV_ROPE>(g, normalize, e);
-    else gemv_core<bf16, bf16, GEMV_PLAIN>(g, normalize);
+    if (p.act_out) gemv_core<bf16, bf16, GEMV_GATED>(g, normalize, e, p.groups);
+    else if (p.k_cache) gemv_core<bf16, bf16, GEMV_ROPE>(g, normalize, e, p.groups);
+    else gemv_core<bf16, bf16, GEMV_PLAIN>(g, normalize, e, p.groups);
 }
