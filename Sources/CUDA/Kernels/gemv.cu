@@ -22,13 +22,14 @@ struct GemvEpilogue {
     float attention_factor;
 };
 
-/// One column group (`vb`: the 8 warps' columns of one block of the plain launch) of the skinny GEMM;
-/// `prologue()` runs once its first weight loads are in flight. GATED and ROPE (one row, split ≤ 4)
+/// One column group (`vb`: the 8 warps' columns of one block of the plain launch) of the skinny GEMM; in the
+/// block's first group `prologue()` runs once its first weight loads are in flight. GATED and ROPE (one row, split ≤ 4)
 /// pair columns inside a block: of its 8 / split columns the first half are the first rows of pairs, the second
 /// half their partners. ROPE's pair blocks come first (the rotated q and k heads), then plain blocks for the
 /// v heads.
 template <typename T, typename O, int MODE, typename Prologue>
-__device__ __forceinline__ void gemv_group(const SGLGemvParams &p, Prologue &prologue, const GemvEpilogue &e, const int vb) {
+__device__ __forceinline__ void gemv_group(const SGLGemvParams &p, Prologue &prologue, const GemvEpilogue &e, const int vb,
+                                           const bool first_group = true) {
     constexpr int VEC = 16 / sizeof(T);
     const int split = p.ksplit;
     const int warp = (int)((vb * (size_t)blockDim.x + threadIdx.x) >> 5);
@@ -66,9 +67,11 @@ __device__ __forceinline__ void gemv_group(const SGLGemvParams &p, Prologue &pro
 #pragma unroll
         for (int u = 0; u < SGL_GEMV_UNROLL; ++u) wv[u] = load_stream16(w + c + u * step);
     }
-    sgl_pdl_wait();
-    sgl_pdl_launch_dependents();
-    prologue();
+    if (first_group) {
+        sgl_pdl_wait();
+        sgl_pdl_launch_dependents();
+        prologue();
+    }
     if (!active && split == 1 && MODE == GEMV_PLAIN) return;
     float acc[SGL_GEMV_MAX_M];
 #pragma unroll
@@ -188,14 +191,10 @@ __device__ void gemv_core(const SGLGemvParams &p, Prologue prologue, const GemvE
         gemv_group<T, O, MODE>(p, prologue, e, blockIdx.x);
         return;
     }
-    auto none = [] {};
     for (int vb = blockIdx.x; vb < groups; vb += gridDim.x) {
-        if (vb == (int)blockIdx.x) {
-            gemv_group<T, O, MODE>(p, prologue, e, vb);
-        } else {
-            __syncthreads();  // the previous group's partial sums are read before this one writes them
-            gemv_group<T, O, MODE>(p, none, e, vb);
-        }
+        const bool first = vb == (int)blockIdx.x;
+        if (!first) __syncthreads();  // the previous group's partial sums are read before this one writes them
+        gemv_group<T, O, MODE>(p, prologue, e, vb, first);
     }
 }
 
@@ -204,6 +203,13 @@ template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_f32(const __grid_constant__ SGLGemvParams p) { gemv<bf16, float>(p); }
+// Persistent flavours (`groups` > 0), kept apart so the loop costs the one-block-per-group kernels no registers.
+extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_persist_bf16_bf16(const __grid_constant__ SGLGemvParams p) {
+    gemv_core<bf16, bf16, GEMV_PLAIN>(p, [] {}, {}, p.groups);
+}
+extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_persist_bf16_f32(const __grid_constant__ SGLGemvParams p) {
+    gemv_core<bf16, float, GEMV_PLAIN>(p, [] {}, {}, p.groups);
+}
 
 // Residual add + RMSNorm fused in front of the skinny GEMM (one bf16 row), on a persistent grid: each block
 // normalizes the row into shared memory once (a few KB from L2, while its first weight loads are in flight), which
@@ -213,7 +219,7 @@ extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_f32(const __g
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __grid_constant__ SGLGemvNormParams p) {
     extern __shared__ __align__(16) unsigned char x_raw[];
     bf16 *x_s = reinterpret_cast<bf16 *>(x_raw);
-    const SGLGemvParams g = {(const void *)x_s, p.w, p.y, p.bias, 1, p.n, p.k, p.ksplit};
+    const SGLGemvParams g = {(const void *)x_s, p.w, p.y, p.bias, 1, p.n, p.k, p.ksplit, 0, 0};
     auto normalize = [&] {
         const bf16 *residual = (const bf16 *)p.residual, *delta = (const bf16 *)p.delta;
         const int chunks = p.k / 8;
