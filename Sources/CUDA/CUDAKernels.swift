@@ -131,8 +131,9 @@ public final class CUDAKernels: @unchecked Sendable {
         try require(tokens > 0 && inner > 0, "gated activation of \(tokens)×\(inner)")
         let p = SGLGatedActParams(
             gate_up: gateUp, out: out, tokens: Int32(tokens), inner: Int32(inner), activation: activation, pad0: 0)
+        let width = inner % (16 / type.size) == 0 ? inner / (16 / type.size) : inner
         try function("sgl_gated_act_\(type.rawValue)").launch(
-            grid: (Self.blocks(tokens * inner, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
+            grid: ((width + 255) / 256, min(tokens, 65_535), 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
     /// Decode-attention blocks wanted per multiprocessor (`SGLANG_DECODE_BLOCKS_PER_SM`, default 2; more measured slower on an H200): the kernel
