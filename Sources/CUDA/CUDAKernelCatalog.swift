@@ -42,8 +42,7 @@ public enum CUDAKernelCatalog {
             entryPoints: ["bf16", "f32"].flatMap { t in extendHeadDims.map { "sgl_extend_attention_\(t)_hd\($0)" } }),
         CUDAKernelSource(
             name: "gemv.cu",
-            entryPoints: ["sgl_gemv_f32_f32", "sgl_gemv_bf16_bf16", "sgl_gemv_bf16_f32", "sgl_gemv_persist_bf16_bf16",
-                          "sgl_gemv_persist_bf16_f32", "sgl_gemv_norm_bf16"]),
+            entryPoints: ["sgl_gemv_f32_f32", "sgl_gemv_bf16_bf16", "sgl_gemv_bf16_f32", "sgl_gemv_norm_bf16"]),
         CUDAKernelSource(
             name: "model_aux.cu",
             entryPoints: ["sgl_record_slots", "sgl_softcap_f32"]

@@ -55,21 +55,16 @@ extension CUDAKernels {
     {
         try require(rows >= 1 && rows <= 4 && k % (16 / type.size) == 0 && n > 0, "GEMV of \(rows)×\(n)×\(k)")
         try require(split.map { [1, 2, 4, 8].contains($0) } ?? true, "GEMV split \(split ?? 0) (1, 2, 4 or 8)")
-        var name: String
+        let name: String
         switch (type, outputFloat32) {
         case (.float32, _): name = "sgl_gemv_f32_f32"
         case (.bfloat16, true): name = "sgl_gemv_bf16_f32"
         case (.bfloat16, false): name = "sgl_gemv_bf16_bf16"
         }
         let split = split ?? gemvSplit(n: n, k: k)
-        let groups = (n * split + 7) / 8
-        let resident = Self.gemvPersistentBlocksPerSM * context.device.multiprocessors
-        let persistent = resident > 0 && groups > resident && type == .bfloat16
-        if persistent { name = name.replacingOccurrences(of: "sgl_gemv_", with: "sgl_gemv_persist_") }
         let p = SGLGemvParams(x: x, w: w, y: y, bias: bias ?? 0, m: Int32(rows), n: Int32(n), k: Int32(k),
-                              ksplit: Int32(split), groups: persistent ? Int32(groups) : 0, reserved: 0)
-        try function(name).launch(grid: (persistent ? resident : groups, 1, 1), block: (256, 1, 1), stream: stream,
-                                  params: p)
+                              ksplit: Int32(split))
+        try function(name).launch(grid: ((n * split + 7) / 8, 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
     /// The RoPE + K/V store a fused QKV GEMM applies to its row (see `SGLGemvNormParams`).
@@ -129,21 +124,14 @@ extension CUDAKernels {
         // Persistent: one wave of resident blocks (four a multiprocessor) shares the column groups out, so each
         // normalizes the row once.
         try function("sgl_gemv_norm_bf16").launch(
-            grid: (min(blocks, max(1, Self.gemvPersistentBlocksPerSM == 0 ? 4 : Self.gemvPersistentBlocksPerSM)
-                       * context.device.multiprocessors), 1, 1), block: (256, 1, 1), sharedBytes: k * 2,
+            grid: (min(blocks, 4 * context.device.multiprocessors), 1, 1), block: (256, 1, 1), sharedBytes: k * 2,
             stream: stream, params: p)
     }
 
-    /// `SGLANG_FUSED_NORM=1`: decode rows of bf16 models fuse each residual add + RMSNorm into the skinny GEMM
-    /// that reads it, a dense MLP's activation behind its gate-up GEMM, and the RoPE + K/V store behind the QKV one
-    /// (full rotary, no q/k norms); opt-in until measured on a GPU.
-    public static let fusedNorm: Bool = processEnvironment()["SGLANG_FUSED_NORM"] == "1"
-
-    /// `SGLANG_GEMV_PERSIST=N`: skinny GEMMs with more column groups than N blocks a multiprocessor run on a
-    /// persistent grid of that many (for measurements; 0, the default: one block per group). The fused norm
-    /// GEMM's persistent grid takes the same N when it is set, else 4.
-    static let gemvPersistentBlocksPerSM: Int = processEnvironment()["SGLANG_GEMV_PERSIST"].flatMap { Int($0) }
-        .map { max(0, min(4, $0)) } ?? 0
+    /// Decode rows of bf16 models fuse each residual add + RMSNorm into the skinny GEMM that reads it, a dense MLP's
+    /// activation behind its gate-up GEMM, and the RoPE + K/V store behind the QKV one (full rotary, no q/k norms):
+    /// 6 kernels a layer instead of 10 (`SGLANG_FUSED_NORM=0` keeps them apart).
+    public static let fusedNorm: Bool = processEnvironment()["SGLANG_FUSED_NORM"] != "0"
 
     /// `SGLANG_GEMV_SPLIT`: a fixed number of warps per skinny-GEMM column (1, 2, 4 or 8) instead of the choice
     /// by shape, for measurements.

@@ -335,9 +335,6 @@ typedef struct SGLGemvParams {
     sgl_i32 n;
     sgl_i32 k;
     sgl_i32 ksplit;
-    /// 0: one block per column group (8 warps' columns); else the grid is persistent over this many groups.
-    sgl_i32 groups;
-    sgl_i32 reserved;
 } SGLGemvParams;
 
 /// Mixture-of-experts routing: per token, softmax over the `experts` fp32 router logits (row `t` at
@@ -424,7 +421,7 @@ SGL_ASSERT_SIZE(SGLAddBiasParams, 24);
 SGL_ASSERT_SIZE(SGLHeadRMSNormParams, 40);
 SGL_ASSERT_SIZE(SGLSoftcapParams, 24);
 SGL_ASSERT_SIZE(SGLFillUniformParams, 32);
-SGL_ASSERT_SIZE(SGLGemvParams, 56);
+SGL_ASSERT_SIZE(SGLGemvParams, 48);
 SGL_ASSERT_SIZE(SGLGemvNormParams, 152);
 SGL_ASSERT_SIZE(SGLMoERouteParams, 48);
 SGL_ASSERT_SIZE(SGLMoEAlignParams, 48);

@@ -203,13 +203,6 @@ template <typename T, typename O> __device__ void gemv(const SGLGemvParams &p) {
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_f32_f32(const __grid_constant__ SGLGemvParams p) { gemv<float, float>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_bf16(const __grid_constant__ SGLGemvParams p) { gemv<bf16, bf16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_bf16_f32(const __grid_constant__ SGLGemvParams p) { gemv<bf16, float>(p); }
-// Persistent flavours (`groups` > 0), kept apart so the loop costs the one-block-per-group kernels no registers.
-extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_persist_bf16_bf16(const __grid_constant__ SGLGemvParams p) {
-    gemv_core<bf16, bf16, GEMV_PLAIN>(p, [] {}, {}, p.groups);
-}
-extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_persist_bf16_f32(const __grid_constant__ SGLGemvParams p) {
-    gemv_core<bf16, float, GEMV_PLAIN>(p, [] {}, {}, p.groups);
-}
 
 // Residual add + RMSNorm fused in front of the skinny GEMM (one bf16 row), on a persistent grid: each block
 // normalizes the row into shared memory once (a few KB from L2, while its first weight loads are in flight), which
@@ -219,7 +212,7 @@ extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_persist_bf16_f32(c
 extern "C" __global__ void __launch_bounds__(256, 4) sgl_gemv_norm_bf16(const __grid_constant__ SGLGemvNormParams p) {
     extern __shared__ __align__(16) unsigned char x_raw[];
     bf16 *x_s = reinterpret_cast<bf16 *>(x_raw);
-    const SGLGemvParams g = {(const void *)x_s, p.w, p.y, p.bias, 1, p.n, p.k, p.ksplit, 0, 0};
+    const SGLGemvParams g = {(const void *)x_s, p.w, p.y, p.bias, 1, p.n, p.k, p.ksplit};
     auto normalize = [&] {
         const bf16 *residual = (const bf16 *)p.residual, *delta = (const bf16 *)p.delta;
         const int chunks = p.k / 8;
