@@ -9,14 +9,13 @@ extension CUDAKernels {
     /// Softmax over `experts` fp32 router logits per token (row stride `stride`), top `topK` experts (ties: lower
     /// index) into `topkIds` / `topkWeights` (`[tokens, topK]`), renormalized to sum to 1 when `normalize`.
     public func moeRoute(logits: CUdeviceptr, stride: Int, topkIds: CUdeviceptr, topkWeights: CUdeviceptr, tokens: Int,
-                         experts: Int, topK: Int, normalize: Bool, roundLogits: Bool = false, stream: CUDAStream) throws
+                         experts: Int, topK: Int, normalize: Bool, stream: CUDAStream) throws
     {
         try require(tokens > 0 && experts > 0 && experts <= Self.moeMaxExperts && topK > 0 && topK <= experts
                         && stride >= experts, "MoE routing of \(tokens) tokens over \(experts) experts, top \(topK)")
         let p = SGLMoERouteParams(
             logits: logits, topk_ids: topkIds, topk_weights: topkWeights, tokens: Int32(tokens), experts: Int32(experts),
-            stride: Int32(stride), top_k: Int32(topK), normalize: normalize ? 1 : 0,
-            round_logits: roundLogits ? 1 : 0)
+            stride: Int32(stride), top_k: Int32(topK), normalize: normalize ? 1 : 0, pad0: 0)
         try function("sgl_moe_route").launch(grid: ((tokens + 7) / 8, 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 

@@ -281,10 +281,9 @@ extension CUDACausalLM {
             try blas.matmul(x: ws.normed.address, w: m.router.address, y: mw.routerLogits.address, m: t, n: m.routerRows,
                             k: h, input: blasType, output: .float32, stream: stream)
         }
-        // A bf16 model's router layer yields bf16 logits (transformers' `gate` in bf16): route on those.
         try kernels.moeRoute(logits: mw.routerLogits.address, stride: m.routerRows, topkIds: mw.topkIds.address,
                              topkWeights: mw.topkWeights.address, tokens: t, experts: m.experts, topK: m.topK,
-                             normalize: m.normalize, roundLogits: type == .bfloat16, stream: stream)
+                             normalize: m.normalize, stream: stream)
         try kernels.moeAlign(topkIds: mw.topkIds.address, offsets: mw.offsets.address, slotRows: mw.slotRows.address,
                              pairSlots: mw.pairSlots.address, pairs: slots, experts: m.experts, topK: m.topK,
                              stream: stream)

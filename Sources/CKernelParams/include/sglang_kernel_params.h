@@ -339,8 +339,7 @@ typedef struct SGLGemvParams {
 
 /// Mixture-of-experts routing: per token, softmax over the `experts` fp32 router logits (row `t` at
 /// `logits + t * stride`), the `top_k` most probable experts (ties: lower index), their probabilities
-/// renormalized to sum to 1 when `normalize`. Writes `topk_ids` / `topk_weights` `[tokens, top_k]`. With
-/// `round_logits` each logit is first rounded to bf16, as a bf16 model's router layer stores it.
+/// renormalized to sum to 1 when `normalize`. Writes `topk_ids` / `topk_weights` `[tokens, top_k]`.
 typedef struct SGLMoERouteParams {
     SGL_PTR(const float) logits;
     SGL_PTR(sgl_i32) topk_ids;
@@ -350,7 +349,7 @@ typedef struct SGLMoERouteParams {
     sgl_i32 stride;
     sgl_i32 top_k;
     sgl_i32 normalize;
-    sgl_i32 round_logits;
+    sgl_i32 pad0;
 } SGLMoERouteParams;
 
 /// Groups the `pairs` (token, choice) pairs by expert, in pair order within an expert (deterministic):

@@ -18,13 +18,12 @@ extern "C" __global__ void __launch_bounds__(256) sgl_moe_route(const __grid_con
     if (t >= p.tokens) return;
     const float *row = p.logits + (size_t)t * p.stride;
     float *pr = probs[warp];
-    auto logit = [&](int e) { return p.round_logits ? round_to<bf16>(row[e]) : row[e]; };
     float m = -__int_as_float(0x7f800000);
-    for (int e = lane; e < p.experts; e += 32) m = fmaxf(m, logit(e));
+    for (int e = lane; e < p.experts; e += 32) m = fmaxf(m, row[e]);
     m = warp_max(m);
     float s = 0.f;
     for (int e = lane; e < p.experts; e += 32) {
-        float v = expf(logit(e) - m);
+        float v = expf(row[e] - m);
         pr[e] = v;
         s += v;
     }
