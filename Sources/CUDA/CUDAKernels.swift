@@ -241,8 +241,8 @@ public final class CUDAKernels: @unchecked Sendable {
     }
 
     /// `SGLANG_DECODE_FUSED_MERGE=1`: the tensor-core decode kernel merges its own splits (the last block of each
-    /// request and KV head to finish; no merge kernel). Opt-in: a first version with serialized loads measured
-    /// slower on an H100 (batch 1 6.66 vs 6.03 ms); this one is not measured yet.
+    /// request and KV head to finish; no merge kernel). Opt-in: measured slower than the merge kernel on an H100
+    /// (batch 1 / 64: 6.20 / 9.90 ms against 5.65 / 9.78 ms).
     public static let decodeFusedMerge: Bool = processEnvironment()["SGLANG_DECODE_FUSED_MERGE"] == "1"
 
     /// Split counters the tensor-core decode kernel needs for `batch` requests (one per request, KV head and

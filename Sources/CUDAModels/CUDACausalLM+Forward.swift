@@ -136,7 +136,7 @@ extension CUDACausalLM {
         }
         let attentionScale = Float(config.attentionScale)
         let softcap = config.attentionLogitSoftcap.map { Float($0) }
-        // With fused norms (one bf16 row, `SGLANG_FUSED_NORM=1`) a residual add + RMSNorm runs inside the skinny
+        // With fused norms (one bf16 row; `SGLANG_FUSED_NORM=0` turns them off) a residual add + RMSNorm runs inside the skinny
         // GEMM that reads it, and the residual moves between two buffers (that GEMM's blocks all read the old one).
         let fuse = CUDAKernels.fusedNorm && type == .bfloat16 && CUDAKernels.gemvServes(rows: t, k: h, type: type)
         var residual = ws.hidden, spare = ws.hiddenSpare
