@@ -23,13 +23,13 @@ struct GemvEpilogue {
 };
 
 /// One column group (`vb`: the 8 warps' columns of one block of the plain launch) of the skinny GEMM; in the
-/// block's first group `prologue()` runs once its first weight loads are in flight. GATED and ROPE (one row, split ≤ 4)
-/// pair columns inside a block: of its 8 / split columns the first half are the first rows of pairs, the second
-/// half their partners. ROPE's pair blocks come first (the rotated q and k heads), then plain blocks for the
+/// block's first group `prologue()` runs once its first weight loads are in flight. GATED and ROPE (one row,
+/// split ≤ 4) pair columns inside a block: of its 8 / split columns the first half are the first rows of pairs,
+/// the second half their partners. ROPE's pair blocks come first (the rotated q and k heads), then plain blocks for the
 /// v heads.
 template <typename T, typename O, int MODE, typename Prologue>
-__device__ __forceinline__ void gemv_group(const SGLGemvParams &p, Prologue &prologue, const GemvEpilogue &e, const int vb,
-                                           const bool first_group = true) {
+__device__ __forceinline__ void gemv_group(const SGLGemvParams &p, Prologue &prologue, const GemvEpilogue &e,
+                                           const int vb, const bool first_group = true) {
     constexpr int VEC = 16 / sizeof(T);
     const int split = p.ksplit;
     const int warp = (int)((vb * (size_t)blockDim.x + threadIdx.x) >> 5);

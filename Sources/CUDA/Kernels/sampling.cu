@@ -29,7 +29,8 @@ template <typename T> __device__ void argmax_chunks(const SGLArgmaxParams &p) {
     const int winner = block_argmax(best, best_index);
     if (threadIdx.x != 0) return;
     if (winner >= 0) {
-        const sgl_u64 key = ((sgl_u64)ordered_bits(to_float(x[winner])) << 32) | (sgl_u64)(0xFFFFFFFFu - (unsigned int)winner);
+        const sgl_u64 key =
+            ((sgl_u64)ordered_bits(to_float(x[winner])) << 32) | (sgl_u64)(0xFFFFFFFFu - (unsigned int)winner);
         atomicMax(p.keys + r, key);
     }
     __threadfence();
