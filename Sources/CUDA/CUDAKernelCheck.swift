@@ -457,7 +457,15 @@ public final class CUDAKernelCheck {
     }
 
     func checkSampling() throws -> [CUDAKernelCheckResult] {
-        let vocab = 3000, samples = 8192
+        var rows: [CUDAKernelCheckResult] = []
+        // 3000 tokens fit the kernel's candidate buffer from the start; 40000 take whole-row rounds first.
+        for (vocab, samples) in [(3000, 8192), (40_000, 2048)] {
+            rows += try checkSampling(vocab: vocab, samples: samples)
+        }
+        return rows
+    }
+
+    func checkSampling(vocab: Int, samples: Int) throws -> [CUDAKernelCheckResult] {
         // Logits with a few dominant tokens so the filters matter.
         var base = randoms(vocab, scale: 1.5)
         for i in 0..<12 { base[rng.below(vocab)] += 4 + Float(i) * 0.3 }
@@ -504,9 +512,10 @@ public final class CUDAKernelCheck {
             tvd = 0.5 * (tvd + abs(restObserved - restExpected))
             let bound = 1.5 * (Double(heads.count + 1) / Double(samples)).squareRoot() + 0.01
             rows.append(CUDAKernelCheckResult(
-                kernel: "sample \(name)", maxAbsError: Double(outside), relError: tvd, tolerance: bound,
+                kernel: "sample V=\(vocab) \(name)", maxAbsError: Double(outside), relError: tvd, tolerance: bound,
                 passed: outside == 0 && tvd <= bound,
-                note: "\(samples) draws over \(support) kept tokens; err = tokens outside the kept set, rel = TVD"))
+                note: "\(samples) draws over \(support) of \(vocab) tokens kept; err = tokens outside the kept set, "
+                    + "rel = TVD"))
         }
         // Greedy rows (temperature 0) must equal argmax; a reproducibility check: same seed and offset, same token.
         let logits = try CUDADeviceBuffer(context: context, copying: base + base)
@@ -528,7 +537,7 @@ public final class CUDAKernelCheck {
         let greedyOK = outs[0][0] == Int32(Self.argmax(base[...]))
         let reproducible = outs[0] == outs[1]
         rows.append(CUDAKernelCheckResult(
-            kernel: "sample greedy+repro", maxAbsError: greedyOK ? 0 : 1, relError: reproducible ? 0 : 1, tolerance: 0,
+            kernel: "sample V=\(vocab) greedy+repro", maxAbsError: greedyOK ? 0 : 1, relError: reproducible ? 0 : 1, tolerance: 0,
             passed: greedyOK && reproducible, note: "T=0 row equals argmax; same (seed, offset) gives the same token"))
         return rows
     }
