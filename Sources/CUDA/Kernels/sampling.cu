@@ -106,97 +106,6 @@ __device__ __forceinline__ float unnormalized_probability(const float *x, int i,
     return expf((x[i] - mx) * inv_t);
 }
 
-/// Exclusive prefix sum of `v` over the block in thread order; `total` gets the block's sum.
-__device__ __forceinline__ int block_exclusive_scan(int v, int &total) {
-    __shared__ int warp_offsets[32];
-    __shared__ int block_total;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    int inclusive = v;
-#pragma unroll
-    for (int o = 1; o < 32; o <<= 1) {
-        const int t = __shfl_up_sync(0xffffffffu, inclusive, o);
-        if (lane >= o) inclusive += t;
-    }
-    if (lane == 31) warp_offsets[warp] = inclusive;
-    __syncthreads();
-    if (warp == 0) {
-        const int w = lane < warps ? warp_offsets[lane] : 0;
-        int scanned = w;
-#pragma unroll
-        for (int o = 1; o < 32; o <<= 1) {
-            const int t = __shfl_up_sync(0xffffffffu, scanned, o);
-            if (lane >= o) scanned += t;
-        }
-        if (lane < warps) warp_offsets[lane] = scanned - w;
-        if (lane == 31) block_total = scanned;
-    }
-    __syncthreads();
-    const int r = warp_offsets[warp] + inclusive - v;
-    total = block_total;
-    __syncthreads();
-    return r;
-}
-
-#define SGL_SAMPLE_CANDIDATES 8192
-
-/// The smallest t in [0, bits(1.0)] with f(t) ≤ `limit`, where f(t) adds w(q) over the row's unnormalized
-/// probabilities q = exp((x − max) / T) whose bits exceed t (w = 1 counts tokens, w = q adds mass): bisection on
-/// the bits. Rounds scan the whole row until at most SGL_SAMPLE_CANDIDATES of its q lie in the bracket [lo, hi];
-/// those then move to `candidates` once (each thread's in row order, placed by a block scan, so sums keep a fixed
-/// order and draws stay reproducible) and later rounds scan only them, the q above the bracket adding a constant.
-template <bool COUNT>
-__device__ unsigned int bisect_threshold(const float *x, int V, float mx, float inv_t, float limit, float *candidates) {
-    unsigned int lo = 0, hi = 0x3f800000u;  // every q ≤ 1, so f(bits(1.0)) = 0 ≤ limit
-    // This thread's q in the bracket, and the block's.
-    int mine = (int)threadIdx.x < V ? (V - (int)threadIdx.x + (int)blockDim.x - 1) / (int)blockDim.x : 0;
-    int bracketed = V, held = -1;
-    float above_bracket = 0.f;
-    while (lo < hi) {
-        if (held < 0 && bracketed <= SGL_SAMPLE_CANDIDATES) {
-            int total = 0, at = block_exclusive_scan(mine, total);
-            float outside = 0.f;
-            for (int i = threadIdx.x; i < V; i += blockDim.x) {
-                const float q = unnormalized_probability(x, i, mx, inv_t);
-                const unsigned int key = __float_as_uint(q);
-                if (key > hi) outside += COUNT ? 1.f : q;
-                else if (key >= lo) candidates[at++] = q;
-            }
-            above_bracket = block_sum(outside);  // its barriers also publish the candidates
-            held = total;
-        }
-        const unsigned int mid = lo + (hi - lo) / 2;
-        float above = 0.f;
-        int low = 0, high = 0;
-        if (held < 0) {
-            for (int i = threadIdx.x; i < V; i += blockDim.x) {
-                const float q = unnormalized_probability(x, i, mx, inv_t);
-                const unsigned int key = __float_as_uint(q);
-                if (key > mid) above += COUNT ? 1.f : q;
-                if (key >= lo && key <= hi) {
-                    if (key <= mid) ++low;
-                    else ++high;
-                }
-            }
-            above = block_sum(above);
-        } else {
-            for (int j = threadIdx.x; j < held; j += blockDim.x) {
-                const float q = candidates[j];
-                if (__float_as_uint(q) > mid) above += COUNT ? 1.f : q;
-            }
-            above = block_sum(above) + above_bracket;
-        }
-        if (above <= limit) {
-            hi = mid;
-            mine = low;
-        } else {
-            lo = mid + 1;
-            mine = high;
-        }
-        if (held < 0) bracketed = block_count(mine);
-    }
-    return lo;
-}
-
 extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_constant__ SGLSamplingParams p) {
     sgl_pdl_begin();
     const int r = blockIdx.x;
@@ -223,13 +132,33 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
     // Thresholds on the probability's bits (non-negative floats order like their bit patterns). A token is kept
     // when fewer than k tokens are strictly more likely, when the mass strictly above it is at most top_p, and
     // when it is at least min_p times the largest probability (which is 1 here).
-    __shared__ float candidates[SGL_SAMPLE_CANDIDATES];
     unsigned int threshold = 0;
     if (top_k > 0 && top_k < V) {
-        threshold = max(threshold, bisect_threshold<true>(x, V, mx, inv_t, (float)(top_k - 1), candidates));
+        unsigned int lo = 0, hi = 0x3f800000u;  // count(p > 1.0) = 0 < k
+        while (lo < hi) {
+            unsigned int mid = lo + (hi - lo) / 2;
+            int above = 0;
+            for (int i = threadIdx.x; i < V; i += blockDim.x)
+                above += __float_as_uint(unnormalized_probability(x, i, mx, inv_t)) > mid;
+            if (block_count(above) < top_k) hi = mid; else lo = mid + 1;
+        }
+        threshold = max(threshold, lo);
     }
     const float top_p = p.top_p[r];
-    if (top_p < 1.f) threshold = max(threshold, bisect_threshold<false>(x, V, mx, inv_t, top_p * z, candidates));
+    if (top_p < 1.f) {
+        const float limit = top_p * z;
+        unsigned int lo = 0, hi = 0x3f800000u;
+        while (lo < hi) {
+            unsigned int mid = lo + (hi - lo) / 2;
+            float above = 0.f;
+            for (int i = threadIdx.x; i < V; i += blockDim.x) {
+                float q = unnormalized_probability(x, i, mx, inv_t);
+                if (__float_as_uint(q) > mid) above += q;
+            }
+            if (block_sum(above) <= limit) hi = mid; else lo = mid + 1;
+        }
+        threshold = max(threshold, lo);
+    }
     const float min_p = p.min_p[r];
     if (min_p > 0.f) threshold = max(threshold, __float_as_uint(fminf(min_p, 1.f)));
 
