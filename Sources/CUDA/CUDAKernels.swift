@@ -79,8 +79,7 @@ public final class CUDAKernels: @unchecked Sendable {
 
     /// Fused `residual += delta` (when `delta` is given) and RMSNorm into `out`.
     public func addRMSNorm(residual: CUdeviceptr, delta: CUdeviceptr?, weight: CUdeviceptr, out: CUdeviceptr, rows: Int,
-                           dim: Int, eps: Float, addOne: Bool, type: CUDAElementType,
-                           stream: CUDAStream) throws
+                           dim: Int, eps: Float, addOne: Bool, type: CUDAElementType, stream: CUDAStream) throws
     {
         try require(rows > 0 && dim > 0, "RMSNorm of \(rows)×\(dim)")
         try require(delta == nil || out != residual, "add+RMSNorm cannot write its output over the residual")
@@ -359,4 +358,3 @@ public final class CUDAKernels: @unchecked Sendable {
         }
     }
 }
-
