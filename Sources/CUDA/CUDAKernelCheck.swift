@@ -518,7 +518,6 @@ public final class CUDAKernelCheck {
                     + "rel = TVD"))
         }
         // Greedy rows (temperature 0) must equal argmax; a reproducibility check: same seed and offset, same token.
-        let logits = try CUDADeviceBuffer(context: context, copying: base + base)
         let temps = try CUDADeviceBuffer(context: context, copying: [Float(0), 1])
         let ks = try CUDADeviceBuffer(context: context, copying: [Int32(0), 0])
         let ps = try CUDADeviceBuffer(context: context, copying: [Float(1), 1])
@@ -527,6 +526,8 @@ public final class CUDAKernelCheck {
         let offsets = try CUDADeviceBuffer(context: context, copying: [UInt64(3), 3])
         var outs: [[Int32]] = []
         for _ in 0..<2 {
+            // Fresh logits each time: a sampled row's logits are overwritten with its probabilities.
+            let logits = try CUDADeviceBuffer(context: context, copying: base + base)
             let ids = try CUDADeviceBuffer(context: context, byteCount: 8)
             try ids.fill(word: 0xFFFF_FFFF, on: stream)
             try kernels.sample(logits: logits.address, temperature: temps.address, topK: ks.address, topP: ps.address,

@@ -286,7 +286,8 @@ public final class CUDAKernels: @unchecked Sendable {
         return max(1024, (chunk + 1023) / 1024 * 1024)
     }
 
-    /// Per-row temperature / top-k / top-p / min-p sampling from fp32 logits (see `SGLSamplingParams`).
+    /// Per-row temperature / top-k / top-p / min-p sampling from fp32 logits (see `SGLSamplingParams`); a sampled
+    /// row's logits are overwritten with its unnormalized probabilities.
     public func sample(logits: CUdeviceptr, temperature: CUdeviceptr, topK: CUdeviceptr, topP: CUdeviceptr,
                        minP: CUdeviceptr, seeds: CUdeviceptr, offsets: CUdeviceptr, outIds: CUdeviceptr, rows: Int,
                        vocab: Int, stream: CUDAStream) throws

@@ -233,6 +233,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
             if sampling.allSatisfy({ $0?.isGreedy ?? true }) {
                 try argmax(rows: rows.count)
             } else {
+                // Overwrites the sampled rows' logits with their probabilities; host rows stay as they are.
                 try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
                                    topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
                                    offsets: s.address(.steps), outIds: inputs.address(.outIds), rows: rows.count,

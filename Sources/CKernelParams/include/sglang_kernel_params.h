@@ -204,9 +204,10 @@ typedef struct SGLArgmaxParams {
 /// off), `top_p[r]` (≥ 1: off), `min_p[r]` (≤ 0: off), in SGLang's order: softmax(logits / T), then keep the
 /// tokens at or above the k-th largest probability, the smallest head of the distribution whose mass reaches
 /// top_p, and those ≥ min_p · max; draw from the kept mass with Philox4x32-10 keyed by `seeds[r]` at counter
-/// `offsets[r]` (reproducible per request and step, fixed addresses for graphs).
+/// `offsets[r]` (reproducible per request and step, fixed addresses for graphs). A sampled row's logits are
+/// overwritten with its unnormalized probabilities exp((x − max) / T) (greedy rows are left as they are).
 typedef struct SGLSamplingParams {
-    SGL_PTR(const float) logits;
+    SGL_PTR(float) logits;
     SGL_PTR(const float) temperature;
     SGL_PTR(const sgl_i32) top_k;
     SGL_PTR(const float) top_p;

@@ -101,10 +101,6 @@ __device__ __forceinline__ float uniform01(sgl_u64 seed, sgl_u64 offset) {
     return (float)(philox4x32(c, k).x >> 8) * (1.f / 16777216.f);
 }
 
-// Unnormalized probability of token i: exp((x_i - max) / T), so the largest is exactly 1.
-__device__ __forceinline__ float unnormalized_probability(const float *x, int i, float mx, float inv_t) {
-    return expf((x[i] - mx) * inv_t);
-}
 
 extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_constant__ SGLSamplingParams p) {
     sgl_pdl_begin();
@@ -124,10 +120,18 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
         return;
     }
     const float mx = x[greedy], inv_t = 1.f / temperature;
+    __syncthreads();  // every thread has read the maximum before the row is overwritten
 
+    // Unnormalized probabilities exp((x − max) / T) (the largest exactly 1), computed once and stored over the
+    // logits, so the ~30 bisection rounds of each cut below read them back (L2-resident) instead of redoing expf.
+    float *q = p.logits + (size_t)r * V;
     float z = 0.f;
-    for (int i = threadIdx.x; i < V; i += blockDim.x) z += unnormalized_probability(x, i, mx, inv_t);
-    z = block_sum(z);
+    for (int i = threadIdx.x; i < V; i += blockDim.x) {
+        const float v = expf((x[i] - mx) * inv_t);
+        q[i] = v;
+        z += v;
+    }
+    z = block_sum(z);  // its barriers also make the stored probabilities visible to the whole block
 
     // Thresholds on the probability's bits (non-negative floats order like their bit patterns). A token is kept
     // when fewer than k tokens are strictly more likely, when the mass strictly above it is at most top_p, and
@@ -139,7 +143,7 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
             unsigned int mid = lo + (hi - lo) / 2;
             int above = 0;
             for (int i = threadIdx.x; i < V; i += blockDim.x)
-                above += __float_as_uint(unnormalized_probability(x, i, mx, inv_t)) > mid;
+                above += __float_as_uint(q[i]) > mid;
             if (block_count(above) < top_k) hi = mid; else lo = mid + 1;
         }
         threshold = max(threshold, lo);
@@ -152,8 +156,8 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
             unsigned int mid = lo + (hi - lo) / 2;
             float above = 0.f;
             for (int i = threadIdx.x; i < V; i += blockDim.x) {
-                float q = unnormalized_probability(x, i, mx, inv_t);
-                if (__float_as_uint(q) > mid) above += q;
+                const float v = q[i];
+                if (__float_as_uint(v) > mid) above += v;
             }
             if (block_sum(above) <= limit) hi = mid; else lo = mid + 1;
         }
@@ -168,9 +172,9 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
     float mine = 0.f;
     int last_kept = -1;
     for (int i = begin; i < end; ++i) {
-        float q = unnormalized_probability(x, i, mx, inv_t);
-        if (__float_as_uint(q) >= threshold) {
-            mine += q;
+        const float v = q[i];
+        if (__float_as_uint(v) >= threshold) {
+            mine += v;
             last_kept = i;
         }
     }
@@ -193,9 +197,9 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
         float acc = before;
         int pick = last_kept;
         for (int i = begin; i < end; ++i) {
-            float q = unnormalized_probability(x, i, mx, inv_t);
-            if (__float_as_uint(q) < threshold) continue;
-            acc += q;
+            const float v = q[i];
+            if (__float_as_uint(v) < threshold) continue;
+            acc += v;
             if (u < acc) {
                 pick = i;
                 break;
