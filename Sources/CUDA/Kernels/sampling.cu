@@ -101,7 +101,6 @@ __device__ __forceinline__ float uniform01(sgl_u64 seed, sgl_u64 offset) {
     return (float)(philox4x32(c, k).x >> 8) * (1.f / 16777216.f);
 }
 
-
 extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_constant__ SGLSamplingParams p) {
     sgl_pdl_begin();
     const int r = blockIdx.x;
