@@ -1,14 +1,9 @@
-// Kernel timeline of any CUDA program, CUDA-graph nodes included, through CUPTI's activity API: build it as a
-// preload library on the GPU machine and run the program under it; every kernel's start, end, grid and name go
-// to $KTRACE_OUT as CSV; with KTRACE_API=1 also every driver call (the host's side: launches, copies, waits) and
-// every copy on the GPU, in the same clock. Used to see where a decode step goes inside its graph (ncu replays kernels one at a
-// time, cold, which hides the gaps between them and overstates short kernels).
-//   KREC=$(grep -o '} CUpti_ActivityKernel[0-9]*;' $CUPTI/include/cupti_activity.h | grep -o '[0-9]*' | sort -n | tail -1)
-//   MREC=$(grep -ho '} CUpti_ActivityMemcpy[0-9]*;' $CUPTI/include/cupti_activity*.h | grep -o '[0-9]*' | sort -n | tail -1)
-//   gcc -O2 -shared -fPIC -DKREC=CUpti_ActivityKernel$KREC -DMREC=CUpti_ActivityMemcpy$MREC -I$CUPTI/include -I/usr/local/cuda/include \
-//       scripts/cuda/ktrace.c -o ktrace.so -L$CUPTI/lib64 -lcupti
-//   LD_PRELOAD=$PWD/ktrace.so KTRACE_OUT=trace.csv LD_LIBRARY_PATH=$CUPTI/lib64 sglang bench-one-batch ...
-// CUPTI=/usr/local/cuda/extras/CUPTI. scripts/cuda/ktrace_report.py summarizes the last decode steps.
+// Kernel timeline of any CUDA program, CUDA-graph nodes included, through CUPTI's activity API: a preload library
+// that writes every kernel's start, end, grid and name to $KTRACE_OUT as CSV; with KTRACE_API=1 also every driver
+// call (the host's side: launches, copies, waits) and every copy on the GPU, in the same clock. Used to see where a
+// decode step goes inside its graph (ncu replays kernels one at a time, cold, which hides the gaps between them and
+// overstates short kernels). scripts/cuda/ktrace.sh builds it on the GPU machine (KREC / MREC: the newest kernel
+// and memcpy record structs of that CUPTI) and runs a command under it; ktrace_report.py summarizes the trace.
 #include <cupti.h>
 #include <stdio.h>
 #include <stdlib.h>

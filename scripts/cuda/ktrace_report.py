@@ -27,6 +27,9 @@ for step in steps:
 n = len(steps)
 print(f"{n} steps: span {sum(spans) / n / 1e3:.1f} us, kernels busy {sum(busy) / n / 1e3:.1f} us, "
       f"gaps {(sum(spans) - sum(busy)) / n / 1e3:.1f} us, {sum(e[0] for e in table.values()) // n} kernels a step")
+if sum(spans) < sum(busy):
+    print("kernels overlap (programmatic dependent launch): a kernel's run time includes its wait for the one "
+          "before it, and gaps come out negative")
 print(f"{'kernel':44} {'grid':>12} {'n':>4} {'run us':>8} {'each':>6} {'gap us':>7} {'each':>5}")
 for (name, grid), (k, run, gap) in sorted(table.items(), key=lambda kv: -kv[1][1]):
     print(f"{name:44} {grid:>12} {k // n:4d} {run / n / 1e3:8.1f} {run / k / 1e3:6.2f} {gap / n / 1e3:7.1f} {gap / k / 1e3:5.2f}")
