@@ -458,8 +458,9 @@ public final class CUDAKernelCheck {
 
     func checkSampling() throws -> [CUDAKernelCheckResult] {
         var rows: [CUDAKernelCheckResult] = []
-        // 3000 tokens fit the kernel's candidate buffer from the start; 40000 take whole-row rounds first.
-        for (vocab, samples) in [(3000, 8192), (40_000, 2048)] {
+        // 3001 tokens take the kernel's scalar loads (not a multiple of four); 151,936 (Qwen's vocabulary) makes the
+        // draw walk its chosen chunk in more than one step.
+        for (vocab, samples) in [(3001, 8192), (40_000, 2048), (151_936, 1024)] {
             rows += try checkSampling(vocab: vocab, samples: samples)
         }
         return rows

@@ -101,116 +101,317 @@ __device__ __forceinline__ float uniform01(sgl_u64 seed, sgl_u64 offset) {
     return (float)(philox4x32(c, k).x >> 8) * (1.f / 16777216.f);
 }
 
+/// Four consecutive values of a row from `i` on (zeros past the end): one 16-byte load when the row allows.
+__device__ __forceinline__ float4 load_row4(const float *q, int i, int V, bool vec) {
+    if (vec) return *(const float4 *)(q + i);
+    return make_float4(i < V ? q[i] : 0.f, i + 1 < V ? q[i + 1] : 0.f, i + 2 < V ? q[i + 2] : 0.f,
+                       i + 3 < V ? q[i + 3] : 0.f);
+}
+
+__device__ __forceinline__ float float4_at(const float4 &a, int e) {
+    return e == 0 ? a.x : e == 1 ? a.y : e == 2 ? a.z : a.w;
+}
+
+/// Calls `f(values, first index)` for every group of four values of a row, the block's threads taking groups in
+/// turn with four 16-byte loads in flight each (an L2-resident row is latency-bound otherwise).
+template <typename F> __device__ __forceinline__ void row_sweep(const float *q, int V, bool vec, F f) {
+    const int n4 = (V + 3) >> 2;
+    for (int j = threadIdx.x; j < n4; j += 4 * blockDim.x) {
+        float4 a[4];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+            const int g = j + u * blockDim.x;
+            a[u] = g < n4 ? load_row4(q, 4 * g, V, vec) : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+            const int g = j + u * blockDim.x;
+            if (g < n4) f(a[u], 4 * g);
+        }
+    }
+}
+
+/// Bins of one radix digit: a probability in [0, 1] has 30 significant bits (1.0 is 0x3f800000), cut into three
+/// 10-bit digits from the top.
+#define SGL_SAMPLE_BINS 1024
+/// Histogram masses are fixed point (2⁻⁴⁰ units, a whole 256k-token row fits in 64 bits) so that their sums do
+/// not depend on the order of the atomic adds: the same seed must give the same token.
+#define SGL_SAMPLE_MASS_SCALE 1099511627776.0f
+
+/// The sum over the bins above each thread's own (thread t holds bin t; blockDim.x == SGL_SAMPLE_BINS).
+template <typename T> __device__ __forceinline__ T bins_above(T own, T *warp_totals) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    T v = own;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        const T n = __shfl_down_sync(0xffffffffu, v, o);
+        if (lane + o < 32) v += n;
+    }
+    if (lane == 0) warp_totals[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        T t = warp_totals[lane];
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            const T n = __shfl_down_sync(0xffffffffu, t, o);
+            if (lane + o < 32) t += n;
+        }
+        warp_totals[lane] = t;  // now the sum over warps ≥ lane
+    }
+    __syncthreads();
+    const T result = v - own + (warp + 1 < 32 ? warp_totals[warp + 1] : (T)0);
+    __syncthreads();  // warp_totals is reused by the next call
+    return result;
+}
+
+/// Inclusive prefix sum over the block (blockDim.x == 1024) in a fixed order.
+__device__ __forceinline__ float block_inclusive_scan(float v, float *warp_totals) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        const float n = __shfl_up_sync(0xffffffffu, v, o);
+        if (lane >= o) v += n;
+    }
+    if (lane == 31) warp_totals[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float t = warp_totals[lane];
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            const float n = __shfl_up_sync(0xffffffffu, t, o);
+            if (lane >= o) t += n;
+        }
+        warp_totals[lane] = t;
+    }
+    __syncthreads();
+    const float result = v + (warp > 0 ? warp_totals[warp - 1] : 0.f);
+    __syncthreads();
+    return result;
+}
+
+/// Temperature / top-k / top-p / min-p sampling without sorting, one block of 1024 threads per row. The row's
+/// unnormalized probabilities exp((x − max) / T) (the largest exactly 1) are stored over its logits. The cuts are
+/// thresholds on the probabilities' bits (non-negative floats order like their bit patterns): a token is kept when
+/// fewer than k tokens are strictly more likely, when the mass strictly above it is at most top_p, and when it is
+/// at least min_p times the largest probability. Each threshold is the smallest bit pattern that satisfies its
+/// rule, found one 10-bit digit per pass from histograms of counts (top-k) and mass (top-p): three passes, the
+/// first fused with the exponentials. The draw inverts the CDF of the kept mass in vocabulary order.
 extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_constant__ SGLSamplingParams p) {
     sgl_pdl_begin();
     const int r = blockIdx.x;
     if (r >= p.rows) return;
     const int V = p.vocab;
-    const float *x = p.logits + (size_t)r * V;
+    float *q = p.logits + (size_t)r * V;
+    const bool vec = (V & 3) == 0 && (((size_t)q) & 15) == 0;
     const float temperature = p.temperature[r];
     const int top_k = p.top_k[r];
 
     float best = 0.f;
     int best_index = -1;
-    for (int i = threadIdx.x; i < V; i += blockDim.x) argmax_update(x[i], i, best, best_index);
+    row_sweep(q, V, vec, [&](const float4 &a, int i) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+            if (i + e < V) argmax_update(float4_at(a, e), i + e, best, best_index);
+    });
     const int greedy = block_argmax(best, best_index);
     if (!(temperature > 0.f) || top_k == 1 || greedy < 0) {
         if (threadIdx.x == 0) p.out_ids[r] = greedy < 0 ? 0 : greedy;
         return;
     }
-    const float mx = x[greedy], inv_t = 1.f / temperature;
-    __syncthreads();  // every thread has read the maximum before the row is overwritten
+    const float mx = q[greedy], inv_t = 1.f / temperature;
+    const float top_p = p.top_p[r], min_p = p.min_p[r];
 
-    // Unnormalized probabilities exp((x − max) / T) (the largest exactly 1), computed once and stored over the
-    // logits, so the ~30 bisection rounds of each cut below read them back (L2-resident) instead of redoing expf.
-    float *q = p.logits + (size_t)r * V;
+    __shared__ int counts[SGL_SAMPLE_BINS];
+    __shared__ sgl_u64 masses[SGL_SAMPLE_BINS];
+    __shared__ int count_totals[32];
+    __shared__ sgl_u64 mass_totals[32];
+    __shared__ float scan_totals[32];
+    __shared__ unsigned int prefix_k, prefix_p;
+    __shared__ int rank_k, chosen_k, chosen_p;
+    __shared__ sgl_u64 above_p;
+    __shared__ bool cut_k, cut_p;
+    const int t = threadIdx.x;
+    if (t == 0) {
+        prefix_k = 0u;
+        prefix_p = 0u;
+        rank_k = top_k;
+        above_p = 0ull;
+        cut_k = top_k > 0 && top_k < V;
+        cut_p = top_p < 1.f;
+    }
+    counts[t] = 0;
+    masses[t] = 0ull;
+    __syncthreads();  // every thread has read the maximum before the row is overwritten; the bins are zero
+
+    // A probability's digit at `shift` counts for top-k when its higher digits equal top-k's prefix so far, and
+    // likewise for top-p. Zeros (underflow, masked tokens) carry no mass; a top-k cut that reaches them keeps all.
+    auto bin = [&](float v, int shift, bool ck, unsigned int pk, bool cp, unsigned int pp) {
+        const unsigned int b = __float_as_uint(v);
+        if (b == 0u || b > 0x3f800000u) return;
+        const unsigned int d = (b >> shift) & (SGL_SAMPLE_BINS - 1), high = b >> (shift + 10);
+        if (ck && high == pk) atomicAdd(&counts[d], 1);
+        if (cp && high == pp) atomicAdd(&masses[d], (sgl_u64)(v * SGL_SAMPLE_MASS_SCALE));
+    };
+
+    // The probabilities, stored over the logits, their sum, and the first digit's histograms.
     float z = 0.f;
-    for (int i = threadIdx.x; i < V; i += blockDim.x) {
-        const float v = expf((x[i] - mx) * inv_t);
-        q[i] = v;
-        z += v;
-    }
-    z = block_sum(z);  // its barriers also make the stored probabilities visible to the whole block
-
-    // Thresholds on the probability's bits (non-negative floats order like their bit patterns). A token is kept
-    // when fewer than k tokens are strictly more likely, when the mass strictly above it is at most top_p, and
-    // when it is at least min_p times the largest probability (which is 1 here).
-    unsigned int threshold = 0;
-    if (top_k > 0 && top_k < V) {
-        unsigned int lo = 0, hi = 0x3f800000u;  // count(p > 1.0) = 0 < k
-        while (lo < hi) {
-            unsigned int mid = lo + (hi - lo) / 2;
-            int above = 0;
-            for (int i = threadIdx.x; i < V; i += blockDim.x)
-                above += __float_as_uint(q[i]) > mid;
-            if (block_count(above) < top_k) hi = mid; else lo = mid + 1;
-        }
-        threshold = max(threshold, lo);
-    }
-    const float top_p = p.top_p[r];
-    if (top_p < 1.f) {
-        const float limit = top_p * z;
-        unsigned int lo = 0, hi = 0x3f800000u;
-        while (lo < hi) {
-            unsigned int mid = lo + (hi - lo) / 2;
-            float above = 0.f;
-            for (int i = threadIdx.x; i < V; i += blockDim.x) {
-                const float v = q[i];
-                if (__float_as_uint(v) > mid) above += v;
+    {
+        const bool ck = cut_k, cp = cut_p;
+        row_sweep(q, V, vec, [&](float4 a, int i) {
+            a.x = i < V ? expf((a.x - mx) * inv_t) : 0.f;
+            a.y = i + 1 < V ? expf((a.y - mx) * inv_t) : 0.f;
+            a.z = i + 2 < V ? expf((a.z - mx) * inv_t) : 0.f;
+            a.w = i + 3 < V ? expf((a.w - mx) * inv_t) : 0.f;
+            if (vec) {
+                *(float4 *)(q + i) = a;
+            } else {
+#pragma unroll
+                for (int e = 0; e < 4; ++e)
+                    if (i + e < V) q[i + e] = float4_at(a, e);
             }
-            if (block_sum(above) <= limit) hi = mid; else lo = mid + 1;
-        }
-        threshold = max(threshold, lo);
+            z += (a.x + a.y) + (a.z + a.w);
+            if (ck || cp) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) bin(float4_at(a, e), 20, ck, 0u, cp, 0u);
+            }
+        });
     }
-    const float min_p = p.min_p[r];
-    if (min_p > 0.f) threshold = max(threshold, __float_as_uint(fminf(min_p, 1.f)));
+    z = block_sum(z);  // its barriers also make the probabilities and the histograms visible to the block
+    const sgl_u64 limit = (sgl_u64)(fminf(fmaxf(top_p, 0.f), 1.f) * z * SGL_SAMPLE_MASS_SCALE);
 
-    // Inverse-CDF draw over the kept mass in vocabulary order: each thread owns a contiguous chunk.
-    const int chunk = (V + blockDim.x - 1) / blockDim.x;
-    const int begin = min(V, (int)threadIdx.x * chunk), end = min(V, begin + chunk);
+    for (int level = 0; cut_k || cut_p; ++level) {
+        const int shift = 20 - 10 * level;
+        if (level > 0) {
+            const bool ck = cut_k, cp = cut_p;
+            const unsigned int pk = prefix_k, pp = prefix_p;
+            row_sweep(q, V, vec, [&](const float4 &a, int) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) bin(float4_at(a, e), shift, ck, pk, cp, pp);
+            });
+            __syncthreads();
+        }
+        // This digit of each threshold: top-k's is the bin that holds the rank-th largest probability under the
+        // prefix; top-p's the lowest bin whose mass strictly above stays within the limit.
+        const int count = counts[t];
+        const sgl_u64 mass = masses[t];
+        const int count_above = bins_above(count, count_totals);
+        const sgl_u64 mass_above = above_p + bins_above(mass, mass_totals);
+        if (t == 0) {
+            chosen_k = -1;
+            chosen_p = SGL_SAMPLE_BINS;
+        }
+        __syncthreads();
+        if (cut_k && count_above < rank_k && count_above + count >= rank_k) chosen_k = t;
+        if (cut_p && mass_above <= limit) atomicMin(&chosen_p, t);
+        __syncthreads();
+        if (t == 0 && cut_k && chosen_k < 0) {
+            cut_k = false;  // fewer than k tokens have any mass: the cut keeps them all
+            prefix_k = 0u;
+        }
+        if (t == 0 && cut_p && chosen_p == SGL_SAMPLE_BINS) {
+            cut_p = false;  // a limit below any mass (top_p 0 or a NaN row): the most likely tokens only
+            prefix_p = 0x3f800000u;
+        }
+        if (cut_k && t == chosen_k) {
+            rank_k -= count_above;
+            prefix_k = (prefix_k << 10) | (unsigned int)t;
+        }
+        if (cut_p && t == chosen_p) {
+            above_p = mass_above;
+            prefix_p = (prefix_p << 10) | (unsigned int)t;
+        }
+        counts[t] = 0;
+        masses[t] = 0ull;
+        __syncthreads();
+        if (level == 2) break;
+    }
+    unsigned int threshold = max(prefix_k, prefix_p);  // zero for a cut that does not apply
+    if (min_p > 0.f) threshold = max(threshold, __float_as_uint(fminf(min_p, 1.f)));
+    auto kept = [&](float v) { return __float_as_uint(v) >= threshold && v > 0.f ? v : 0.f; };
+
+    // Kept mass per warp over contiguous chunks of the row (a multiple of four tokens each).
+    const int lane = t & 31, warp = t >> 5;
+    const int span = (((V + 31) / 32) + 3) & ~3;
+    const int begin = min(V, warp * span), end = min(V, begin + span);
     float mine = 0.f;
     int last_kept = -1;
-    for (int i = begin; i < end; ++i) {
-        const float v = q[i];
-        if (__float_as_uint(v) >= threshold) {
-            mine += v;
-            last_kept = i;
-        }
-    }
-    __shared__ float prefix[1024];
-    __shared__ int chosen;
-    prefix[threadIdx.x] = mine;
-    if (threadIdx.x == 0) chosen = 0x7fffffff;
-    __syncthreads();
-    // Inclusive scan (Hillis-Steele) over the block; 1024 entries at most.
-    for (int o = 1; o < blockDim.x; o <<= 1) {
-        float add = threadIdx.x >= o ? prefix[threadIdx.x - o] : 0.f;
-        __syncthreads();
-        prefix[threadIdx.x] += add;
-        __syncthreads();
-    }
-    const float total = prefix[blockDim.x - 1];
-    const float u = uniform01(p.seeds[r], p.offsets[r]) * total;
-    const float before = prefix[threadIdx.x] - mine;
-    if (mine > 0.f && u >= before && u < prefix[threadIdx.x]) {
-        float acc = before;
-        int pick = last_kept;
-        for (int i = begin; i < end; ++i) {
-            const float v = q[i];
-            if (__float_as_uint(v) < threshold) continue;
-            acc += v;
-            if (u < acc) {
-                pick = i;
-                break;
+    for (int i = begin + 4 * lane; i < end; i += 4 * 32 * 4) {
+        float4 a[4];
+#pragma unroll
+        for (int u = 0; u < 4; ++u)
+            a[u] = i + 128 * u < end ? load_row4(q, i + 128 * u, V, vec) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+        for (int u = 0; u < 4; ++u)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const float v = kept(float4_at(a[u], e));
+                mine += v;
+                if (v > 0.f) last_kept = i + 128 * u + e;
             }
-        }
-        atomicMin(&chosen, pick);
     }
-    // Rounding can leave u at or past the total: take the last kept token then.
-    __shared__ int last;
-    if (threadIdx.x == 0) last = -1;
+    mine = warp_sum(mine);
+    __shared__ float warp_mass[32];
+    __shared__ int last, chosen_warp, chosen, chunk_last;
+    __shared__ float draw, mass_before;
+    if (lane == 0) warp_mass[warp] = mine;
+    if (t == 0) {
+        last = -1;
+        chunk_last = -1;
+        chosen = 0x7fffffff;
+    }
     __syncthreads();
     if (last_kept >= 0) atomicMax(&last, last_kept);
+    if (t == 0) {
+        float total = 0.f;
+        for (int w = 0; w < 32; ++w) total += warp_mass[w];
+        const float u = uniform01(p.seeds[r], p.offsets[r]) * total;
+        float acc = 0.f;
+        int w = 0;
+        while (w < 32 && !(u < acc + warp_mass[w])) acc += warp_mass[w++];
+        draw = u;
+        mass_before = acc;
+        chosen_warp = w;
+    }
     __syncthreads();
-    if (threadIdx.x == 0) p.out_ids[r] = chosen != 0x7fffffff ? chosen : (last >= 0 ? last : greedy);
+    // The whole block walks the chosen warp's chunk, 4096 tokens a step, to the first token whose inclusive
+    // cumulative mass passes the draw.
+    if (chosen_warp < 32) {
+        const float u = draw;
+        float acc = mass_before;
+        const int chunk_begin = min(V, chosen_warp * span), chunk_end = min(V, chunk_begin + span);
+        for (int base = chunk_begin; base < chunk_end; base += 4 * blockDim.x) {
+            const int i = base + 4 * t;
+            const float4 a = i < chunk_end ? load_row4(q, i, V, vec) : make_float4(0.f, 0.f, 0.f, 0.f);
+            const float s = (kept(a.x) + kept(a.y)) + (kept(a.z) + kept(a.w));
+            const float inclusive = block_inclusive_scan(s, scan_totals);
+            if (s > 0.f) {
+                if (u < acc + inclusive) atomicMin(&chosen, t);
+                atomicMax(&chunk_last, kept(a.w) > 0.f ? i + 3 : kept(a.z) > 0.f ? i + 2 : kept(a.y) > 0.f ? i + 1 : i);
+            }
+            __shared__ float step_total;
+            if (t == (int)blockDim.x - 1) step_total = inclusive;
+            __syncthreads();
+            if (chosen != 0x7fffffff) {
+                if (t == chosen) {
+                    float c = acc + (inclusive - s);
+                    int pick = -1, last_of_four = -1;
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) {
+                        const float v = kept(float4_at(a, e));
+                        if (v > 0.f) {
+                            c += v;
+                            last_of_four = i + e;
+                            if (pick < 0 && u < c) pick = i + e;
+                        }
+                    }
+                    p.out_ids[r] = pick >= 0 ? pick : last_of_four;  // rounding inside the four: the last kept
+                }
+                return;
+            }
+            acc += step_total;
+            __syncthreads();
+        }
+    }
+    // Rounding can leave the draw at or past the total: take the last kept token (of the chosen chunk) then.
+    if (t == 0) p.out_ids[r] = chunk_last >= 0 ? chunk_last : last >= 0 ? last : greedy;
 }
