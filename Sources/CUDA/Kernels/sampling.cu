@@ -134,9 +134,18 @@ template <typename F> __device__ __forceinline__ void row_sweep(const float *q, 
 /// Bins of one radix digit: a probability in [0, 1] has 30 significant bits (1.0 is 0x3f800000), cut into three
 /// 10-bit digits from the top.
 #define SGL_SAMPLE_BINS 1024
-/// Histogram masses are fixed point (2⁻⁴⁰ units, a whole 256k-token row fits in 64 bits) so that their sums do
-/// not depend on the order of the atomic adds: the same seed must give the same token.
-#define SGL_SAMPLE_MASS_SCALE 1099511627776.0f
+/// A bin's mass is kept as integers so that it does not depend on the order of the atomic adds (the same seed must
+/// give the same token) and adds with 32-bit shared atomics (64-bit ones are compare-and-swap loops): its count
+/// and the sum of its members' bits below the digit. All members share the higher bits, hence the exponent, so
+/// mass = count · (the bin's lowest value) + ulp · (sum of low bits). The first digit's low bits (20) drop their 8
+/// lowest to fit a 32-bit sum; the later digits' sums are exact.
+__device__ __forceinline__ float bin_mass(unsigned int lowest_bits, int count, unsigned int low_sum, int drop) {
+    if (count == 0) return 0.f;
+    const int exponent = max((int)(lowest_bits >> 23), 1);
+    const float ulp = ldexpf(1.f, exponent - 150);
+    const float dropped = (float)((1u << drop) - 1u) * 0.5f;  // the mean of the dropped bits
+    return (float)count * __uint_as_float(lowest_bits) + ulp * ((float)low_sum * (float)(1u << drop) + (float)count * dropped);
+}
 
 /// The sum over the bins above each thread's own (thread t holds bin t; blockDim.x == SGL_SAMPLE_BINS).
 template <typename T> __device__ __forceinline__ T bins_above(T own, T *warp_totals) {
@@ -221,36 +230,39 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
     const float mx = q[greedy], inv_t = 1.f / temperature;
     const float top_p = p.top_p[r], min_p = p.min_p[r];
 
-    __shared__ int counts[SGL_SAMPLE_BINS];
-    __shared__ sgl_u64 masses[SGL_SAMPLE_BINS];
+    __shared__ int counts[SGL_SAMPLE_BINS], counts_p[SGL_SAMPLE_BINS];
+    __shared__ unsigned int lows_p[SGL_SAMPLE_BINS];
     __shared__ int count_totals[32];
-    __shared__ sgl_u64 mass_totals[32];
     __shared__ float scan_totals[32];
     __shared__ unsigned int prefix_k, prefix_p;
     __shared__ int rank_k, chosen_k, chosen_p;
-    __shared__ sgl_u64 above_p;
+    __shared__ float above_p;
     __shared__ bool cut_k, cut_p;
     const int t = threadIdx.x;
     if (t == 0) {
         prefix_k = 0u;
         prefix_p = 0u;
         rank_k = top_k;
-        above_p = 0ull;
+        above_p = 0.f;
         cut_k = top_k > 0 && top_k < V;
         cut_p = top_p < 1.f;
     }
     counts[t] = 0;
-    masses[t] = 0ull;
+    counts_p[t] = 0;
+    lows_p[t] = 0u;
     __syncthreads();  // every thread has read the maximum before the row is overwritten; the bins are zero
 
     // A probability's digit at `shift` counts for top-k when its higher digits equal top-k's prefix so far, and
     // likewise for top-p. Zeros (underflow, masked tokens) carry no mass; a top-k cut that reaches them keeps all.
-    auto bin = [&](float v, int shift, bool ck, unsigned int pk, bool cp, unsigned int pp) {
+    auto bin = [&](float v, int shift, int drop, bool ck, unsigned int pk, bool cp, unsigned int pp) {
         const unsigned int b = __float_as_uint(v);
         if (b == 0u || b > 0x3f800000u) return;
         const unsigned int d = (b >> shift) & (SGL_SAMPLE_BINS - 1), high = b >> (shift + 10);
         if (ck && high == pk) atomicAdd(&counts[d], 1);
-        if (cp && high == pp) atomicAdd(&masses[d], (sgl_u64)(v * SGL_SAMPLE_MASS_SCALE));
+        if (cp && high == pp) {
+            atomicAdd(&counts_p[d], 1);
+            atomicAdd(&lows_p[d], (b & ((1u << shift) - 1u)) >> drop);
+        }
     };
 
     // The probabilities, stored over the logits, their sum, and the first digit's histograms.
@@ -272,12 +284,12 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
             z += (a.x + a.y) + (a.z + a.w);
             if (ck || cp) {
 #pragma unroll
-                for (int e = 0; e < 4; ++e) bin(float4_at(a, e), 20, ck, 0u, cp, 0u);
+                for (int e = 0; e < 4; ++e) bin(float4_at(a, e), 20, 8, ck, 0u, cp, 0u);
             }
         });
     }
     z = block_sum(z);  // its barriers also make the probabilities and the histograms visible to the block
-    const sgl_u64 limit = (sgl_u64)(fminf(fmaxf(top_p, 0.f), 1.f) * z * SGL_SAMPLE_MASS_SCALE);
+    const float limit = top_p * z;
 
     for (int level = 0; cut_k || cut_p; ++level) {
         const int shift = 20 - 10 * level;
@@ -286,16 +298,17 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
             const unsigned int pk = prefix_k, pp = prefix_p;
             row_sweep(q, V, vec, [&](const float4 &a, int) {
 #pragma unroll
-                for (int e = 0; e < 4; ++e) bin(float4_at(a, e), shift, ck, pk, cp, pp);
+                for (int e = 0; e < 4; ++e) bin(float4_at(a, e), shift, 0, ck, pk, cp, pp);
             });
             __syncthreads();
         }
         // This digit of each threshold: top-k's is the bin that holds the rank-th largest probability under the
         // prefix; top-p's the lowest bin whose mass strictly above stays within the limit.
         const int count = counts[t];
-        const sgl_u64 mass = masses[t];
+        const float mass = bin_mass((prefix_p << (shift + 10)) | ((unsigned int)t << shift), counts_p[t], lows_p[t],
+                                    level == 0 ? 8 : 0);
         const int count_above = bins_above(count, count_totals);
-        const sgl_u64 mass_above = above_p + bins_above(mass, mass_totals);
+        const float mass_above = above_p + bins_above(mass, scan_totals);
         if (t == 0) {
             chosen_k = -1;
             chosen_p = SGL_SAMPLE_BINS;
@@ -321,7 +334,8 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
             prefix_p = (prefix_p << 10) | (unsigned int)t;
         }
         counts[t] = 0;
-        masses[t] = 0ull;
+        counts_p[t] = 0;
+        lows_p[t] = 0u;
         __syncthreads();
         if (level == 2) break;
     }
