@@ -458,9 +458,10 @@ public final class CUDAKernelCheck {
 
     func checkSampling() throws -> [CUDAKernelCheckResult] {
         var rows: [CUDAKernelCheckResult] = []
-        // 3001 tokens take the kernel's scalar loads (not a multiple of four); 151,936 (Qwen's vocabulary) makes the
-        // draw walk its chosen chunk in more than one step.
-        for (vocab, samples) in [(3001, 8192), (40_000, 2048), (151_936, 1024)] {
+        // 3001 tokens take the kernel's scalar loads (not a multiple of four) in one block; split, 50,257 (GPT-2's
+        // vocabulary) leaves the last slice a ragged end; 151,936 (Qwen's) in one block makes the draw walk its
+        // chosen chunk in more than one step.
+        for (vocab, samples) in [(3001, 8192), (50_257, 2048), (151_936, 1024)] {
             rows += try checkSampling(vocab: vocab, samples: samples)
         }
         return rows
@@ -475,73 +476,105 @@ public final class CUDAKernelCheck {
             ("T=0.8", 0.8, 0, 1, 0), ("T=1 top_k=20", 1, 20, 1, 0), ("T=0.7 top_p=0.9", 0.7, 0, 0.9, 0),
             ("T=1.2 k=50 p=0.95 min_p=0.02", 1.2, 50, 0.95, 0.02),
         ]
+        // One block a row over `samples` rows in one launch, and each row split over the most blocks the launcher
+        // allows for two rows, launched again and again with advancing offsets.
+        let splitSlices = CUDAKernels.sampleSlices(rows: 2, vocab: vocab, multiprocessors: context.device.multiprocessors)
+        let scratch = try CUDADeviceBuffer(context: context, byteCount: CUDAKernels.sampleScratchBytes(rows: 2))
+        try scratch.fill(word: 0, on: stream)
         for (name, temperature, topK, topP, minP) in settings {
-            let logits = try CUDADeviceBuffer(context: context, copying: (0..<samples).flatMap { _ in base })
-            let temps = try CUDADeviceBuffer(context: context, copying: [Float](repeating: temperature, count: samples))
-            let ks = try CUDADeviceBuffer(context: context, copying: [Int32](repeating: topK, count: samples))
-            let ps = try CUDADeviceBuffer(context: context, copying: [Float](repeating: topP, count: samples))
-            let mins = try CUDADeviceBuffer(context: context, copying: [Float](repeating: minP, count: samples))
             let seedValue = rng.next()
-            let seeds = try CUDADeviceBuffer(context: context, copying: [UInt64](repeating: seedValue, count: samples))
-            let offsets = try CUDADeviceBuffer(context: context, copying: (0..<samples).map { UInt64($0) })
-            let ids = try CUDADeviceBuffer(context: context, byteCount: samples * 4)
-            try ids.fill(word: 0xFFFF_FFFF, on: stream)
-            try kernels.sample(logits: logits.address, temperature: temps.address, topK: ks.address, topP: ps.address,
-                               minP: mins.address, seeds: seeds.address, offsets: offsets.address, outIds: ids.address,
-                               rows: samples, vocab: vocab, stream: stream)
-            let drawn = try ids.download(Int32.self, count: samples, on: stream)
-            let expected = Self.referenceDistribution(base, temperature: Double(temperature), topK: Int(topK),
-                                                      topP: Double(topP), minP: Double(minP))
-            var counts = [Double](repeating: 0, count: vocab)
-            var outside = 0
-            for id in drawn {
-                guard id >= 0, Int(id) < vocab, expected[Int(id)] > 0 else {
-                    outside += 1
-                    continue
+            for slices in [1, splitSlices] where slices == 1 || splitSlices > 1 {
+                let rowsPerLaunch = slices == 1 ? samples : 2
+                let logits = try CUDADeviceBuffer(context: context, byteCount: rowsPerLaunch * vocab * 4)
+                let pristine = try CUDADeviceBuffer(context: context, copying: (0..<rowsPerLaunch).flatMap { _ in base })
+                let temps = try CUDADeviceBuffer(context: context, copying: [Float](repeating: temperature, count: rowsPerLaunch))
+                let ks = try CUDADeviceBuffer(context: context, copying: [Int32](repeating: topK, count: rowsPerLaunch))
+                let ps = try CUDADeviceBuffer(context: context, copying: [Float](repeating: topP, count: rowsPerLaunch))
+                let mins = try CUDADeviceBuffer(context: context, copying: [Float](repeating: minP, count: rowsPerLaunch))
+                let seeds = try CUDADeviceBuffer(context: context, copying: [UInt64](repeating: seedValue, count: rowsPerLaunch))
+                let ids = try CUDADeviceBuffer(context: context, byteCount: samples * 4)
+                try ids.fill(word: 0xFFFF_FFFF, on: stream)
+                var first = 0
+                while first < samples {
+                    try logits.copy(from: pristine, bytes: rowsPerLaunch * vocab * 4, on: stream)
+                    let offsets = try CUDADeviceBuffer(context: context, copying: (0..<rowsPerLaunch).map { UInt64(first + $0) })
+                    try kernels.sample(logits: logits.address, temperature: temps.address, topK: ks.address, topP: ps.address,
+                                       minP: mins.address, seeds: seeds.address, offsets: offsets.address,
+                                       outIds: ids.address + CUdeviceptr(first * 4), scratch: scratch.address,
+                                       rows: rowsPerLaunch, vocab: vocab, slices: slices, stream: stream)
+                    try stream.synchronize()  // `offsets` is freed at the end of the iteration
+                    first += rowsPerLaunch
                 }
-                counts[Int(id)] += 1
+                let drawn = try ids.download(Int32.self, count: samples, on: stream)
+                rows.append(Self.samplingResult(
+                    "sample V=\(vocab) \(name)" + (slices > 1 ? " split \(slices)" : ""), drawn: drawn,
+                    expected: Self.referenceDistribution(base, temperature: Double(temperature), topK: Int(topK),
+                                                         topP: Double(topP), minP: Double(minP))))
             }
-            // TVD over the 30 most likely tokens, each its own bucket, and one bucket for the rest of the kept set;
-            // its sampling noise is about sqrt(buckets / samples) / 2, so the bound allows a wide margin.
-            let order = expected.indices.sorted { expected[$0] > expected[$1] }
-            let support = expected.filter { $0 > 0 }.count
-            let heads = Array(order.prefix(min(30, support)))
-            var tvd = 0.0
-            for i in heads { tvd += abs(counts[i] / Double(samples) - expected[i]) }
-            let restObserved = (Double(samples - outside) - heads.map { counts[$0] }.reduce(0, +)) / Double(samples)
-            let restExpected = 1 - heads.map { expected[$0] }.reduce(0, +)
-            tvd = 0.5 * (tvd + abs(restObserved - restExpected))
-            let bound = 1.5 * (Double(heads.count + 1) / Double(samples)).squareRoot() + 0.01
-            rows.append(CUDAKernelCheckResult(
-                kernel: "sample V=\(vocab) \(name)", maxAbsError: Double(outside), relError: tvd, tolerance: bound,
-                passed: outside == 0 && tvd <= bound,
-                note: "\(samples) draws over \(support) of \(vocab) tokens kept; err = tokens outside the kept set, "
-                    + "rel = TVD"))
         }
-        // Greedy rows (temperature 0) must equal argmax; a reproducibility check: same seed and offset, same token.
+        // Greedy rows (temperature 0) must equal argmax; a reproducibility check: same seed and offset, same token,
+        // one block a row or split.
         let temps = try CUDADeviceBuffer(context: context, copying: [Float(0), 1])
         let ks = try CUDADeviceBuffer(context: context, copying: [Int32(0), 0])
-        let ps = try CUDADeviceBuffer(context: context, copying: [Float(1), 1])
+        let ps = try CUDADeviceBuffer(context: context, copying: [Float(1), 0.9])
         let mins = try CUDADeviceBuffer(context: context, copying: [Float(0), 0])
         let seeds = try CUDADeviceBuffer(context: context, copying: [UInt64(7), 7])
         let offsets = try CUDADeviceBuffer(context: context, copying: [UInt64(3), 3])
-        var outs: [[Int32]] = []
-        for _ in 0..<2 {
-            // Fresh logits each time: a sampled row's logits are overwritten with its probabilities.
-            let logits = try CUDADeviceBuffer(context: context, copying: base + base)
-            let ids = try CUDADeviceBuffer(context: context, byteCount: 8)
-            try ids.fill(word: 0xFFFF_FFFF, on: stream)
-            try kernels.sample(logits: logits.address, temperature: temps.address, topK: ks.address, topP: ps.address,
-                               minP: mins.address, seeds: seeds.address, offsets: offsets.address, outIds: ids.address,
-                               rows: 2, vocab: vocab, stream: stream)
-            outs.append(try ids.download(Int32.self, count: 2, on: stream))
+        for slices in [1, splitSlices] where slices == 1 || splitSlices > 1 {
+            var outs: [[Int32]] = []
+            for _ in 0..<3 {
+                // Fresh logits each time: a sampled row's logits are overwritten with its probabilities.
+                let logits = try CUDADeviceBuffer(context: context, copying: base + base)
+                let ids = try CUDADeviceBuffer(context: context, byteCount: 8)
+                try ids.fill(word: 0xFFFF_FFFF, on: stream)
+                try kernels.sample(logits: logits.address, temperature: temps.address, topK: ks.address, topP: ps.address,
+                                   minP: mins.address, seeds: seeds.address, offsets: offsets.address, outIds: ids.address,
+                                   scratch: scratch.address, rows: 2, vocab: vocab, slices: slices, stream: stream)
+                outs.append(try ids.download(Int32.self, count: 2, on: stream))
+            }
+            let greedyOK = outs[0][0] == Int32(Self.argmax(base[...]))
+            let reproducible = outs.allSatisfy { $0 == outs[0] }
+            rows.append(CUDAKernelCheckResult(
+                kernel: "sample V=\(vocab) greedy+repro" + (slices > 1 ? " split \(slices)" : ""),
+                maxAbsError: greedyOK ? 0 : 1, relError: reproducible ? 0 : 1, tolerance: 0,
+                passed: greedyOK && reproducible, note: "T=0 row equals argmax; same (seed, offset) gives the same token"))
         }
-        let greedyOK = outs[0][0] == Int32(Self.argmax(base[...]))
-        let reproducible = outs[0] == outs[1]
+        // The split sampler leaves its scratch zeroed for the next launch.
+        let left = try scratch.download(UInt32.self, count: CUDAKernels.sampleScratchBytes(rows: 2) / 4, on: stream)
+        let dirty = left.filter { $0 != 0 }.count
         rows.append(CUDAKernelCheckResult(
-            kernel: "sample V=\(vocab) greedy+repro", maxAbsError: greedyOK ? 0 : 1, relError: reproducible ? 0 : 1, tolerance: 0,
-            passed: greedyOK && reproducible, note: "T=0 row equals argmax; same (seed, offset) gives the same token"))
+            kernel: "sample V=\(vocab) split scratch zeroed", maxAbsError: Double(dirty), relError: 0, tolerance: 0,
+            passed: dirty == 0, note: "nonzero scratch words after the split launches"))
         return rows
+    }
+
+    /// The total-variation distance between `drawn` ids and `expected` (over the 30 most likely tokens, each its own
+    /// bucket, and one bucket for the rest of the kept set; its sampling noise is about sqrt(buckets / samples) / 2,
+    /// so the bound allows a wide margin); any id outside the kept set fails.
+    static func samplingResult(_ name: String, drawn: [Int32], expected: [Double]) -> CUDAKernelCheckResult {
+        let samples = drawn.count, vocab = expected.count
+        var counts = [Double](repeating: 0, count: vocab)
+        var outside = 0
+        for id in drawn {
+            guard id >= 0, Int(id) < vocab, expected[Int(id)] > 0 else {
+                outside += 1
+                continue
+            }
+            counts[Int(id)] += 1
+        }
+        let order = expected.indices.sorted { expected[$0] > expected[$1] }
+        let support = expected.filter { $0 > 0 }.count
+        let heads = Array(order.prefix(min(30, support)))
+        var tvd = 0.0
+        for i in heads { tvd += abs(counts[i] / Double(samples) - expected[i]) }
+        let restObserved = (Double(samples - outside) - heads.map { counts[$0] }.reduce(0, +)) / Double(samples)
+        let restExpected = 1 - heads.map { expected[$0] }.reduce(0, +)
+        tvd = 0.5 * (tvd + abs(restObserved - restExpected))
+        let bound = 1.5 * (Double(heads.count + 1) / Double(samples)).squareRoot() + 0.01
+        return CUDAKernelCheckResult(
+            kernel: name, maxAbsError: Double(outside), relError: tvd, tolerance: bound,
+            passed: outside == 0 && tvd <= bound,
+            note: "\(samples) draws over \(support) of \(vocab) tokens kept; err = tokens outside the kept set, rel = TVD")
     }
 
     // MARK: - GEMM and graphs

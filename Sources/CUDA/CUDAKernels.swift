@@ -287,17 +287,46 @@ public final class CUDAKernels: @unchecked Sendable {
     }
 
     /// Per-row temperature / top-k / top-p / min-p sampling from fp32 logits (see `SGLSamplingParams`); a sampled
-    /// row's logits are overwritten with its unnormalized probabilities.
+    /// row's logits are overwritten with its unnormalized probabilities. `slices` blocks draw each row (default
+    /// `sampleSlices`); more than one needs `scratch` (`sampleScratchBytes`, zeroed before the first call; left
+    /// zeroed).
     public func sample(logits: CUdeviceptr, temperature: CUdeviceptr, topK: CUdeviceptr, topP: CUdeviceptr,
-                       minP: CUdeviceptr, seeds: CUdeviceptr, offsets: CUdeviceptr, outIds: CUdeviceptr, rows: Int,
-                       vocab: Int, stream: CUDAStream) throws
+                       minP: CUdeviceptr, seeds: CUdeviceptr, offsets: CUdeviceptr, outIds: CUdeviceptr,
+                       scratch: CUdeviceptr, rows: Int, vocab: Int, slices: Int? = nil, stream: CUDAStream) throws
     {
         try require(rows > 0 && vocab > 0, "sampling of \(rows)×\(vocab)")
+        let wanted = slices ?? Self.sampleSlices(rows: rows, vocab: vocab, multiprocessors: context.device.multiprocessors)
+        try require(wanted >= 1 && wanted <= 32, "sampling over \(wanted) blocks a row (1-32)")
+        let (slice, blocks) = Self.sampleLayout(vocab: vocab, slices: wanted)
+        try require(blocks == 1 || scratch != 0, "split sampling without a scratch buffer")
+        try require(blocks == 1 || blocks * rows <= context.device.multiprocessors,
+                    "\(blocks) sampling blocks for each of \(rows) rows exceed the \(context.device.multiprocessors) multiprocessors")
         let p = SGLSamplingParams(
             logits: logits, temperature: temperature, top_k: topK, top_p: topP, min_p: minP, seeds: seeds,
-            offsets: offsets, out_ids: outIds, rows: Int32(rows), vocab: Int32(vocab))
-        try function("sgl_sample").launch(grid: (rows, 1, 1), block: (1024, 1, 1), stream: stream, params: p)
+            offsets: offsets, out_ids: outIds, scratch: blocks == 1 ? 0 : scratch, rows: Int32(rows),
+            vocab: Int32(vocab), slice: Int32(slice), reserved: 0)
+        try function("sgl_sample").launch(grid: (blocks, rows, 1), block: (1024, 1, 1), stream: stream, params: p)
     }
+
+    /// Blocks that draw each row: as many as keep the whole grid resident at one 1024-thread block per
+    /// multiprocessor (the blocks of a row wait for each other), at least 2048 tokens each, at most 32.
+    /// `SGLANG_SAMPLE_SPLIT=0` keeps one block a row.
+    public static func sampleSlices(rows: Int, vocab: Int, multiprocessors: Int) -> Int {
+        guard sampleSplit else { return 1 }
+        return max(1, min(32, multiprocessors / max(rows, 1), vocab / 2048))
+    }
+
+    /// Tokens per block and blocks per row for `slices` wanted: a multiple of four tokens a slice when split
+    /// (16-byte loads), and no empty slice.
+    static func sampleLayout(vocab: Int, slices: Int) -> (slice: Int, blocks: Int) {
+        let slice = slices <= 1 ? vocab : ((vocab + slices - 1) / slices + 3) / 4 * 4
+        return (slice, (vocab + slice - 1) / slice)
+    }
+
+    static let sampleSplit: Bool = processEnvironment()["SGLANG_SAMPLE_SPLIT"] != "0"
+
+    /// Bytes of the split sampler's scratch for `rows` rows.
+    public static func sampleScratchBytes(rows: Int) -> Int { rows * Int(SGL_SAMPLE_SCRATCH_WORDS) * 4 }
 
     /// Sparse logit edits in place (see `SGLLogitEditParams`): bias, penalties, stop-id masking and repetition
     /// penalty of the tokens listed for each row, as seen at the row's temperature.

@@ -8,6 +8,8 @@ public struct CUDASamplerTiming: Sendable {
     public var setting: String
     /// The logits' shape: `peaked` (a few dominant tokens over a wide normal tail) or `flat` (dummy-weight-like).
     public var distribution: String
+    /// Blocks per row.
+    public var slices: Int
     /// Mean microseconds per launch, the restoring copy of the logits taken out.
     public var microseconds: Double
 }
@@ -32,8 +34,10 @@ public enum CUDASamplerBenchmark {
         return x
     }
 
-    /// Times every setting of `settings` at `rows` × `vocab` on both distributions.
-    public static func run(kernels: CUDAKernels, stream: CUDAStream, rows: Int, vocab: Int, iterations: Int) throws
+    /// Times every setting of `settings` at `rows` × `vocab` on both distributions, `slices` blocks a row (nil: the
+    /// launcher's choice).
+    public static func run(kernels: CUDAKernels, stream: CUDAStream, rows: Int, vocab: Int, slices: Int?,
+                           iterations: Int) throws
         -> [CUDASamplerTiming]
     {
         guard rows > 0, vocab > 0, iterations > 0 else {
@@ -52,6 +56,10 @@ public enum CUDASamplerBenchmark {
                 try work.copy(from: pristine, bytes: bytes, on: stream)
             }
             let ids = try CUDADeviceBuffer(context: context, byteCount: rows * 4)
+            let scratch = try CUDADeviceBuffer(context: context, byteCount: CUDAKernels.sampleScratchBytes(rows: rows))
+            try scratch.fill(word: 0, on: stream)
+            let used = slices ?? CUDAKernels.sampleSlices(rows: rows, vocab: vocab,
+                                                          multiprocessors: context.device.multiprocessors)
             let seeds = try CUDADeviceBuffer(context: context, copying: (0..<rows).map { UInt64($0 * 7 + 1) })
             let offsets = try CUDADeviceBuffer(context: context, copying: [UInt64](repeating: 5, count: rows))
             for (label, temperature, topK, topP, minP) in settings {
@@ -63,11 +71,11 @@ public enum CUDASamplerBenchmark {
                     try work.copy(from: pristine, bytes: bytes, on: stream)
                     try kernels.sample(logits: work.address, temperature: temps.address, topK: ks.address,
                                        topP: ps.address, minP: mins.address, seeds: seeds.address,
-                                       offsets: offsets.address, outIds: ids.address, rows: rows, vocab: vocab,
-                                       stream: stream)
+                                       offsets: offsets.address, outIds: ids.address, scratch: scratch.address,
+                                       rows: rows, vocab: vocab, slices: used, stream: stream)
                 }
                 timings.append(CUDASamplerTiming(rows: rows, vocab: vocab, setting: label,
-                                                 distribution: peaked ? "peaked" : "flat",
+                                                 distribution: peaked ? "peaked" : "flat", slices: used,
                                                  microseconds: max(0, ms - copy) * 1000))
             }
         }

@@ -50,6 +50,8 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     let splitCounters: CUDAGrowableBuffer
     /// Zeroed keys and counters of the many-block argmax (left zeroed after each launch).
     let argmaxScratch: CUDAGrowableBuffer
+    /// The split sampler's meeting place (`CUDAKernels.sampleScratchBytes`), zeroed when allocated.
+    let sampleScratch: CUDAGrowableBuffer
     var hostLogits: CUDAHostBuffer?
     var prefixStaging: CUDAHostBuffer?
     /// Per-request settings of device sampling (made on first use).
@@ -110,6 +112,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         partialLSE = CUDAGrowableBuffer(context: context)
         splitCounters = CUDAGrowableBuffer(context: context)
         argmaxScratch = CUDAGrowableBuffer(context: context)
+        sampleScratch = CUDAGrowableBuffer(context: context)
         profiler = CUDAOpProfiler.fromEnvironment(context: context)
         try stream.synchronize()
     }
@@ -234,10 +237,13 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
                 try argmax(rows: rows.count)
             } else {
                 // Overwrites the sampled rows' logits with their probabilities; host rows stay as they are.
+                if try sampleScratch.reserve(CUDAKernels.sampleScratchBytes(rows: rows.count)) {
+                    try sampleScratch.buffer?.fill(word: 0, on: stream)
+                }
                 try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
                                    topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
-                                   offsets: s.address(.steps), outIds: inputs.address(.outIds), rows: rows.count,
-                                   vocab: vocab, stream: stream)
+                                   offsets: s.address(.steps), outIds: inputs.address(.outIds),
+                                   scratch: sampleScratch.address, rows: rows.count, vocab: vocab, stream: stream)
             }
         }
         // The logit rows of the requests the host samples, copied row by row after the draws.

@@ -15,25 +15,33 @@ struct CUDABenchSamplerCommand: ParsableCommand {
     var vocab = "49152,128256"
     @Option(name: .long, help: "Rows per launch, comma-separated.")
     var batchSize = "1,64"
+    @Option(name: .long, help: "Blocks per row, comma-separated (0: the launcher's choice).")
+    var slices = "0,1"
     @Option(name: .long, help: "Launches per timing.")
     var iterations = 50
 
     func run() throws {
         let vocabs = try Self.counts(vocab, "--vocab")
         let batches = try Self.counts(batchSize, "--batch-size")
+        let splits = slices.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !splits.isEmpty, splits.allSatisfy({ $0 >= 0 && $0 <= 32 }) else {
+            throw ValidationError("--slices needs counts from 0 to 32, e.g. 0,1 (got \(slices))")
+        }
         let context = try CUDAContext(device: device)
         print("device \(context.device.ordinal): \(context.device.name)")
         let kernels = try CUDAKernels(context: context)
         let stream = try CUDAStream(context: context)
-        print("| vocab | rows | logits | setting | µs per launch |")
-        print("| --- | --- | --- | --- | --- |")
+        print("| vocab | rows | blocks a row | logits | setting | µs per launch |")
+        print("| --- | --- | --- | --- | --- | --- |")
         for v in vocabs {
             for b in batches {
-                for t in try CUDASamplerBenchmark.run(kernels: kernels, stream: stream, rows: b, vocab: v,
-                                                      iterations: iterations)
-                {
-                    print("| \(t.vocab) | \(t.rows) | \(t.distribution) | \(t.setting) | "
-                        + String(format: "%.1f |", t.microseconds))
+                for split in splits {
+                    for t in try CUDASamplerBenchmark.run(kernels: kernels, stream: stream, rows: b, vocab: v,
+                                                          slices: split == 0 ? nil : split, iterations: iterations)
+                    {
+                        print("| \(t.vocab) | \(t.rows) | \(t.slices) | \(t.distribution) | \(t.setting) | "
+                            + String(format: "%.1f |", t.microseconds))
+                    }
                 }
             }
         }

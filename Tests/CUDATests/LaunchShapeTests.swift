@@ -50,6 +50,29 @@ import Testing
         #expect(CUDAKernels.argmaxChunk(rows: 1, vocab: 128_256, multiprocessors: 132) == 1024)
     }
 
+    @Test func sampledRowsSplitIntoResidentSlicesThatCoverTheRow() {
+        for sms in [66, 132] {
+            for rows in [1, 2, 3, 8, 64, 67, 200] {
+                for vocab in [1, 1000, 3001, 32000, 50257, 128256, 151936, 256000] {
+                    let wanted = CUDAKernels.sampleSlices(rows: rows, vocab: vocab, multiprocessors: sms)
+                    #expect(wanted >= 1 && wanted <= 32)
+                    let (slice, blocks) = CUDAKernels.sampleLayout(vocab: vocab, slices: wanted)
+                    // Every block of a split row is resident at once (one per multiprocessor).
+                    #expect(blocks == 1 || blocks * rows <= sms)
+                    #expect(blocks <= wanted)
+                    // The slices cover the row, none is empty, split ones take whole groups of four tokens.
+                    #expect(blocks * slice >= vocab && (blocks - 1) * slice < vocab)
+                    if blocks > 1 { #expect(slice % 4 == 0 && slice >= 2048) }
+                }
+            }
+        }
+        // Batch 1 on an H100 with Llama 3's vocabulary: 32 blocks of 4008 tokens; batch 64: two blocks a row.
+        #expect(CUDAKernels.sampleSlices(rows: 1, vocab: 128_256, multiprocessors: 132) == 32)
+        #expect(CUDAKernels.sampleLayout(vocab: 128_256, slices: 32) == (4008, 32))
+        #expect(CUDAKernels.sampleSlices(rows: 64, vocab: 128_256, multiprocessors: 132) == 2)
+        #expect(CUDAKernels.sampleSlices(rows: 200, vocab: 128_256, multiprocessors: 132) == 1)
+    }
+
     @Test func tensorCoreSplitsFillTheLastWaveOrTakeEveryTile() {
         for resident in [396, 342, 792] {
             for blocksPerSplit in [8, 16, 28, 64, 256, 512, 1024, 4096] {

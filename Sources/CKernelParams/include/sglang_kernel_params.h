@@ -215,9 +215,19 @@ typedef struct SGLSamplingParams {
     SGL_PTR(const sgl_u64) seeds;
     SGL_PTR(const sgl_u64) offsets;
     SGL_PTR(sgl_i32) out_ids;
+    /// With `slice` < `vocab`, each row is drawn by ceil(vocab / slice) blocks (gridDim.x, all resident at once),
+    /// which meet through `scratch` (`SGL_SAMPLE_SCRATCH_WORDS` words a row, zero before the first launch and left
+    /// zero by each); with `slice` ≥ `vocab` one block takes the row and `scratch` is not read.
+    SGL_PTR(sgl_u32) scratch;
     sgl_i32 rows;
     sgl_i32 vocab;
+    sgl_i32 slice;
+    sgl_i32 reserved;
 } SGLSamplingParams;
+
+/// Scratch words per row of a sampler launch split over several blocks: a 64-bit key, two counters, 32 partial
+/// sums of each of two kinds, and three digits' histograms (counts for top-k, counts and low-bit sums for top-p).
+#define SGL_SAMPLE_SCRATCH_WORDS 9284  /* 4 + 64 + 3 · 3 · 1024; a literal so Swift imports it */
 
 /// One sparse edit of a logit (SGLang's order after `logits / T`): `+ bias`, `- penalty` (frequency · count +
 /// presence), `-inf` when `masked` (min_new_tokens stop ids), then the repetition penalty (`repetition` ≠ 1:
@@ -413,7 +423,7 @@ SGL_ASSERT_SIZE(SGLAttentionCombineParams, 48);
 SGL_ASSERT_SIZE(SGLGatherRowsParams, 32);
 SGL_ASSERT_SIZE(SGLBitmaskParams, 24);
 SGL_ASSERT_SIZE(SGLArgmaxParams, 48);
-SGL_ASSERT_SIZE(SGLSamplingParams, 72);
+SGL_ASSERT_SIZE(SGLSamplingParams, 88);
 SGL_ASSERT_SIZE(SGLLogitEdit, 20);
 SGL_ASSERT_SIZE(SGLLogitEditParams, 40);
 SGL_ASSERT_SIZE(SGLExtendAttentionParams, 112);
