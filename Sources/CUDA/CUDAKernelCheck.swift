@@ -483,7 +483,7 @@ public final class CUDAKernelCheck {
         try scratch.fill(word: 0, on: stream)
         for (name, temperature, topK, topP, minP) in settings {
             let seedValue = rng.next()
-            for slices in [1, splitSlices] where slices == 1 || splitSlices > 1 {
+            for slices in (splitSlices > 1 ? [1, splitSlices] : [1]) {
                 let rowsPerLaunch = slices == 1 ? samples : 2
                 let logits = try CUDADeviceBuffer(context: context, byteCount: rowsPerLaunch * vocab * 4)
                 let pristine = try CUDADeviceBuffer(context: context, copying: (0..<rowsPerLaunch).flatMap { _ in base })
@@ -520,7 +520,7 @@ public final class CUDAKernelCheck {
         let mins = try CUDADeviceBuffer(context: context, copying: [Float(0), 0])
         let seeds = try CUDADeviceBuffer(context: context, copying: [UInt64(7), 7])
         let offsets = try CUDADeviceBuffer(context: context, copying: [UInt64(3), 3])
-        for slices in [1, splitSlices] where slices == 1 || splitSlices > 1 {
+        for slices in (splitSlices > 1 ? [1, splitSlices] : [1]) {
             var outs: [[Int32]] = []
             for _ in 0..<3 {
                 // Fresh logits each time: a sampled row's logits are overwritten with its probabilities.
