@@ -76,12 +76,15 @@ public struct OfflineBenchmarkResult: Sendable {
 
 /// SGLang's offline throughput benchmark over the in-process `Engine`: every request is submitted at once.
 public enum OfflineBenchmark {
-    /// The requests of `rows`: greedy, `max_new_tokens` = the row's output length, `ignore_eos` unless disabled.
-    public static func requests(for rows: [DatasetRow], ignoreEOS: Bool = true, ridPrefix: String = "bench")
-        -> [GenerateRequest]
+    /// The requests of `rows`: `max_new_tokens` = the row's output length, `ignore_eos` unless disabled, the rest
+    /// of the sampling settings from `sampling` (default greedy).
+    public static func requests(for rows: [DatasetRow], ignoreEOS: Bool = true, ridPrefix: String = "bench",
+                                sampling base: SamplingParams = SamplingParams(temperature: 0)) -> [GenerateRequest]
     {
         rows.enumerated().map { i, row in
-            var sampling = SamplingParams(maxNewTokens: row.outputLen, temperature: 0, ignoreEOS: ignoreEOS)
+            var sampling = base
+            sampling.maxNewTokens = row.outputLen
+            sampling.ignoreEOS = ignoreEOS
             sampling.skipSpecialTokens = true
             return GenerateRequest(rid: "\(ridPrefix)-\(i)", prompt: row.prompt, sampling: sampling)
         }

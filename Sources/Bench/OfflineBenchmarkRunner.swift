@@ -14,6 +14,9 @@ public struct OfflineBenchmarkRunner: Sendable {
     public var resultFilename: String?
     /// Run the dataset twice, radix cache on then off, and report the throughput ratio.
     public var compareRadixCache = false
+    /// The measured requests' sampling settings (temperature, top-k/top-p/min-p; lengths come from the dataset).
+    /// Default greedy, as SGLang's benchmark.
+    public var sampling = SamplingParams(temperature: 0)
 
     /// A runner.
     public init(engineOptions: EngineOptions, dataset: BenchDatasetOptions) {
@@ -24,6 +27,7 @@ public struct OfflineBenchmarkRunner: Sendable {
     /// Builds the dataset for `model`, runs it (twice with `compareRadixCache`) and returns the results.
     /// - Throws: `BenchError` for bad dataset options, `RuntimeError` when the engine cannot start.
     public func run(model: LoadedModel, log: @Sendable (String) -> Void) async throws -> [OfflineBenchmarkResult] {
+        do { try sampling.validate() } catch { throw BenchError.invalidArgument("\(error)") }
         var vocab = model.config.vocabSize
         if let tokenizer = model.tokenizer { vocab = min(vocab, tokenizer.vocabSize) }
         let builder = BenchDatasetBuilder(tokenizer: model.tokenizer, vocabSize: vocab)
@@ -50,7 +54,7 @@ public struct OfflineBenchmarkRunner: Sendable {
                                                   seed: dataset.seed)
             }
             log("Benchmark (\(label))...")
-            let requests = OfflineBenchmark.requests(for: rows, ignoreEOS: !disableIgnoreEOS)
+            let requests = OfflineBenchmark.requests(for: rows, ignoreEOS: !disableIgnoreEOS, sampling: sampling)
             let result = await OfflineBenchmark.run(engine: engine, requests: requests)
             if let error = result.firstError {
                 log("\(result.failedRequests) request(s) failed; first error: \(error)")

@@ -62,6 +62,15 @@ struct BenchOfflineCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run the dataset twice in this process, radix cache on then off, and print the ratio.")
     var compareRadixCache = false
 
+    @Option(name: .long, help: "Sampling temperature of the measured requests (0: greedy).")
+    var temperature = 0.0
+    @Option(name: .long, help: "top_p of the measured requests.")
+    var topP = 1.0
+    @Option(name: .long, help: "top_k of the measured requests (-1: the whole vocabulary).")
+    var topK = -1
+    @Option(name: .long, help: "min_p of the measured requests.")
+    var minP = 0.0
+
     func validate() throws {
         if LoadFormat(rawValue: loadFormat) == nil { throw ValidationError("--load-format must be auto or dummy") }
         if SchedulePolicy(rawValue: schedulePolicy) == nil {
@@ -69,7 +78,10 @@ struct BenchOfflineCommand: AsyncParsableCommand {
             throw ValidationError("--schedule-policy must be one of \(names)")
         }
         do { try data.options().validate() } catch { throw ValidationError("\(error)") }
+        do { try sampling.validate() } catch { throw ValidationError("\(error)") }
     }
+
+    var sampling: SamplingParams { SamplingParams(temperature: temperature, topP: topP, topK: topK, minP: minP) }
 
     func run() async throws {
         do {
@@ -87,6 +99,7 @@ struct BenchOfflineCommand: AsyncParsableCommand {
             runner.disableIgnoreEOS = disableIgnoreEos
             runner.resultFilename = resultFilename
             runner.compareRadixCache = compareRadixCache
+            runner.sampling = sampling
             _ = try await runner.run(model: loaded) { line in
                 print(line)
                 fflush(nil)

@@ -51,6 +51,33 @@ import Testing
         #expect(record["dataset_name"]?.stringValue == "random")
     }
 
+    @Test func sampledRequestsTakeTheSettingsAndBadOnesAreRefused() async throws {
+        let model = try Self.tiny()
+        var data = BenchDatasetOptions()
+        data.name = .random
+        data.numPrompts = 4
+        data.randomInputLen = 16
+        data.randomOutputLen = 5
+        data.randomRangeRatio = 1
+        let rows = try BenchDatasetBuilder(tokenizer: nil, vocabSize: 512).build(data)
+        let settings = SamplingParams(temperature: 0.8, topP: 0.9, topK: 20, minP: 0.05)
+        let requests = OfflineBenchmark.requests(for: rows, sampling: settings)
+        #expect(requests.count == 4)
+        for (request, row) in zip(requests, rows) {
+            #expect(request.sampling.temperature == 0.8 && request.sampling.topP == 0.9)
+            #expect(request.sampling.topK == 20 && request.sampling.minP == 0.05)
+            #expect(request.sampling.maxNewTokens == row.outputLen && request.sampling.ignoreEOS)
+        }
+        var runner = OfflineBenchmarkRunner(engineOptions: EngineOptions(maxTotalTokens: 400), dataset: data)
+        runner.skipWarmup = true
+        runner.sampling = settings
+        let results = try await runner.run(model: model) { _ in }
+        let r = try #require(results.first)
+        #expect(r.successfulRequests == 4 && r.totalOutputTokens == 4 * 5)
+        runner.sampling.topP = 0
+        await #expect(throws: BenchError.self) { _ = try await runner.run(model: model) { _ in } }
+    }
+
     @Test func sharedPrefixHitsTheCacheOnlyWhenItIsOn() async throws {
         let model = try Self.tiny()
         var data = BenchDatasetOptions()
