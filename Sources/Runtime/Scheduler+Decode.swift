@@ -41,17 +41,7 @@ extension Scheduler {
         var logits: Logits?
         var picked: [Int32?] = []
         if model.samplesOnDevice {
-            let settings = running.map { req -> DeviceSampling? in
-                req.request.returnLogprob || req.matcher != nil ? nil : req.sampler.nextDeviceSampling
-            }
-            let result = try model.forwardSample(batch, reqToToken: reqPool, kvPool: kvPool, sampling: settings)
-            let undrawn = result.ids.filter { $0 == nil }.count
-            guard result.ids.count == running.count, undrawn == (result.hostLogits?.rows ?? 0) else {
-                throw RuntimeError.invalidInput("device sampling returned \(result.ids.count) ids and "
-                    + "\(result.hostLogits?.rows ?? 0) logit rows for \(running.count) requests")
-            }
-            picked = result.ids
-            logits = result.hostLogits
+            (picked, logits) = try forwardSample(batch, sampling: running.map(deviceSampling))
         } else if model.selectsOnDevice && running.allSatisfy({
             !$0.request.returnLogprob && $0.matcher == nil && $0.sampler.nextIsPlainArgmax
         }) {
@@ -77,6 +67,23 @@ extension Scheduler {
                 running.append(req)
             }
         }
+    }
+
+    /// How the device draws `req`'s next token: nil when the host must (logprobs, a grammar).
+    func deviceSampling(_ req: ScheduledRequest) -> DeviceSampling? {
+        req.request.returnLogprob || req.matcher != nil ? nil : req.sampler.nextDeviceSampling
+    }
+
+    /// A forward whose last row per request is drawn on the device (nil settings: that row's logits come back, in
+    /// order, as the returned logits' rows).
+    func forwardSample(_ batch: ForwardBatch, sampling: [DeviceSampling?]) throws -> ([Int32?], Logits?) {
+        let result = try model.model.forwardSample(batch, reqToToken: reqPool, kvPool: kvPool, sampling: sampling)
+        let undrawn = result.ids.filter { $0 == nil }.count
+        guard result.ids.count == sampling.count, undrawn == (result.hostLogits?.rows ?? 0) else {
+            throw RuntimeError.invalidInput("device sampling returned \(result.ids.count) ids and "
+                + "\(result.hostLogits?.rows ?? 0) logit rows for \(sampling.count) requests")
+        }
+        return (result.ids, result.hostLogits)
     }
 
     /// Frees memory by sending running requests back to the queue (spec §7.7): the ones with the fewest

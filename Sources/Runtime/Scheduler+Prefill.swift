@@ -192,8 +192,26 @@ extension Scheduler {
         }
         var forward = ForwardBatch(requests: rows, prefixLens: prefixLens, newTokens: newTokens, slots: slots)
         forward.embeddingOverrides = try imageOverrides(batch)
-        let logits = try model.model.forward(forward, reqToToken: reqPool, kvPool: kvPool, logits: .rows(logitRows))
+        // With device sampling the first tokens are drawn where the logits are too (unless a request wants its
+        // prompt's logprobs, which needs every row back): only the rows of requests with logprobs or a grammar
+        // come back. The chunk of an unfinished prompt and prefill-only requests draw nothing (their argmax is
+        // ignored).
+        let onDevice = model.model.samplesOnDevice && !batch.entries.contains { $0.0.wantsInputLogprobs }
+        var picked: [Int32?] = []
+        let logits: Logits
+        if onDevice {
+            let settings = batch.entries.map { req, _ -> DeviceSampling? in
+                req === inflight || (req.params.maxNewTokens == 0 && req.outputIds.isEmpty)
+                    ? .argmax : deviceSampling(req)
+            }
+            let drawn: Logits?
+            (picked, drawn) = try forwardSample(forward, sampling: settings)
+            logits = drawn ?? Logits(rows: 0, vocabSize: vocabSize, values: [])
+        } else {
+            logits = try model.model.forward(forward, reqToToken: reqPool, kvPool: kvPool, logits: .rows(logitRows))
+        }
         stats.forwardPasses += 1
+        var hostRow = 0
 
         for (i, (req, entrySlots)) in batch.entries.enumerated() {
             let n = entrySlots.count
@@ -211,7 +229,16 @@ extension Scheduler {
                 finishRequest(req)
                 continue
             }
-            sampleAndAppend(req, logits: logits, row: firstRow + rowsOfEntry - 1)
+            if onDevice {
+                if i < picked.count, let id = picked[i] {
+                    appendSampled(req, token: Int(id))
+                } else {
+                    sampleAndAppend(req, logits: logits, row: hostRow)
+                    hostRow += 1
+                }
+            } else {
+                sampleAndAppend(req, logits: logits, row: firstRow + rowsOfEntry - 1)
+            }
             if req.finish != nil {
                 finishRequest(req)
             } else if !requeueIfJumped(req) {

@@ -185,8 +185,8 @@ import Testing
         let asked = device.calls.withLock { $0 }
         #expect(!asked.isEmpty, "no decode step drew on the device")
         #expect(asked.allSatisfy { $0.temperature == 0.8 && $0.topK == 20 && abs($0.topP - 0.9) < 1e-6 && abs($0.minP - 0.05) < 1e-6 })
-        // Output token 0 comes from the prefill (host); decode draws are for steps 1 ..< 8, in order.
-        #expect(asked.map(\.step) == (1..<8).map { UInt64($0) })
+        // Every output token is drawn on the device, the first one by the prefill: steps 0 ..< 8, in order.
+        #expect(asked.map(\.step) == (0..<8).map { UInt64($0) })
         #expect(device.hostRows.load(ordering: .relaxed) == 0)
 
         // The same seeded request next to others (one greedy, one with a penalty, both drawn on the device too, and
@@ -203,8 +203,8 @@ import Testing
         let (t, g, pz, lp) = try await (together, greedy, penalized, logprobs)
         #expect(g.outputIds.count == 8 && pz.outputIds.count == 8 && lp.outputIds.count == 8)
         #expect(t.outputIds == alone.outputIds, "\(t.outputIds) vs \(alone.outputIds)")
-        // The logprob request's decode steps (7 after its prefill token) all went to the host.
-        #expect(device.hostRows.load(ordering: .relaxed) == 7, "host rows: \(device.hostRows.load(ordering: .relaxed))")
+        // The logprob request's rows (its prefill's and its 7 decode steps') all went to the host.
+        #expect(device.hostRows.load(ordering: .relaxed) == 8, "host rows: \(device.hostRows.load(ordering: .relaxed))")
         // The penalized request's draws carried its frequency penalty: 0.5 per earlier output of each id, summing
         // to 0.5 per output token before the step.
         let penalizedDraws = device.calls.withLock { $0 }.filter { $0.temperature == 0.8 && $0.topK == 0 && !$0.edits.isEmpty }
@@ -213,6 +213,39 @@ import Testing
             let total = d.edits.reduce(Float(0)) { $0 + $1.penalty }
             #expect(abs(total - 0.5 * Float(d.step)) < 1e-5 && d.edits.allSatisfy { $0.bias == 0 && $0.repetition == 1 })
         }
+    }
+
+    /// A prompt prefilled in chunks draws only once its last chunk is in (the chunks before ask for nothing but an
+    /// ignored argmax) and gives the tokens of an unchunked prefill; a request that wants its prompt's logprobs
+    /// sends its prefill's rows to the host and gets every prompt logprob.
+    @Test func chunkedAndPromptLogprobPrefillsDrawLikeWholeOnes() async throws {
+        let loaded = try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"))
+        guard let cpu = loaded.model as? CausalLM else { throw RuntimeError.invalidInput("not a CPU model") }
+        let prompt: [Int] = [3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26, 43]
+        let params = SamplingParams(maxNewTokens: 6, temperature: 0.9, topP: 0.95, ignoreEOS: true, seed: 11)
+        var outputs: [[Int]] = []
+        for chunk in [0, 4] {
+            let device = DeviceModel(cpu, samples: true)
+            let wrapped = LoadedModel(config: loaded.config, model: device, generationConfig: loaded.generationConfig,
+                                      tokenizer: loaded.tokenizer)
+            let engine = try Engine(model: wrapped, options: EngineOptions(maxTotalTokens: 600, chunkedPrefillSize: chunk))
+            defer { engine.shutdown() }
+            let out = try await EngineTests.final(engine, GenerateRequest(rid: "c\(chunk)", prompt: .ids(prompt), sampling: params))
+            outputs.append(out.outputIds)
+            let draws = device.calls.withLock { $0 }.filter { $0.temperature > 0 }
+            #expect(draws.map(\.step) == (0..<6).map { UInt64($0) }, "chunk \(chunk): \(draws.map(\.step))")
+            #expect(device.hostRows.load(ordering: .relaxed) == 0)
+            if chunk == 4 {
+                // Three argmax-only rows for the chunks before the last.
+                #expect(device.calls.withLock { $0 }.filter { $0.temperature == 0 }.count == 3)
+                let withLogprobs = try await EngineTests.final(engine, GenerateRequest(
+                    rid: "lp", prompt: .ids(prompt), sampling: params, returnLogprob: true, logprobStartLen: 0))
+                #expect(withLogprobs.outputIds.count == 6)
+                #expect(withLogprobs.inputTokenLogprobs?.count == prompt.count)
+                #expect(device.hostRows.load(ordering: .relaxed) == 6)
+            }
+        }
+        #expect(outputs[0] == outputs[1] && outputs[0].count == 6)
     }
 
     /// Greedy requests with logit bias, penalties and min_new_tokens, drawn on the "device" from the sparse edits
