@@ -461,7 +461,6 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
     }
     __syncthreads();
     if (last_kept >= 0) atomicMax(&st.last, last_kept);
-    float u = 0.f;
     bool mine_slice = true, overflow = false;
     if (split) {
         if (t == 0) {
@@ -491,7 +490,6 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
         __syncthreads();
         mine_slice = st.chosen_warp == (int)blockIdx.x;
         overflow = st.last_block;
-        u = st.draw;
         __syncthreads();
     } else if (t == 0) {
         float total = 0.f;
@@ -520,7 +518,7 @@ extern "C" __global__ void __launch_bounds__(1024) sgl_sample(const __grid_const
     // The whole block walks the chosen warp's chunk, 4096 tokens a step, to the first token whose inclusive
     // cumulative mass passes the draw.
     {
-        u = st.draw;
+        const float u = st.draw;
         float acc = st.mass_before;
         const int chunk_begin = min(n, st.chosen_warp * span), chunk_end = min(n, chunk_begin + span);
         for (int base = chunk_begin; base < chunk_end; base += 4 * blockDim.x) {
