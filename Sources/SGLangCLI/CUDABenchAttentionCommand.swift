@@ -28,10 +28,7 @@ struct CUDABenchAttentionCommand: ParsableCommand {
     var gemm = 8192
 
     func run() throws {
-        let counts = requests.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
-            throw ValidationError("--requests needs positive counts, e.g. 1,8 (got \(requests))")
-        }
+        let counts = try CUDABenchSamplerCommand.counts(requests, "--requests", example: "1,8")
         let context = try CUDAContext(device: device)
         print("device \(context.device.ordinal): \(context.device.name), \(context.device.multiprocessors) SMs")
         let kernels = try CUDAKernels(context: context)

@@ -47,10 +47,11 @@ struct CUDABenchSamplerCommand: ParsableCommand {
         }
     }
 
-    static func counts(_ text: String, _ name: String) throws -> [Int] {
+    /// Positive integers from a comma-separated option, or a validation error that names the option.
+    static func counts(_ text: String, _ name: String, example: String = "1,64") throws -> [Int] {
         let values = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else {
-            throw ValidationError("\(name) needs positive counts, e.g. 1,64 (got \(text))")
+            throw ValidationError("\(name) needs positive counts, e.g. \(example) (got \(text))")
         }
         return values
     }
