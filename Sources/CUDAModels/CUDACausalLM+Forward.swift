@@ -70,7 +70,7 @@ extension CUDACausalLM {
         inputs.set(.extendLens, batch.extendLens.map { Int32($0) })
         inputs.set(.extendStarts, batch.extendStartLoc.map { Int32($0) })
         inputs.set(.logitRows, rows.map { Int32($0) })
-        if !isDecode { try copyPrefixRows(batch, reqToToken: reqToToken, table: table) }
+        try copyWrittenRows(reqToToken, table: table)
         try stageOverrides(batch)
         try inputs.upload(on: stream)
 
@@ -424,23 +424,28 @@ extension CUDACausalLM {
         return t
     }
 
-    /// Copies the cached-prefix slots of every extending request from the host table to the device table.
-    func copyPrefixRows(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, table: CUDAReqToTokenTable) throws {
-        let total = batch.prefixLens.reduce(0, +)
+    /// Copies what the scheduler wrote into the host table since the last forward (cached prefixes of admitted
+    /// requests, and the radix cache's canonical slots that replace a request's own after its prefill — those
+    /// slots are freed and handed out again, so a stale mirror would read another token's KV) to the device
+    /// table. Every mode: the canonical slots arrive between a prefill and the request's first decode step.
+    func copyWrittenRows(_ reqToToken: ReqToTokenPool, table: CUDAReqToTokenTable) throws {
+        let ranges = reqToToken.takeWrittenRanges()
+        let total = ranges.reduce(0) { $0 + $1.positions.count }
         guard total > 0 else { return }
-        if (prefixStaging?.byteCount ?? 0) < total * 4 {
+        if (tableStaging?.byteCount ?? 0) < total * 4 {
             // The previous staging block may still feed a queued copy.
             try stream.synchronize()
-            prefixStaging = try CUDAHostBuffer(context: context, byteCount: total * 4)
+            tableStaging = try CUDAHostBuffer(context: context, byteCount: total * 4)
         }
-        guard let staging = prefixStaging else { return }
+        guard let staging = tableStaging else { return }
         let dst = staging.pointer.assumingMemoryBound(to: Int32.self)
         var offset = 0
-        for (row, prefix) in zip(batch.reqPoolIndices, batch.prefixLens) where prefix > 0 {
-            (dst + offset).update(from: reqToToken.table + Int(row) * reqToToken.maxContext, count: prefix)
-            try staging.copy(toDevice: table.buffer.address + CUdeviceptr(Int(row) * table.maxContext * 4),
-                             offset: offset * 4, bytes: prefix * 4, on: stream)
-            offset += prefix
+        for (row, positions) in ranges {
+            let first = row * reqToToken.maxContext + positions.lowerBound
+            (dst + offset).update(from: reqToToken.table + first, count: positions.count)
+            try staging.copy(toDevice: table.buffer.address + CUdeviceptr((row * table.maxContext + positions.lowerBound) * 4),
+                             offset: offset * 4, bytes: positions.count * 4, on: stream)
+            offset += positions.count
         }
     }
 

@@ -53,7 +53,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     /// The split sampler's meeting place (`CUDAKernels.sampleScratchBytes`), zeroed when allocated.
     let sampleScratch: CUDAGrowableBuffer
     var hostLogits: CUDAHostBuffer?
-    var prefixStaging: CUDAHostBuffer?
+    var tableStaging: CUDAHostBuffer?
     /// Per-request settings of device sampling (made on first use).
     var samplingInputs: CUDASamplingInputs?
     /// Expert slot offsets read back for the per-expert cuBLASLt path of large batches.

@@ -13,6 +13,8 @@ public final class ReqToTokenPool: @unchecked Sendable {
     /// A device backend's copy of the table (kept in step by that backend), released with the pool.
     public var deviceMirror: (any AnyObject & Sendable)?
     private var freeRows: [Int]
+    /// Per row, the positions `write` changed since `takeWrittenRanges()` last ran (one merged range a row).
+    private var written: [Int: Range<Int>] = [:]
 
     /// A table with every entry 0 (the reserved dummy KV slot) and every row free.
     public init(maxRequests: Int, maxContext: Int) {
@@ -50,8 +52,25 @@ public final class ReqToTokenPool: @unchecked Sendable {
         Array(UnsafeBufferPointer(start: table + row * maxContext, count: length))
     }
 
-    /// Writes `slots` at positions `start..<start + slots.count` of a row.
+    /// Writes `slots` at positions `start..<start + slots.count` of a row — the scheduler's own edits (a cached
+    /// prefix on admission, the cache's canonical slots after a prefill), which a device mirror must copy: see
+    /// `takeWrittenRanges()`.
     public func write(row: Int, start: Int, slots: [Int32]) throws {
+        try store(row: row, start: start, slots: slots)
+        guard !slots.isEmpty else { return }
+        let range = start..<(start + slots.count)
+        written[row] = written[row].map { min($0.lowerBound, start)..<max($0.upperBound, range.upperBound) } ?? range
+    }
+
+    /// The rows and positions `write` changed since the last call, which a device backend copies to its mirror
+    /// before a forward (the forward's own new slots, `record`, it writes there itself). At most one range a row,
+    /// so the list stays bounded when nothing takes it (the CPU backend reads this table directly).
+    public func takeWrittenRanges() -> [(row: Int, positions: Range<Int>)] {
+        defer { written.removeAll(keepingCapacity: true) }
+        return written.sorted { $0.key < $1.key }.map { (row: $0.key, positions: $0.value) }
+    }
+
+    private func store(row: Int, start: Int, slots: [Int32]) throws {
         guard row >= 0, row < maxRequests, start >= 0, start + slots.count <= maxContext else {
             throw ComputeError.invalidBatch(
                 "positions \(start)..<\(start + slots.count) of request row \(row) exceed the \(maxRequests)×\(maxContext) table")
@@ -61,14 +80,15 @@ public final class ReqToTokenPool: @unchecked Sendable {
         }
     }
 
-    /// Records the batch's new tokens (`outCacheLoc`) at their positions, as the scheduler does before a forward.
+    /// Records the batch's new tokens (`outCacheLoc`) at their positions, as a model does before its forward
+    /// (not reported by `takeWrittenRanges()`: a device model records them in its mirror itself).
     public func record(_ batch: ForwardBatch) throws {
         try batch.validate()
         var t = 0
         for i in 0..<batch.batchSize {
             let row = Int(batch.reqPoolIndices[i])
             let n = batch.extendLens[i]
-            try write(row: row, start: batch.prefixLens[i], slots: Array(batch.outCacheLoc[t..<(t + n)]))
+            try store(row: row, start: batch.prefixLens[i], slots: Array(batch.outCacheLoc[t..<(t + n)]))
             t += n
         }
     }
