@@ -9,15 +9,22 @@ import Testing
 @Suite(.serialized) struct OfflineBenchmarkTests {
     static func tiny() throws -> LoadedModel { try ModelLoader.load(path: try BenchFixtures.shared("tiny/llama")) }
 
-    @Test func randomDatasetCounts() async throws {
-        let model = try Self.tiny()
+    /// A random-id dataset over the tiny model's 512-token vocabulary: its options and its rows.
+    static func random(prompts: Int, input: Int, output: Int, rangeRatio: Double) throws
+        -> (options: BenchDatasetOptions, rows: [DatasetRow])
+    {
         var data = BenchDatasetOptions()
         data.name = .random
-        data.numPrompts = 6
-        data.randomInputLen = 24
-        data.randomOutputLen = 6
-        data.randomRangeRatio = 0.5
-        let rows = try BenchDatasetBuilder(tokenizer: nil, vocabSize: 512).build(data)
+        data.numPrompts = prompts
+        data.randomInputLen = input
+        data.randomOutputLen = output
+        data.randomRangeRatio = rangeRatio
+        return (data, try BenchDatasetBuilder(tokenizer: nil, vocabSize: 512).build(data))
+    }
+
+    @Test func randomDatasetCounts() async throws {
+        let model = try Self.tiny()
+        let (data, rows) = try Self.random(prompts: 6, input: 24, output: 6, rangeRatio: 0.5)
         var runner = OfflineBenchmarkRunner(
             engineOptions: EngineOptions(maxTotalTokens: 600, maxRunningRequests: 4, chunkedPrefillSize: 16),
             dataset: data)
@@ -53,13 +60,7 @@ import Testing
 
     @Test func sampledRequestsTakeTheSettingsAndBadOnesAreRefused() async throws {
         let model = try Self.tiny()
-        var data = BenchDatasetOptions()
-        data.name = .random
-        data.numPrompts = 4
-        data.randomInputLen = 16
-        data.randomOutputLen = 5
-        data.randomRangeRatio = 1
-        let rows = try BenchDatasetBuilder(tokenizer: nil, vocabSize: 512).build(data)
+        let (data, rows) = try Self.random(prompts: 4, input: 16, output: 5, rangeRatio: 1)
         let settings = SamplingParams(temperature: 0.8, topP: 0.9, topK: 20, minP: 0.05)
         let requests = OfflineBenchmark.requests(for: rows, sampling: settings)
         #expect(requests.count == 4)
