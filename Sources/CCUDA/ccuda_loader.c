@@ -1,4 +1,4 @@
-// dlopen/dlsym resolution of the driver, NVRTC and cuBLASLt entry points declared in ccuda.h.
+// dlopen/dlsym resolution of the driver, NVRTC, cuBLASLt and NCCL entry points declared in ccuda.h.
 #include "ccuda.h"
 
 #include <dlfcn.h>
@@ -139,6 +139,23 @@ const char *ccuda_resolve_blaslt(void *library, const CCUDABlasLtAPI **out) {
     REQUIRE(cublasLtMatmulAlgoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic");
     REQUIRE(cublasLtMatmul, "cublasLtMatmul");
     OPTIONAL(cublasLtGetStatusString, "cublasLtGetStatusString");
+    *out = api;
+    return NULL;
+}
+
+const char *ccuda_resolve_nccl(void *library, const CCUDANCCLAPI **out) {
+    *out = NULL;
+    CCUDANCCLAPI *api = calloc(1, sizeof(CCUDANCCLAPI));
+    if (api == NULL) return "(out of memory)";
+    REQUIRE(ncclGetVersion, "ncclGetVersion");
+    REQUIRE(ncclGetErrorString, "ncclGetErrorString");
+    REQUIRE(ncclCommInitAll, "ncclCommInitAll");
+    REQUIRE(ncclCommDestroy, "ncclCommDestroy");
+    REQUIRE(ncclAllReduce, "ncclAllReduce");
+    REQUIRE(ncclAllGather, "ncclAllGather");
+    REQUIRE(ncclGroupStart, "ncclGroupStart");
+    REQUIRE(ncclGroupEnd, "ncclGroupEnd");
+    OPTIONAL(ncclGetLastError, "ncclGetLastError");
     *out = api;
     return NULL;
 }

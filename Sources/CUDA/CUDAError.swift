@@ -12,6 +12,8 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable, Equatable {
     case compilation(source: String, options: [String], log: String)
     /// A cuBLASLt call returned an error.
     case blas(function: String, status: Int32, message: String)
+    /// An NCCL call returned an error.
+    case nccl(function: String, code: Int32, message: String)
     /// No CUDA device is visible.
     case noDevice
     /// A caller passed values the operation cannot take.
@@ -33,6 +35,8 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable, Equatable {
             return "NVRTC: \(source) did not compile with \(options.joined(separator: " ")):\n\(log)"
         case .blas(let function, let status, let message):
             return "cuBLASLt: \(function) failed with status \(status): \(message)"
+        case .nccl(let function, let code, let message):
+            return "NCCL: \(function) failed (\(code)): \(message)"
         case .noDevice:
             return "CUDA: no CUDA device is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)"
         case .invalidArgument(let message):

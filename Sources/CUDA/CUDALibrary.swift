@@ -15,6 +15,8 @@ public enum CUDALibrary: String, Sendable, CaseIterable {
     case nvrtc = "libnvrtc"
     /// cuBLASLt (`libcublasLt.so.13` / `.12`).
     case cublasLt = "libcublasLt"
+    /// NCCL (`libnccl.so.2`), for tensor parallelism over several GPUs.
+    case nccl = "libnccl"
 
     /// File names tried, newest ABI first.
     public var fileNames: [String] {
@@ -22,6 +24,7 @@ public enum CUDALibrary: String, Sendable, CaseIterable {
         case .driver: ["libcuda.so.1", "libcuda.so"]
         case .nvrtc: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"]
         case .cublasLt: ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"]
+        case .nccl: ["libnccl.so.2", "libnccl.so"]
         }
     }
 
@@ -31,6 +34,7 @@ public enum CUDALibrary: String, Sendable, CaseIterable {
         case .driver: []
         case .nvrtc: ["cu13/lib", "cuda_nvrtc/lib"]
         case .cublasLt: ["cu13/lib", "cublas/lib"]
+        case .nccl: ["nccl/lib", "cu13/lib"]
         }
     }
 
@@ -43,6 +47,8 @@ public enum CUDALibrary: String, Sendable, CaseIterable {
             "Install NVRTC (`pip install nvidia-cuda-nvrtc` or the CUDA toolkit), or set SGLANG_CUDA_LIB_DIR to the folder that holds libnvrtc.so.13."
         case .cublasLt:
             "Install cuBLAS (`pip install nvidia-cublas` or the CUDA toolkit), or set SGLANG_CUDA_LIB_DIR to the folder that holds libcublasLt.so.13."
+        case .nccl:
+            "Install NCCL (`pip install nvidia-nccl-cu13`, or libnccl2 from NVIDIA's apt repository), or set SGLANG_CUDA_LIB_DIR to the folder that holds libnccl.so.2; --tp-size 1 needs no NCCL."
         }
     }
 

@@ -20,11 +20,24 @@ struct CUDAForwardShape {
     var gather: Bool
 }
 
+/// The host side of a forward, prepared once on the scheduler's thread and read by every rank's device side.
+struct CUDAHostStep: @unchecked Sendable {
+    // @unchecked: `pool` is only read while the ranks run (the scheduler waits for the step).
+    let batch: ForwardBatch
+    /// Logit rows (rank 0 computes them).
+    let rows: [Int]
+    let selection: LogitsSelection
+    /// What the scheduler wrote into the host table since the last forward, to copy to every device table.
+    let written: [(row: Int, positions: Range<Int>)]
+    let pool: ReqToTokenPool
+}
+
 extension CUDACausalLM {
     var blasType: CUBLASLt.DataType { type == .bfloat16 ? .bfloat16 : .float32 }
 
     /// Runs `batch` and leaves fp32 logits of `rows` in `logits` (rows in order). With `skipLayers` only the
-    /// vocabulary projection of `rows` runs, over the final hidden states of the previous call.
+    /// vocabulary projection of `rows` runs, over the final hidden states of the previous call. Under tensor
+    /// parallelism the host side is done here once and every rank runs the device side at the same time.
     func run(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool, rows: [Int],
              selection: LogitsSelection, skipLayers: Bool) throws {
         try context.bind()
@@ -33,22 +46,52 @@ extension CUDACausalLM {
             return
         }
         try batch.validate()
-        guard let cache = kvPool.deviceStorage as? CUDAKVCache, cache.keys.count == layers.count else {
-            throw ComputeError.shapeMismatch("the KV pool was not made by this CUDA model (use its makeKVPool)")
-        }
         for (i, len) in batch.seqLens.enumerated() where len > reqToToken.maxContext {
             throw ComputeError.invalidBatch("request \(i) reaches \(len) tokens; the context limit is \(reqToToken.maxContext)")
         }
         if let bad = batch.outCacheLoc.first(where: { $0 <= 0 || Int($0) >= kvPool.size }) {
             throw ComputeError.invalidBatch("KV slot \(bad) is outside 1..<\(kvPool.size)")
         }
-        let table = try deviceTable(for: reqToToken)
+        let caches = try rankCaches(kvPool)
+        let tables = try deviceTables(for: reqToToken)
         try reqToToken.record(batch)
+        let step = CUDAHostStep(batch: batch, rows: rows, selection: selection, written: reqToToken.takeWrittenRanges(),
+                                pool: reqToToken)
+        guard let group else {
+            try runDevice(step, table: tables[0], cache: caches[0])
+            return
+        }
+        try group.run(lead: self) { rank in
+            try rank.runDevice(step, table: tables[rank.shard.rank], cache: caches[rank.shard.rank])
+        }
+    }
+
+    /// Every rank's K/V storage in `pool` (index = rank).
+    func rankCaches(_ pool: TokenToKVPool) throws -> [CUDAKVCache] {
+        let ranks = group?.size ?? 1
+        let caches: [CUDAKVCache]
+        if let group = pool.deviceStorage as? CUDAKVCacheGroup {
+            caches = group.caches
+        } else if let cache = pool.deviceStorage as? CUDAKVCache {
+            caches = [cache]
+        } else {
+            caches = []
+        }
+        guard caches.count == ranks, caches.allSatisfy({ $0.keys.count == layers.count }) else {
+            throw ComputeError.shapeMismatch("the KV pool was not made by this CUDA model (use its makeKVPool)")
+        }
+        return caches
+    }
+
+    /// The device half of a forward on this rank: uploads the step's metadata and queues (or replays) the layers.
+    func runDevice(_ step: CUDAHostStep, table: CUDAReqToTokenTable, cache: CUDAKVCache) throws {
+        try context.bind()
+        let batch = step.batch, rows = step.rows
         try updateFrequencies(longest: batch.seqLens.max() ?? 0)
 
         let n = batch.tokenCount
         let isDecode = batch.mode == .decode && batch.extendLens.allSatisfy { $0 == 1 }
-        let graphBatch = isDecode && selection == .lastPerRequest ? graphBatchSizes.first { $0 >= n } : nil
+        let graphBatch = isDecode && step.selection == .lastPerRequest ? graphBatchSizes.first { $0 >= n } : nil
         let padded = graphBatch ?? n
         try reserve(tokens: max(padded, rows.count, batch.batchSize), logitRows: max(padded, rows.count),
                     decodeBatch: isDecode ? padded : 0, graphs: graphBatch != nil)
@@ -70,7 +113,7 @@ extension CUDACausalLM {
         inputs.set(.extendLens, batch.extendLens.map { Int32($0) })
         inputs.set(.extendStarts, batch.extendStartLoc.map { Int32($0) })
         inputs.set(.logitRows, rows.map { Int32($0) })
-        try copyWrittenRows(reqToToken, table: table)
+        try copyWrittenRows(step.written, from: step.pool, table: table)
         try stageOverrides(batch)
         try inputs.upload(on: stream)
 
@@ -104,38 +147,38 @@ extension CUDACausalLM {
 
     /// Split-K count of decode attention for `batch` requests up to `maxSequence` tokens.
     func decodeSplits(batch: Int, maxSequence: Int) -> Int {
-        kernels.suggestedSplits(batch: batch, qHeads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
+        kernels.suggestedSplits(batch: batch, qHeads: local.numAttentionHeads, kvHeads: local.numKeyValueHeads,
                                 maxSequence: maxSequence,
-                                tensorCoreHeadDim: CUDAKernels.tensorCoreDecode(type: type, headDim: config.headDim)
-                                    ? config.headDim : nil)
+                                tensorCoreHeadDim: CUDAKernels.tensorCoreDecode(type: type, headDim: local.headDim)
+                                    ? local.headDim : nil)
     }
 
     /// Queues every kernel of one forward on the stream (also the body of a graph capture: no allocation, no
     /// synchronization, no host reads of device data in here).
     func encode(_ s: CUDAForwardShape, table: CUDAReqToTokenTable, cache: CUDAKVCache) throws {
         let ws = workspace
-        let h = config.hiddenSize, hd = config.headDim
-        let qHeads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads
+        let h = local.hiddenSize, hd = local.headDim
+        let qHeads = local.numAttentionHeads, kvHeads = local.numKeyValueHeads
         let qkvWidth = (qHeads + 2 * kvHeads) * hd
-        let eps = Float(config.rmsNormEps)
-        let addOne = config.traits.normAddsOne
+        let eps = Float(local.rmsNormEps)
+        let addOne = local.traits.normAddsOne
         let t = s.tokens
         try mark("record+embedding")
         try kernels.recordSlots(
             reqToToken: table.buffer.address, stride: table.maxContext, tokenRows: inputs.address(.tokenRows),
             positions: inputs.address(.positions), outLoc: inputs.address(.outLoc), tokens: t, stream: stream)
-        var scale = config.embeddingScale.map { Float($0) }
+        var scale = local.embeddingScale.map { Float($0) }
         // transformers multiplies by the normalizer as a tensor of the model's dtype.
         if type == .bfloat16, let s = scale { scale = BFloat16Conversion.round(s) }
         try kernels.embedding(out: ws.hidden.address, table: embedding.address, ids: inputs.address(.inputIds), tokens: t,
-                              dim: h, vocab: config.vocabSize, scale: scale, type: type, stream: stream)
+                              dim: h, vocab: local.vocabSize, scale: scale, type: type, stream: stream)
         for run in overrideRuns {
             let rowBytes = h * type.size
             try overrideStaging?.copy(toDevice: ws.hidden.address + CUdeviceptr(run.token * rowBytes),
                                       offset: run.stagingRow * rowBytes, bytes: run.rows * rowBytes, on: stream)
         }
-        let attentionScale = Float(config.attentionScale)
-        let softcap = config.attentionLogitSoftcap.map { Float($0) }
+        let attentionScale = Float(local.attentionScale)
+        let softcap = local.attentionLogitSoftcap.map { Float($0) }
         // With fused norms (one bf16 row; `SGLANG_FUSED_NORM=0` turns them off) a residual add + RMSNorm runs inside the skinny
         // GEMM that reads it, and the residual moves between two buffers (that GEMM's blocks all read the old one).
         let fuse = CUDAKernels.fusedNorm && type == .bfloat16 && CUDAKernels.gemvServes(rows: t, k: h, type: type)
@@ -202,6 +245,7 @@ extension CUDACausalLM {
             }
             try mark("o proj")
             try linear(ws.attention, layer.output, layer.outputBias, ws.delta, rows: t, out: h, inner: qHeads * hd)
+            try sumOverGroup(ws.delta, rows: t)
             if fuse, layer.preFeedForwardNorm == nil, case .dense(let mlp) = layer.feedForward {
                 try mark("norm+gate-up proj+activation")
                 try kernels.gemvNorm(
@@ -231,12 +275,15 @@ extension CUDACausalLM {
                 case .moe(let moe): try mixtureOfExperts(moe, tokens: t)
                 }
             }
+            try sumOverGroup(ws.delta, rows: t)
             try mark("norms")
             if let postFF = layer.postFeedForwardNorm {
                 try kernels.addRMSNorm(residual: ws.delta.address, delta: nil, weight: postFF.address, out: ws.delta.address,
                                        rows: t, dim: h, eps: eps, addOne: addOne, type: type, stream: stream)
             }
         }
+        // Only rank 0 computes logits.
+        guard shard.rank == 0 else { return }
         try mark("final norm+lm head")
         // The last residual add folds into the final norm, over every row (cheap next to the layers).
         try kernels.addRMSNorm(residual: residual.address, delta: ws.delta.address, weight: finalNorm.address,
@@ -250,9 +297,17 @@ extension CUDACausalLM {
         }
     }
 
+    /// Sums this rank's partial `rows × hidden` output of a row-parallel projection over the tensor-parallel group,
+    /// in place (nothing on one GPU).
+    func sumOverGroup(_ buffer: CUDADeviceBuffer, rows: Int) throws {
+        guard let communicator else { return }
+        try mark("all-reduce")
+        try communicator.allReduceSum(buffer.address, count: rows * local.hiddenSize, type: type, stream: stream)
+    }
+
     /// `output = down(act(gate(x)) · up(x))` for `rows` rows (through the workspace's gate/up buffers).
     func gatedMLP(_ mlp: CUDAGatedMLP, input: CUDADeviceBuffer, output: CUDADeviceBuffer, rows: Int) throws {
-        let ws = workspace, h = config.hiddenSize
+        let ws = workspace, h = local.hiddenSize
         try mark("gate-up proj")
         try linear(input, mlp.gateUp, mlp.gateUpBias, ws.gateUp, rows: rows, out: 2 * mlp.inner, inner: h)
         try mark("activation")
@@ -264,13 +319,13 @@ extension CUDACausalLM {
     /// `output = down(activated)`: the last GEMM of a gated MLP, over the workspace's activation buffer.
     func downProjection(_ mlp: CUDAGatedMLP, output: CUDADeviceBuffer, rows: Int) throws {
         try mark("down proj")
-        try linear(workspace.activated, mlp.down, mlp.downBias, output, rows: rows, out: config.hiddenSize, inner: mlp.inner)
+        try linear(workspace.activated, mlp.down, mlp.downBias, output, rows: rows, out: local.hiddenSize, inner: mlp.inner)
     }
 
     /// `delta = moe(normed)`: router GEMM (fp32 logits; the shared expert's gate is its last live row), top-k
     /// routing, grouping by expert, the experts' gate/up → activation → down, and the weighted combine.
     func mixtureOfExperts(_ m: CUDAMoE, tokens t: Int) throws {
-        let ws = workspace, h = config.hiddenSize
+        let ws = workspace, h = local.hiddenSize
         guard let mw = ws.moe else { throw CUDAModelError.unsupported("a mixture-of-experts layer without MoE buffers") }
         let slots = t * m.topK
         try mark("moe route")
@@ -314,7 +369,7 @@ extension CUDACausalLM {
 
     /// The experts of a large batch as one cuBLASLt GEMM per expert over its slots (gathered into slot order).
     func expertsWithBLAS(_ m: CUDAMoE, _ mw: CUDAMoEWorkspace, slots: Int) throws {
-        let h = config.hiddenSize, size = type.size
+        let h = local.hiddenSize, size = type.size
         let bytes = (m.experts + 1) * 4
         if (moeOffsetsHost?.byteCount ?? 0) < bytes { moeOffsetsHost = try CUDAHostBuffer(context: context, byteCount: bytes) }
         guard let host = moeOffsetsHost else { return }
@@ -347,15 +402,15 @@ extension CUDACausalLM {
 
     /// `logits[rows, vocab] = x · lm_headᵀ` in fp32, soft-capped where the model caps.
     func projectVocabulary(_ x: CUDADeviceBuffer, rows: Int) throws {
-        if CUDAKernels.gemvServes(rows: rows, k: config.hiddenSize, type: type) {
+        if CUDAKernels.gemvServes(rows: rows, k: local.hiddenSize, type: type) {
             try kernels.gemv(x: x.address, w: lmHead.address, y: logits.address, bias: nil, rows: rows,
-                             n: config.vocabSize, k: config.hiddenSize, type: type, outputFloat32: true, stream: stream)
+                             n: local.vocabSize, k: local.hiddenSize, type: type, outputFloat32: true, stream: stream)
         } else {
-            try blas.matmul(x: x.address, w: lmHead.address, y: logits.address, m: rows, n: config.vocabSize,
-                            k: config.hiddenSize, input: blasType, output: .float32, stream: stream)
+            try blas.matmul(x: x.address, w: lmHead.address, y: logits.address, m: rows, n: local.vocabSize,
+                            k: local.hiddenSize, input: blasType, output: .float32, stream: stream)
         }
-        if let cap = config.finalLogitSoftcap {
-            try kernels.softcap(logits.address, count: rows * config.vocabSize, cap: Float(cap), stream: stream)
+        if let cap = local.finalLogitSoftcap {
+            try kernels.softcap(logits.address, count: rows * local.vocabSize, cap: Float(cap), stream: stream)
         }
     }
 
@@ -365,7 +420,7 @@ extension CUDACausalLM {
         inputs.set(.logitRows, rows.map { Int32($0) })
         try inputs.copyToDevice(.logitRows, count: rows.count, on: stream)
         try kernels.gatherRows(src: workspace.normed.address, out: workspace.delta.address,
-                               indices: inputs.address(.logitRows), count: rows.count, dim: config.hiddenSize, type: type,
+                               indices: inputs.address(.logitRows), count: rows.count, dim: local.hiddenSize, type: type,
                                stream: stream)
         try projectVocabulary(workspace.delta, rows: rows.count)
     }
@@ -400,12 +455,12 @@ extension CUDACausalLM {
             inputs = try CUDAStepInputs(context: context, capacity: need)
             changed = true
         }
-        if try logits.reserve(max(logitRows, graphMax) * config.vocabSize * 4) { changed = true }
+        if try logits.reserve(max(logitRows, graphMax) * local.vocabSize * 4) { changed = true }
         // Decode partials: batch × splits rows, at the largest split count any length can ask for.
         var partialRows = decodeBatch * decodeSplits(batch: max(1, decodeBatch), maxSequence: 1 << 20)
         for b in graphSizes { partialRows = max(partialRows, b * decodeSplits(batch: b, maxSequence: 1 << 20)) }
-        let qHeads = config.numAttentionHeads
-        if try partialOut.reserve(max(1, partialRows) * qHeads * config.headDim * 4) { changed = true }
+        let qHeads = local.numAttentionHeads
+        if try partialOut.reserve(max(1, partialRows) * qHeads * local.headDim * 4) { changed = true }
         if try partialLSE.reserve(max(1, partialRows) * qHeads * 4) { changed = true }
         let counters = CUDAKernels.decodeSplitCounters(batch: max(1, decodeBatch, graphMax), qHeads: qHeads)
         if try splitCounters.reserve(counters * 4) {
@@ -415,21 +470,32 @@ extension CUDACausalLM {
         if changed { graphs.removeAll() }
     }
 
-    /// The device mirror of `pool`'s table (made on first use and attached to the pool).
-    func deviceTable(for pool: ReqToTokenPool) throws -> CUDAReqToTokenTable {
-        if let t = pool.deviceMirror as? CUDAReqToTokenTable, t.buffer.context === context { return t }
-        let t = try CUDAReqToTokenTable(context: context, maxRequests: pool.maxRequests, maxContext: pool.maxContext)
-        try t.buffer.fill(word: 0, on: stream)
-        pool.deviceMirror = t
-        return t
+    /// The device mirrors of `pool`'s table on every rank (index = rank), made on first use and attached to the
+    /// pool.
+    func deviceTables(for pool: ReqToTokenPool) throws -> [CUDAReqToTokenTable] {
+        if let group, let set = pool.deviceMirror as? CUDAReqToTokenTableGroup, set.tables.count == group.size,
+           set.tables[0].buffer.context === context
+        {
+            return set.tables
+        }
+        if group == nil, let t = pool.deviceMirror as? CUDAReqToTokenTable, t.buffer.context === context { return [t] }
+        let ranks = [self] + (group?.peers ?? [])
+        let tables = try ranks.map { rank in
+            let t = try CUDAReqToTokenTable(context: rank.context, maxRequests: pool.maxRequests, maxContext: pool.maxContext)
+            try t.buffer.fill(word: 0, on: rank.stream)
+            return t
+        }
+        try context.bind()
+        pool.deviceMirror = group == nil ? tables[0] : CUDAReqToTokenTableGroup(tables: tables)
+        return tables
     }
 
     /// Copies what the scheduler wrote into the host table since the last forward (cached prefixes of admitted
     /// requests, and the radix cache's canonical slots that replace a request's own after its prefill — those
     /// slots are freed and handed out again, so a stale mirror would read another token's KV) to the device
     /// table. Every mode: the canonical slots arrive between a prefill and the request's first decode step.
-    func copyWrittenRows(_ reqToToken: ReqToTokenPool, table: CUDAReqToTokenTable) throws {
-        let ranges = reqToToken.takeWrittenRanges()
+    func copyWrittenRows(_ ranges: [(row: Int, positions: Range<Int>)], from reqToToken: ReqToTokenPool,
+                         table: CUDAReqToTokenTable) throws {
         let total = ranges.reduce(0) { $0 + $1.positions.count }
         guard total > 0 else { return }
         if (tableStaging?.byteCount ?? 0) < total * 4 {
@@ -454,7 +520,7 @@ extension CUDACausalLM {
     func stageOverrides(_ batch: ForwardBatch) throws {
         overrideRuns = []
         guard let o = batch.embeddingOverrides, !o.isEmpty else { return }
-        let h = config.hiddenSize
+        let h = local.hiddenSize
         try o.validate(tokenCount: batch.tokenCount, hiddenSize: h)
         let rows = o.tokenIndices.count
         if (overrideStaging?.byteCount ?? 0) < rows * h * type.size {
@@ -482,7 +548,7 @@ extension CUDACausalLM {
 
     /// Uploads length-dependent RoPE frequencies (dynamic NTK, LongRoPE) when they change.
     func updateFrequencies(longest: Int) throws {
-        let wanted = config.rope.lengthDependentFrequencies(longest: longest) ?? baseFrequencies
+        let wanted = local.rope.lengthDependentFrequencies(longest: longest) ?? baseFrequencies
         guard wanted != uploadedFrequencies else { return }
         try inverseFrequencies.upload(wanted.inverseFrequencies, on: stream)
         uploadedFrequencies = wanted

@@ -12,11 +12,24 @@ import Models
 /// allocator of the `TokenToKVPool`; the pool's storage is this model's `CUDAKVCache`, and the table is
 /// mirrored on the device (prefix rows copied on extend, new slots recorded by a kernel every step).
 ///
+/// With `--tp-size` N > 1 this object is rank 0 of N (DESIGN.md §4): every rank holds its slice of the weights
+/// (`TensorParallelShard`) and KV heads on its own GPU, the scheduler talks to rank 0 only, and each forward runs
+/// on all ranks at once with NCCL summing the row-parallel projections; rank 0 alone computes the logits.
+///
 /// `forward` is not reentrant; one lock serializes callers (the scheduler thread in practice).
 public final class CUDACausalLM: CausalModel, @unchecked Sendable {
-    // @unchecked: weights are immutable; all mutable state (workspace, graphs, staging) is guarded by `lock`.
-    /// The decoded config.
+    // @unchecked: weights are immutable; all mutable state (workspace, graphs, staging) is guarded by `lock`
+    // (a peer rank's by rank 0's, whose steps drive it).
+    /// The decoded config (of the whole model, also on a tensor-parallel rank).
     public let config: ModelConfig
+    /// This GPU's slice of the model.
+    public let shard: TensorParallelShard
+    /// The config of this GPU's slice: its heads and intermediate widths (`config` when not split).
+    let local: ModelConfig
+    /// The NCCL member of this rank; nil on one GPU.
+    let communicator: NCCLCommunicator?
+    /// Ranks 1..<N, driven by this one (rank 0); nil on one GPU and on the peers themselves.
+    let group: CUDATensorParallelGroup?
     /// How the model runs.
     public let options: CUDAModelOptions
     /// The device context.
@@ -71,26 +84,62 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     /// Whether `encode` is being captured into a graph (no profiling marks then).
     var capturing = false
 
-    /// Loads `config`'s weights from `weights` onto device `options.deviceOrdinal`; nil `weights` fills
-    /// every tensor with seeded uniform values on the device (`--load-format dummy`).
-    /// - Throws: `CUDAError` when the driver, NVRTC or cuBLASLt is missing (naming the library and the fix),
-    ///   `CUDAModelError.unsupported` for a model this backend does not run, the loaders' errors for tensors.
-    public init(config: ModelConfig, weights: (any WeightSource)?, options: CUDAModelOptions = CUDAModelOptions(),
-                seed: UInt64 = 0) throws {
-        try Self.checkSupported(config)
+    /// Loads `config`'s weights from `weights` onto device `options.deviceOrdinal` — or, with
+    /// `options.tensorParallelSize` N > 1, split over devices `deviceOrdinal..<deviceOrdinal + N`; nil `weights`
+    /// fills every tensor with seeded uniform values on the device (`--load-format dummy`).
+    /// - Throws: `CUDAError` when the driver, NVRTC, cuBLASLt (or for N > 1, NCCL) is missing (naming the library
+    ///   and the fix), `CUDAModelError.unsupported` for a model this backend does not run, `ModelError.tensorParallel`
+    ///   for a model that does not split over N GPUs, the loaders' errors for tensors.
+    public convenience init(config: ModelConfig, weights: (any WeightSource)?,
+                            options: CUDAModelOptions = CUDAModelOptions(), seed: UInt64 = 0) throws {
+        let size = options.tensorParallelSize
+        guard size > 1 else {
+            try self.init(config: config, weights: weights, options: options, seed: seed, shard: .whole,
+                          communicator: nil, group: nil)
+            return
+        }
+        try TensorParallelShard(rank: 0, size: size).validate(config)
+        let visible = try CUDADevice.count()
+        guard options.deviceOrdinal >= 0, options.deviceOrdinal + size <= visible else {
+            throw CUDAModelError.unsupported(
+                "--tp-size \(size) from GPU \(options.deviceOrdinal) needs GPUs \(options.deviceOrdinal)..<\(options.deviceOrdinal + size); \(visible) visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
+        }
+        let contexts = try (0..<size).map { try CUDAContext(device: options.deviceOrdinal + $0) }
+        let communicators = try NCCLCommunicator.clique(contexts)
+        let peers = try (1..<size).map {
+            try CUDACausalLM(config: config, weights: weights, options: options, seed: seed,
+                             shard: TensorParallelShard(rank: $0, size: size), communicator: communicators[$0], group: nil)
+        }
+        try self.init(config: config, weights: weights, options: options, seed: seed,
+                      shard: TensorParallelShard(rank: 0, size: size), communicator: communicators[0],
+                      group: CUDATensorParallelGroup(peers: peers))
+    }
+
+    /// Rank `shard.rank`'s slice on device `options.deviceOrdinal + shard.rank`.
+    init(config: ModelConfig, weights: (any WeightSource)?, options: CUDAModelOptions, seed: UInt64,
+         shard: TensorParallelShard, communicator: NCCLCommunicator?, group: CUDATensorParallelGroup?) throws {
+        let local = try shard.localConfig(config)
+        try Self.checkSupported(local)
         self.config = config
+        self.local = local
+        self.shard = shard
+        self.communicator = communicator
+        self.group = group
         self.options = options
         type = options.dtype
-        context = try CUDAContext(device: options.deviceOrdinal)
+        context = try CUDAContext(device: options.deviceOrdinal + shard.rank)
         stream = try CUDAStream(context: context)
         kernels = try CUDAKernels(context: context)
         blas = try CUBLASLt(context: context)
+        // Each rank's dummy weights get their own values.
         var up = CUDAWeightUploader(context: context, kernels: kernels, stream: stream, type: type, source: weights,
-                                    seed: seed)
+                                    seed: seed &+ UInt64(shard.rank) &* 7_919, shard: shard)
         let h = config.hiddenSize
         let embeddingNames = StackedWeightNames(parts: ["model.embed_tokens.weight"], rows: [config.vocabSize], cols: h)
         embedding = try up.matrix(embeddingNames)
-        layers = try (0..<config.numHiddenLayers).map { try CUDADecoderLayer.load(&up, config: config, layer: $0) }
+        layers = try (0..<config.numHiddenLayers).map {
+            try CUDADecoderLayer.load(&up, config: config, local: local, layer: $0)
+        }
         finalNorm = try up.vector("model.norm.weight", count: h, dummyCenter: config.traits.normAddsOne ? 0 : 1)
         lmHead = config.tieWordEmbeddings
             ? embedding
@@ -104,7 +153,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
             throw CUDAModelError.unsupported("activation \(config.hiddenActivation.rawValue)")
         }
         activationCode = act
-        workspace = try CUDAWorkspace(context: context, config: config, tokens: max(16, options.initialWorkspaceTokens),
+        workspace = try CUDAWorkspace(context: context, config: local, tokens: max(16, options.initialWorkspaceTokens),
                                       type: type)
         inputs = try CUDAStepInputs(context: context, capacity: max(16, options.initialWorkspaceTokens))
         logits = CUDAGrowableBuffer(context: context)
@@ -148,29 +197,44 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         }
     }
 
-    /// `cuda:N (device name)`.
-    public var deviceName: String { "cuda:\(context.device.ordinal) (\(context.device.name))" }
+    /// `cuda:N (device name)`, or `cuda:N-M (device name, tp=K)` over a tensor-parallel group.
+    public var deviceName: String {
+        guard let group else { return "cuda:\(context.device.ordinal) (\(context.device.name))" }
+        let last = context.device.ordinal + group.size - 1
+        return "cuda:\(context.device.ordinal)-\(last) (\(context.device.name), tp=\(group.size))"
+    }
+
+    /// Bytes of weights on every GPU of the group together.
+    public var totalWeightBytes: Int { weightBytes + (group?.peers.reduce(0) { $0 + $1.weightBytes } ?? 0) }
 
     /// Greedy tokens are chosen on the GPU (only the ids come back).
     public var selectsOnDevice: Bool { true }
 
-    /// Bytes of one KV slot over every layer.
-    public var kvBytesPerToken: Int { 2 * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * type.size }
+    /// Bytes of one KV slot over every layer on this GPU (its KV heads).
+    public var kvBytesPerToken: Int { 2 * local.numHiddenLayers * local.numKeyValueHeads * local.headDim * type.size }
 
-    /// SGLang's rule: `rest = free − total·(1 − fraction)` after the weights and workspace, in KV slots.
+    /// SGLang's rule: `rest = free − total·(1 − fraction)` after the weights and workspace, in KV slots (the
+    /// fewest any GPU of the group holds).
     public func kvCapacity(memFractionStatic fraction: Double) throws -> Int? {
-        let (free, total) = try context.memoryInfo()
-        let rest = Double(free) - Double(total) * (1 - fraction)
-        return max(0, Int(rest) / kvBytesPerToken)
+        var slots = Int.max
+        for rank in [self] + (group?.peers ?? []) {
+            let (free, total) = try rank.context.memoryInfo()
+            let rest = Double(free) - Double(total) * (1 - fraction)
+            slots = min(slots, max(0, Int(rest) / rank.kvBytesPerToken))
+        }
+        return slots
     }
 
-    /// A pool of `size` slots whose K/V storage is on this device.
+    /// A pool of `size` slots whose K/V storage is on this device (on every GPU of the group, each its KV heads).
     public func makeKVPool(size: Int) throws -> TokenToKVPool {
         let slots = max(2, size)
-        let cache = try CUDAKVCache(context: context, slots: slots, layers: config.numHiddenLayers,
-                                    slotElements: config.numKeyValueHeads * config.headDim, type: type)
-        return TokenToKVPool(size: slots, layerCount: config.numHiddenLayers, kvHeads: config.numKeyValueHeads,
-                             headDim: config.headDim, deviceStorage: cache)
+        let caches = try ([self] + (group?.peers ?? [])).map {
+            try CUDAKVCache(context: $0.context, slots: slots, layers: local.numHiddenLayers,
+                            slotElements: local.numKeyValueHeads * local.headDim, type: type)
+        }
+        let storage: any AnyObject & Sendable = group == nil ? caches[0] : CUDAKVCacheGroup(caches: caches)
+        return TokenToKVPool(size: slots, layerCount: local.numHiddenLayers, kvHeads: local.numKeyValueHeads,
+                             headDim: local.headDim, deviceStorage: storage)
     }
 
     public func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
@@ -272,7 +336,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
             try argmaxScratch.buffer?.fill(word: 0, on: stream)
         }
         try kernels.argmax(logits: logits.address, outIds: inputs.address(.outIds), scratch: argmaxScratch.address,
-                           rows: rows, vocab: config.vocabSize, type: .float32, stream: stream)
+                           rows: rows, vocab: local.vocabSize, type: .float32, stream: stream)
     }
 
     /// The flat token rows whose logits `selection` asks for, checked.

@@ -1,10 +1,12 @@
 import CUDA
 import Foundation
 
-/// How the CUDA model runs (`--device cuda`, `--dtype`, `--disable-cuda-graph`, `--cuda-graph-max-bs`).
+/// How the CUDA model runs (`--device cuda`, `--dtype`, `--disable-cuda-graph`, `--cuda-graph-max-bs`, `--tp-size`).
 public struct CUDAModelOptions: Sendable, Hashable {
-    /// CUDA device ordinal.
+    /// CUDA device ordinal (of rank 0 under tensor parallelism; rank i runs on `deviceOrdinal + i`).
     public var deviceOrdinal: Int
+    /// GPUs the model is split over (`--tp-size`).
+    public var tensorParallelSize: Int
     /// Element type of weights, activations and the KV cache (bf16 by default; fp32 for exact checks).
     public var dtype: CUDAElementType
     /// Run decode eagerly instead of replaying captured CUDA graphs.
@@ -21,8 +23,9 @@ public struct CUDAModelOptions: Sendable, Hashable {
     /// SGLang's defaults: bf16, graphs on, graphs up to batch 160.
     public init(deviceOrdinal: Int = 0, dtype: CUDAElementType = .bfloat16, disableCUDAGraph: Bool = false,
                 cudaGraphMaxBatchSize: Int = 160, initialWorkspaceTokens: Int = 4096,
-                deviceSampling: Bool = CUDAModelOptions.deviceSamplingFromEnvironment) {
+                deviceSampling: Bool = CUDAModelOptions.deviceSamplingFromEnvironment, tensorParallelSize: Int = 1) {
         self.deviceOrdinal = deviceOrdinal
+        self.tensorParallelSize = tensorParallelSize
         self.dtype = dtype
         self.disableCUDAGraph = disableCUDAGraph
         self.cudaGraphMaxBatchSize = cudaGraphMaxBatchSize

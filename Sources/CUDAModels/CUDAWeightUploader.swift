@@ -2,8 +2,11 @@ import CUDA
 import Models
 
 /// Moves checkpoint tensors to the device in the model's element type, or — for `--load-format dummy` —
-/// fills device buffers with seeded uniform values without touching host memory.
+/// fills device buffers with seeded uniform values without touching host memory. Under tensor parallelism it
+/// keeps only this GPU's slice of each split matrix.
 struct CUDAWeightUploader {
+    typealias Split = TensorParallelShard.Split
+
     let context: CUDAContext
     let kernels: CUDAKernels
     let stream: CUDAStream
@@ -12,6 +15,8 @@ struct CUDAWeightUploader {
     let source: (any WeightSource)?
     /// The dummy weights' seed.
     let seed: UInt64
+    /// This GPU's slice of the model.
+    let shard: TensorParallelShard
     /// Dummy weights are uniform in ±`dummyRange` (SGLang's dummy loader uses ±1e-3).
     let dummyRange: Float = 1e-3
     /// Counts dummy tensors so each gets its own stream of values.
@@ -20,39 +25,49 @@ struct CUDAWeightUploader {
     private(set) var bytes = 0
 
     init(context: CUDAContext, kernels: CUDAKernels, stream: CUDAStream, type: CUDAElementType,
-         source: (any WeightSource)?, seed: UInt64) {
+         source: (any WeightSource)?, seed: UInt64, shard: TensorParallelShard = .whole) {
         self.context = context
         self.kernels = kernels
         self.stream = stream
         self.type = type
         self.source = source
         self.seed = seed
+        self.shard = shard
     }
 
-    /// The fused matrix of `names`, row-major `totalRows × cols`, then zero rows up to `paddedRows`. Parts
-    /// go up one at a time, so a stack of experts never needs its whole fp32 copy in host memory.
-    mutating func matrix(_ names: StackedWeightNames, paddedRows: Int? = nil) throws -> CUDADeviceBuffer {
-        let rows = max(paddedRows ?? 0, names.totalRows), cols = names.cols
+    /// The fused matrix of `names` (this GPU's slice of it under `split`), row-major, then zero rows up to
+    /// `paddedRows`. Parts go up one at a time, so a stack of experts never needs its whole fp32 copy in host
+    /// memory.
+    mutating func matrix(_ names: StackedWeightNames, split: Split = .whole, paddedRows: Int? = nil) throws
+        -> CUDADeviceBuffer
+    {
+        let kept = shard.kept(names, split)
+        let localRows = kept.rows.reduce(0) { $0 + $1.count }, cols = kept.columns.count
+        let rows = max(paddedRows ?? 0, localRows)
         let buffer = try CUDADeviceBuffer(context: context, byteCount: rows * cols * type.size)
-        if rows > names.totalRows { try buffer.fill(word: 0, on: stream) }
+        if rows > localRows { try buffer.fill(word: 0, on: stream) }
         guard let source else {
-            try fillDummy(buffer, count: names.totalRows * cols, low: -dummyRange, high: dummyRange)
+            try fillDummy(buffer, count: localRows * cols, low: -dummyRange, high: dummyRange)
             return buffer
         }
         var row = 0
-        for (part, n) in zip(names.parts, names.rows) {
-            let values = try source.stackedFloats(StackedWeightNames(parts: [part], rows: [n], cols: cols))
+        try source.forEachShardedPart(names, split: split, shard: shard) { values in
             try store(values, in: buffer, byteOffset: row * cols * type.size)
-            row += n
+            row += values.count / cols
         }
         return buffer
     }
 
-    /// The fused bias of `names`, nil when it has none.
-    mutating func bias(_ names: StackedWeightNames) throws -> CUDADeviceBuffer? {
+    /// The fused bias of `names` (this GPU's slice under `split`), nil when it has none — and on every rank
+    /// but 0 for a row-parallel matrix, whose bias is added once before the group's sum.
+    mutating func bias(_ names: StackedWeightNames, split: Split = .whole) throws -> CUDADeviceBuffer? {
         guard names.biases != nil else { return nil }
-        guard let source else { return try dummy(count: names.totalRows, low: -dummyRange, high: dummyRange) }
-        return try source.stackedBiases(names).map { try upload($0) }
+        guard let source else {
+            if case .columns = split, shard.rank != 0 { return nil }
+            return try dummy(count: shard.kept(names, split).rows.reduce(0) { $0 + $1.count }, low: -dummyRange,
+                             high: dummyRange)
+        }
+        return try source.shardedBiases(names, split: split, shard: shard).map { try upload($0) }
     }
 
     /// A vector of `count` values (norm weights; dummy norms are near 1 so activations keep their scale).
@@ -115,22 +130,25 @@ struct CUDADecoderLayer {
     /// Sliding window of this layer (nil: full causal attention).
     let window: Int?
 
-    /// Uploads layer `layer` of `config`.
-    static func load(_ up: inout CUDAWeightUploader, config: ModelConfig, layer: Int) throws -> CUDADecoderLayer {
+    /// Uploads (this GPU's slice of) layer `layer` of `config`; `local` is the slice's config.
+    static func load(_ up: inout CUDAWeightUploader, config: ModelConfig, local: ModelConfig, layer: Int) throws
+        -> CUDADecoderLayer
+    {
         let names = config.layerWeightNames(layer)
         let h = config.hiddenSize, hd = config.headDim
         // Gemma's norms scale by (1 + w): their dummy weights center on 0.
         let normCenter: Float = config.traits.normAddsOne ? 0 : 1
+        let qkvSplit = CUDAWeightUploader.Split.rows(DecoderLayerWeightNames.qkvSegments(config))
         return CUDADecoderLayer(
-            qkv: try up.matrix(names.qkv), qkvBias: try up.bias(names.qkv),
-            output: try up.matrix(names.output), outputBias: try up.bias(names.output),
+            qkv: try up.matrix(names.qkv, split: qkvSplit), qkvBias: try up.bias(names.qkv, split: qkvSplit),
+            output: try up.matrix(names.output, split: .columns), outputBias: try up.bias(names.output, split: .columns),
             qNorm: try names.qNorm.map { try up.vector($0, count: hd) },
             kNorm: try names.kNorm.map { try up.vector($0, count: hd) },
             inputNorm: try up.vector(names.inputNorm, count: h, dummyCenter: normCenter),
             postAttentionNorm: try up.vector(names.postAttentionNorm, count: h, dummyCenter: normCenter),
             preFeedForwardNorm: try names.preFeedForwardNorm.map { try up.vector($0, count: h, dummyCenter: normCenter) },
             postFeedForwardNorm: try names.postFeedForwardNorm.map { try up.vector($0, count: h, dummyCenter: normCenter) },
-            feedForward: try CUDAFeedForward.load(&up, config: config, layer: layer, names: names),
+            feedForward: try CUDAFeedForward.load(&up, config: config, local: local, layer: layer, names: names),
             window: config.slidingWindow(forLayer: layer))
     }
 }
@@ -144,11 +162,14 @@ struct CUDAGatedMLP {
     /// The hidden width between the projections.
     let inner: Int
 
+    /// Loads a gated MLP of width `down.cols` (this GPU's slice of it: whole gate/up rows, down columns).
     static func load(_ up: inout CUDAWeightUploader, gateUp: StackedWeightNames, down: StackedWeightNames) throws
         -> CUDAGatedMLP
     {
-        CUDAGatedMLP(gateUp: try up.matrix(gateUp), gateUpBias: try up.bias(gateUp), down: try up.matrix(down),
-                     downBias: try up.bias(down), inner: down.cols)
+        let split = CUDAWeightUploader.Split.rows(DecoderLayerWeightNames.gateUpSegments(inner: down.cols))
+        return CUDAGatedMLP(gateUp: try up.matrix(gateUp, split: split), gateUpBias: try up.bias(gateUp, split: split),
+                            down: try up.matrix(down, split: .columns), downBias: try up.bias(down, split: .columns),
+                            inner: up.shard.keptColumns(down.cols).count)
     }
 }
 
@@ -174,10 +195,14 @@ struct CUDAMoE {
         let routerRows = (names.router.totalRows + 7) / 8 * 8
         var shared: CUDAGatedMLP?
         if let gu = names.sharedGateUp, let d = names.sharedDown { shared = try CUDAGatedMLP.load(&up, gateUp: gu, down: d) }
+        let inner = moe.expertIntermediateSize
+        let gateUpSplit = CUDAWeightUploader.Split.rows(
+            DecoderLayerWeightNames.gateUpSegments(inner: inner, experts: moe.numExperts))
         return CUDAMoE(
             router: try up.matrix(names.router, paddedRows: routerRows), routerRows: routerRows,
-            gateUp: try up.matrix(names.expertGateUp), down: try up.matrix(names.expertDown), shared: shared,
-            experts: moe.numExperts, topK: moe.numExpertsPerToken, inner: moe.expertIntermediateSize,
+            gateUp: try up.matrix(names.expertGateUp, split: gateUpSplit),
+            down: try up.matrix(names.expertDown, split: .columns), shared: shared,
+            experts: moe.numExperts, topK: moe.numExpertsPerToken, inner: up.shard.keptColumns(inner).count,
             normalize: moe.normalizeTopKProbabilities)
     }
 }
@@ -187,8 +212,8 @@ enum CUDAFeedForward {
     case dense(CUDAGatedMLP)
     case moe(CUDAMoE)
 
-    static func load(_ up: inout CUDAWeightUploader, config: ModelConfig, layer: Int, names: DecoderLayerWeightNames)
-        throws -> CUDAFeedForward
+    static func load(_ up: inout CUDAWeightUploader, config: ModelConfig, local: ModelConfig, layer: Int,
+                     names: DecoderLayerWeightNames) throws -> CUDAFeedForward
     {
         if let gateUp = names.gateUp, let down = names.down {
             return .dense(try CUDAGatedMLP.load(&up, gateUp: gateUp, down: down))

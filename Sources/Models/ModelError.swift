@@ -22,6 +22,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedDType(tensor: String, dtype: String)
     /// A model folder has no weights in a format this loader reads.
     case noWeights(folder: String)
+    /// The model cannot be split over `size` GPUs (`--tp-size`).
+    case tensorParallel(size: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
             return "weight '\(tensor)' has element type \(dtype), which cannot be converted to float32"
         case .noWeights(let folder):
             return "\(folder) holds neither model.safetensors nor model.safetensors.index.json"
+        case .tensorParallel(let size, let reason):
+            return "--tp-size \(size): \(reason)"
         }
     }
 }

@@ -1,7 +1,8 @@
 import CUDA
 import CUDAModels
 
-/// Where a model runs (`--device`, `--dtype`, `--disable-cuda-graph`, `--cuda-graph-max-bs`).
+/// Where a model runs (`--device`, `--dtype`, `--disable-cuda-graph`, `--cuda-graph-max-bs`, `--tp-size`,
+/// `--base-gpu-id`).
 public struct DeviceSelection: Sendable, Hashable {
     /// The device kind asked for.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
@@ -21,22 +22,25 @@ public struct DeviceSelection: Sendable, Hashable {
     public var disableCUDAGraph: Bool
     /// Largest decode batch replayed from a graph.
     public var cudaGraphMaxBatchSize: Int
-    /// CUDA device ordinal.
+    /// CUDA device ordinal (`--base-gpu-id`; the first of the tensor-parallel group).
     public var deviceOrdinal: Int
+    /// GPUs the model is split over (`--tp-size`; CUDA only).
+    public var tensorParallelSize: Int
 
     /// A selection (the CPU unless told otherwise, so library users opt in to the GPU).
     public init(kind: Kind = .cpu, cudaDType: CUDAElementType = .bfloat16, disableCUDAGraph: Bool = false,
-                cudaGraphMaxBatchSize: Int = 160, deviceOrdinal: Int = 0) {
+                cudaGraphMaxBatchSize: Int = 160, deviceOrdinal: Int = 0, tensorParallelSize: Int = 1) {
         self.kind = kind
         self.cudaDType = cudaDType
         self.disableCUDAGraph = disableCUDAGraph
         self.cudaGraphMaxBatchSize = cudaGraphMaxBatchSize
         self.deviceOrdinal = deviceOrdinal
+        self.tensorParallelSize = tensorParallelSize
     }
 
     /// Parses the command-line values; throws `RuntimeError.invalidInput` naming the flag.
-    public init(device: String, dtype: String, disableCUDAGraph: Bool = false, cudaGraphMaxBatchSize: Int = 160)
-        throws
+    public init(device: String, dtype: String, disableCUDAGraph: Bool = false, cudaGraphMaxBatchSize: Int = 160,
+                tensorParallelSize: Int = 1, baseGPUId: Int = 0) throws
     {
         guard let kind = Kind(rawValue: device) else {
             throw RuntimeError.invalidInput("--device \(device): use auto, cpu or cuda")
@@ -50,8 +54,17 @@ public struct DeviceSelection: Sendable, Hashable {
         guard cudaGraphMaxBatchSize >= 1 else {
             throw RuntimeError.invalidInput("--cuda-graph-max-bs must be ≥ 1, found \(cudaGraphMaxBatchSize)")
         }
+        guard tensorParallelSize >= 1 else {
+            throw RuntimeError.invalidInput("--tp-size must be ≥ 1, found \(tensorParallelSize)")
+        }
+        guard baseGPUId >= 0 else { throw RuntimeError.invalidInput("--base-gpu-id must be ≥ 0, found \(baseGPUId)") }
+        if tensorParallelSize > 1, kind == .cpu {
+            throw RuntimeError.invalidInput(
+                "--tp-size \(tensorParallelSize) splits a model over CUDA GPUs; the CPU backend runs it whole (use --tp-size 1)")
+        }
         self.init(kind: kind, cudaDType: type, disableCUDAGraph: disableCUDAGraph,
-                  cudaGraphMaxBatchSize: cudaGraphMaxBatchSize)
+                  cudaGraphMaxBatchSize: cudaGraphMaxBatchSize, deviceOrdinal: baseGPUId,
+                  tensorParallelSize: tensorParallelSize)
     }
 
     /// `cpu` or `cuda` after resolving `auto` (a GPU counts when the driver loads and reports a device).
@@ -63,6 +76,6 @@ public struct DeviceSelection: Sendable, Hashable {
     /// The CUDA model's options.
     public var cudaOptions: CUDAModelOptions {
         CUDAModelOptions(deviceOrdinal: deviceOrdinal, dtype: cudaDType, disableCUDAGraph: disableCUDAGraph,
-                         cudaGraphMaxBatchSize: cudaGraphMaxBatchSize)
+                         cudaGraphMaxBatchSize: cudaGraphMaxBatchSize, tensorParallelSize: tensorParallelSize)
     }
 }

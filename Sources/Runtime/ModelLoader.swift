@@ -46,6 +46,10 @@ public enum ModelLoader {
                             backend: any ComputeBackend = CPUBackend(), device: DeviceSelection = DeviceSelection())
         throws -> LoadedModel {
         let onCUDA = device.resolved == .cuda
+        if !onCUDA, device.tensorParallelSize > 1 {
+            throw RuntimeError.invalidInput(
+                "--tp-size \(device.tensorParallelSize) splits a model over CUDA GPUs, and none was found (use --tp-size 1 on the CPU)")
+        }
         func build(_ config: ModelConfig, _ weights: @autoclosure () throws -> any WeightSource) throws -> any CausalModel {
             if onCUDA {
                 return try CUDACausalLM(config: config, weights: loadFormat == .dummy ? nil : try weights(),

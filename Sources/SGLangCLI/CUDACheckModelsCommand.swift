@@ -26,6 +26,10 @@ struct CUDACheckModelsCommand: ParsableCommand {
     @Flag(name: .long, help: "Decode without CUDA graphs.")
     var disableCudaGraph = false
 
+    @Option(name: [.customLong("tp-size"), .customLong("tensor-parallel-size")],
+            help: "GPUs to split each model over (tensor parallelism through NCCL).")
+    var tpSize = 1
+
     func run() throws {
         let types: [CUDAElementType] = switch dtype {
         case "float32": [.float32]
@@ -49,7 +53,7 @@ struct CUDACheckModelsCommand: ParsableCommand {
                     let config = try ModelConfig.load(from: folder)
                     let model = try CUDACausalLM(
                         config: config, weights: try SafetensorsModel(folder: folder),
-                        options: CUDAModelOptions(dtype: type, disableCUDAGraph: disableCudaGraph))
+                        options: CUDAModelOptions(dtype: type, disableCUDAGraph: disableCudaGraph, tensorParallelSize: tpSize))
                     for row in try CUDAModelCheck(model: model, reference: reference).run() {
                         total += 1
                         if !row.passed { failed += 1 }

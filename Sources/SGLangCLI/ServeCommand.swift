@@ -133,6 +133,8 @@ struct ServeCommand: AsyncParsableCommand {
         a.device = deviceOptions.device
         a.disableCUDAGraph = deviceOptions.disableCudaGraph
         a.cudaGraphMaxBatchSize = deviceOptions.cudaGraphMaxBs
+        a.tensorParallelSize = deviceOptions.tpSize
+        a.baseGPUId = deviceOptions.baseGpuId
         a.enableMetrics = enableMetrics
         a.enableCacheReport = enableCacheReport
         a.maxRequestBodyBytes = maxRequestBodyBytes

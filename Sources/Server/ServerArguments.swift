@@ -65,6 +65,10 @@ public struct ServerArguments: Sendable {
     public var disableCUDAGraph = false
     /// `--cuda-graph-max-bs`: the largest decode batch replayed from a CUDA graph.
     public var cudaGraphMaxBatchSize = 160
+    /// `--tp-size`: GPUs the model is split over (tensor parallelism, CUDA only).
+    public var tensorParallelSize = 1
+    /// `--base-gpu-id`: the first GPU used (rank i of the group runs on GPU base + i).
+    public var baseGPUId = 0
     /// `--enable-metrics`: serve Prometheus metrics at `/metrics`.
     public var enableMetrics = false
     /// `--enable-cache-report`: add `prompt_tokens_details.cached_tokens` to OpenAI usage.
@@ -94,12 +98,13 @@ public struct ServerArguments: Sendable {
         }
     }
 
-    /// `--device`, `--dtype` and the CUDA graph flags, parsed.
+    /// `--device`, `--dtype`, the CUDA graph flags, `--tp-size` and `--base-gpu-id`, parsed.
     /// - Throws: `ServerError` (400) naming the flag.
     public func deviceSelection() throws -> DeviceSelection {
         do {
             return try DeviceSelection(device: device, dtype: dtype, disableCUDAGraph: disableCUDAGraph,
-                                       cudaGraphMaxBatchSize: cudaGraphMaxBatchSize)
+                                       cudaGraphMaxBatchSize: cudaGraphMaxBatchSize,
+                                       tensorParallelSize: tensorParallelSize, baseGPUId: baseGPUId)
         } catch let error as RuntimeError {
             throw ServerError.badRequest("\(error)")
         }

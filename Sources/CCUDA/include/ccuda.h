@@ -1,4 +1,4 @@
-// Our own minimal declarations of the CUDA driver API, NVRTC and cuBLASLt subset the CUDA backend uses.
+// Our own minimal declarations of the CUDA driver API, NVRTC, cuBLASLt and NCCL subset the CUDA backend uses.
 // No CUDA header or library is needed at build time: everything is resolved with dlopen/dlsym at run time
 // (ccuda_loader.c). Values and signatures follow the public CUDA 12/13 ABI.
 #ifndef SGLANG_CCUDA_H
@@ -218,6 +218,34 @@ typedef struct CCUDABlasLtAPI {
     const char *(*_Nullable cublasLtGetStatusString)(cublasStatus_t status);
 } CCUDABlasLtAPI;
 
+// MARK: - NCCL
+
+typedef int ncclResult_t;
+typedef struct ncclComm *ncclComm_t;
+
+enum {
+    CNCCL_SUCCESS = 0,
+    CNCCL_FLOAT32 = 7,
+    CNCCL_BFLOAT16 = 9,
+    CNCCL_SUM = 0,
+};
+
+/// The NCCL entry points of single-process tensor parallelism (one communicator per local GPU).
+typedef struct CCUDANCCLAPI {
+    ncclResult_t (*_Nonnull ncclGetVersion)(int *version);
+    const char *(*_Nonnull ncclGetErrorString)(ncclResult_t result);
+    ncclResult_t (*_Nonnull ncclCommInitAll)(ncclComm_t *comms, int count, const int *devices);
+    ncclResult_t (*_Nonnull ncclCommDestroy)(ncclComm_t comm);
+    ncclResult_t (*_Nonnull ncclAllReduce)(const void *send, void *receive, size_t count, int type, int op,
+                                           ncclComm_t comm, CUstream stream);
+    ncclResult_t (*_Nonnull ncclAllGather)(const void *send, void *receive, size_t count, int type, ncclComm_t comm,
+                                           CUstream stream);
+    ncclResult_t (*_Nonnull ncclGroupStart)(void);
+    ncclResult_t (*_Nonnull ncclGroupEnd)(void);
+    /// The last error's detail (NCCL 2.13+); NULL when absent.
+    const char *(*_Nullable ncclGetLastError)(ncclComm_t comm);
+} CCUDANCCLAPI;
+
 // MARK: - Loader
 
 /// dlopen with RTLD_NOW | RTLD_LOCAL; NULL on failure (`ccuda_last_dl_error` says why).
@@ -232,6 +260,8 @@ const char *ccuda_resolve_driver(void *library, const CCUDADriverAPI **api);
 const char *ccuda_resolve_nvrtc(void *library, const CCUDANVRTCAPI **api);
 /// The same for libcublasLt; `cublasLtGetStatusString` is optional.
 const char *ccuda_resolve_blaslt(void *library, const CCUDABlasLtAPI **api);
+/// The same for libnccl; `ncclGetLastError` is optional.
+const char *ccuda_resolve_nccl(void *library, const CCUDANCCLAPI **api);
 
 #pragma clang diagnostic pop
 

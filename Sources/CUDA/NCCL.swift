@@ -1,0 +1,118 @@
+import CCUDA
+
+/// NCCL (`libnccl.so.2`), loaded once per process on first use: the collectives of tensor parallelism.
+///
+/// Only `--tp-size` > 1 opens it; on a machine without it the error names `libnccl.so.2` and how to install it.
+public final class NCCL: @unchecked Sendable {
+    // @unchecked: the table is immutable after loading; NCCL calls on distinct communicators are thread-safe.
+    /// The resolved entry points.
+    public let api: UnsafePointer<CCUDANCCLAPI>
+    /// Where the library was found.
+    public let path: String
+
+    private static let loaded: Result<NCCL, CUDAError> = {
+        do { return .success(try NCCL(environment: processEnvironment())) } catch let e as CUDAError {
+            return .failure(e)
+        } catch {
+            return .failure(.invalidArgument("\(error)"))
+        }
+    }()
+
+    /// The process-wide library.
+    public static func shared() throws -> NCCL { try loaded.get() }
+
+    init(environment: [String: String]) throws {
+        let (handle, path) = try CUDALibrary.nccl.open(environment: environment)
+        var table: UnsafePointer<CCUDANCCLAPI>?
+        if let missing = ccuda_resolve_nccl(handle, &table) {
+            throw CUDAError.symbolMissing(library: "libnccl.so.2", path: path, symbol: String(cString: missing))
+        }
+        guard let table else { throw CUDAError.symbolMissing(library: "libnccl.so.2", path: path, symbol: "(table)") }
+        api = table
+        self.path = path
+    }
+
+    /// NCCL's version code (e.g. 22705 for 2.27.5).
+    public var version: Int {
+        var v: Int32 = 0
+        _ = api.pointee.ncclGetVersion(&v)
+        return Int(v)
+    }
+
+    /// Throws `CUDAError.nccl` for a non-success result, with NCCL's text (and its last-error detail when known).
+    func check(_ result: ncclResult_t, _ function: @autoclosure () -> String, comm: ncclComm_t? = nil) throws {
+        guard result != Int32(CNCCL_SUCCESS) else { return }
+        var message = api.pointee.ncclGetErrorString(result).map { String(cString: $0) } ?? "NCCL error \(result)"
+        if let comm, let last = api.pointee.ncclGetLastError?(comm) {
+            let detail = String(cString: last)
+            if !detail.isEmpty { message += " (\(detail))" }
+        }
+        throw CUDAError.nccl(function: function(), code: result, message: message)
+    }
+}
+
+/// One GPU's member of a clique of communicators made in this process (`ncclCommInitAll`), destroyed with the
+/// object. Collectives are queued on the caller's stream, so CUDA graphs capture them like kernels.
+public final class NCCLCommunicator: @unchecked Sendable {
+    // @unchecked: the handle is immutable; each rank's thread is the only one queuing work on it.
+    /// This member's rank (its index in the clique).
+    public let rank: Int
+    /// Members of the clique.
+    public let size: Int
+    /// The rank's device context.
+    public let context: CUDAContext
+    let comm: ncclComm_t
+    let nccl: NCCL
+
+    private init(rank: Int, size: Int, context: CUDAContext, comm: ncclComm_t, nccl: NCCL) {
+        self.rank = rank
+        self.size = size
+        self.context = context
+        self.comm = comm
+        self.nccl = nccl
+    }
+
+    deinit {
+        _ = try? context.bind()
+        _ = nccl.api.pointee.ncclCommDestroy(comm)
+    }
+
+    /// One communicator per context, rank `i` on `contexts[i]`'s device (all devices distinct).
+    /// - Throws: `CUDAError.libraryNotFound` without libnccl, `CUDAError.nccl` when NCCL cannot connect them.
+    public static func clique(_ contexts: [CUDAContext]) throws -> [NCCLCommunicator] {
+        let ordinals = contexts.map { Int32($0.device.ordinal) }
+        guard !contexts.isEmpty, Set(ordinals).count == ordinals.count else {
+            throw CUDAError.invalidArgument("a communicator clique needs distinct devices, got \(ordinals)")
+        }
+        let nccl = try NCCL.shared()
+        var comms = [ncclComm_t?](repeating: nil, count: contexts.count)
+        try nccl.check(nccl.api.pointee.ncclCommInitAll(&comms, Int32(contexts.count), ordinals), "ncclCommInitAll")
+        // ncclCommInitAll switches the calling thread's current device.
+        try contexts[0].bind()
+        var result: [NCCLCommunicator] = []
+        for (i, comm) in comms.enumerated() {
+            guard let comm else { throw CUDAError.nccl(function: "ncclCommInitAll", code: -1, message: "no communicator \(i)") }
+            result.append(NCCLCommunicator(rank: i, size: contexts.count, context: contexts[i], comm: comm, nccl: nccl))
+        }
+        return result
+    }
+
+    static func dataType(_ type: CUDAElementType) -> Int32 {
+        type == .bfloat16 ? Int32(CNCCL_BFLOAT16) : Int32(CNCCL_FLOAT32)
+    }
+
+    /// Sums `count` elements of `buffer` over every rank, in place, queued on `stream`.
+    public func allReduceSum(_ buffer: CUdeviceptr, count: Int, type: CUDAElementType, stream: CUDAStream) throws {
+        let p = UnsafeMutableRawPointer(bitPattern: UInt(buffer))
+        try nccl.check(nccl.api.pointee.ncclAllReduce(p, p, count, Self.dataType(type), Int32(CNCCL_SUM), comm,
+                                                      stream.handle), "ncclAllReduce", comm: comm)
+    }
+
+    /// Gathers `count` elements from every rank into `receive` (rank-major, `size × count`), queued on `stream`.
+    public func allGather(send: CUdeviceptr, receive: CUdeviceptr, count: Int, type: CUDAElementType,
+                          stream: CUDAStream) throws {
+        try nccl.check(nccl.api.pointee.ncclAllGather(
+            UnsafeRawPointer(bitPattern: UInt(send)), UnsafeMutableRawPointer(bitPattern: UInt(receive)), count,
+            Self.dataType(type), comm, stream.handle), "ncclAllGather", comm: comm)
+    }
+}
