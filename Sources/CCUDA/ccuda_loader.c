@@ -156,6 +156,8 @@ const char *ccuda_resolve_nccl(void *library, const CCUDANCCLAPI **out) {
     REQUIRE(ncclGroupStart, "ncclGroupStart");
     REQUIRE(ncclGroupEnd, "ncclGroupEnd");
     OPTIONAL(ncclGetLastError, "ncclGetLastError");
+    OPTIONAL(ncclCommFinalize, "ncclCommFinalize");
+    OPTIONAL(ncclCommAbort, "ncclCommAbort");
     *out = api;
     return NULL;
 }

@@ -51,8 +51,38 @@ public final class NCCL: @unchecked Sendable {
     }
 }
 
-/// One GPU's member of a clique of communicators made in this process (`ncclCommInitAll`), destroyed with the
-/// object. Collectives are queued on the caller's stream, so CUDA graphs capture them like kernels.
+/// The communicators of a clique made in this process (`ncclCommInitAll`), one per GPU. They are torn down
+/// together: a communicator's destroy waits until every member of the clique is finalized, so destroying them
+/// one by one from one thread would never return; the clique finalizes all inside one NCCL group, then frees them.
+final class NCCLClique: @unchecked Sendable {
+    // @unchecked: immutable handles; torn down once, when the last member lets go.
+    let comms: [ncclComm_t]
+    let contexts: [CUDAContext]
+    let nccl: NCCL
+
+    init(comms: [ncclComm_t], contexts: [CUDAContext], nccl: NCCL) {
+        self.comms = comms
+        self.contexts = contexts
+        self.nccl = nccl
+    }
+
+    deinit {
+        let api = nccl.api.pointee
+        for context in contexts { _ = try? context.synchronize() }
+        if let finalize = api.ncclCommFinalize {
+            _ = api.ncclGroupStart()
+            for comm in comms { _ = finalize(comm) }
+            _ = api.ncclGroupEnd()
+            for comm in comms { _ = api.ncclCommDestroy(comm) }
+        } else if let abort = api.ncclCommAbort {
+            for comm in comms { _ = abort(comm) }
+        }
+        // Without either (NCCL before 2.4) the communicators are left to the process's exit.
+    }
+}
+
+/// One GPU's member of a clique of communicators made in this process. Collectives are queued on the caller's
+/// stream, so CUDA graphs capture them like kernels.
 public final class NCCLCommunicator: @unchecked Sendable {
     // @unchecked: the handle is immutable; each rank's thread is the only one queuing work on it.
     /// This member's rank (its index in the clique).
@@ -61,20 +91,15 @@ public final class NCCLCommunicator: @unchecked Sendable {
     public let size: Int
     /// The rank's device context.
     public let context: CUDAContext
-    let comm: ncclComm_t
-    let nccl: NCCL
+    let clique: NCCLClique
+    var comm: ncclComm_t { clique.comms[rank] }
+    var nccl: NCCL { clique.nccl }
 
-    private init(rank: Int, size: Int, context: CUDAContext, comm: ncclComm_t, nccl: NCCL) {
+    private init(rank: Int, clique: NCCLClique) {
         self.rank = rank
-        self.size = size
-        self.context = context
-        self.comm = comm
-        self.nccl = nccl
-    }
-
-    deinit {
-        _ = try? context.bind()
-        _ = nccl.api.pointee.ncclCommDestroy(comm)
+        size = clique.comms.count
+        context = clique.contexts[rank]
+        self.clique = clique
     }
 
     /// One communicator per context, rank `i` on `contexts[i]`'s device (all devices distinct).
@@ -85,16 +110,16 @@ public final class NCCLCommunicator: @unchecked Sendable {
             throw CUDAError.invalidArgument("a communicator clique needs distinct devices, got \(ordinals)")
         }
         let nccl = try NCCL.shared()
-        var comms = [ncclComm_t?](repeating: nil, count: contexts.count)
-        try nccl.check(nccl.api.pointee.ncclCommInitAll(&comms, Int32(contexts.count), ordinals), "ncclCommInitAll")
+        var handles = [ncclComm_t?](repeating: nil, count: contexts.count)
+        try nccl.check(nccl.api.pointee.ncclCommInitAll(&handles, Int32(contexts.count), ordinals), "ncclCommInitAll")
         // ncclCommInitAll switches the calling thread's current device.
         try contexts[0].bind()
-        var result: [NCCLCommunicator] = []
-        for (i, comm) in comms.enumerated() {
-            guard let comm else { throw CUDAError.nccl(function: "ncclCommInitAll", code: -1, message: "no communicator \(i)") }
-            result.append(NCCLCommunicator(rank: i, size: contexts.count, context: contexts[i], comm: comm, nccl: nccl))
+        let comms = handles.compactMap { $0 }
+        guard comms.count == contexts.count else {
+            throw CUDAError.nccl(function: "ncclCommInitAll", code: -1, message: "\(comms.count) of \(contexts.count) communicators")
         }
-        return result
+        let clique = NCCLClique(comms: comms, contexts: contexts, nccl: nccl)
+        return contexts.indices.map { NCCLCommunicator(rank: $0, clique: clique) }
     }
 
     static func dataType(_ type: CUDAElementType) -> Int32 {

@@ -50,6 +50,25 @@ import Testing
         }
     }
 
+    /// NCCL is opened only for tensor parallelism: without it the error names libnccl.so.2, the pip package and
+    /// `--tp-size 1`; where it is installed (a GPU machine, or the pip wheel) its version is a real answer.
+    @Test func ncclLoadsOrSaysHowToInstallIt() throws {
+        #expect(CUDALibrary.nccl.candidates(environment: ["SGLANG_CUDA_LIB_DIR": "/opt/n"]).prefix(2)
+            == ["/opt/n/libnccl.so.2", "/opt/n/libnccl.so"])
+        do {
+            let nccl = try NCCL.shared()
+            #expect(nccl.version >= 20_000, "NCCL at \(nccl.path) reports version \(nccl.version)")
+        } catch let error as CUDAError {
+            guard case .libraryNotFound(let library, _, _, let hint) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(library == "libnccl.so.2")
+            #expect(hint.contains("nvidia-nccl") && hint.contains("SGLANG_CUDA_LIB_DIR"))
+            #expect(error.description.contains("--tp-size 1"))
+        }
+    }
+
     @Test func searchOrderHonoursTheEnvironment() {
         let env = ["SGLANG_CUDA_LIB_DIR": "/opt/a:/opt/b", "CUDA_HOME": "/opt/toolkit"]
         let c = CUDALibrary.nvrtc.candidates(environment: env)

@@ -22,6 +22,25 @@ import Testing
         }
     }
 
+    /// `--tp-size` and `--base-gpu-id` reach the CUDA options; impossible values and tensor parallelism on the
+    /// CPU are clear errors naming the flag, at parse time and when loading with `auto` on a machine without GPUs.
+    @Test func parsesTensorParallelism() throws {
+        let tp = try DeviceSelection(device: "cuda", dtype: "auto", tensorParallelSize: 2, baseGPUId: 1)
+        #expect(tp.cudaOptions.tensorParallelSize == 2 && tp.cudaOptions.deviceOrdinal == 1)
+        #expect(try DeviceSelection(device: "auto", dtype: "auto").cudaOptions.tensorParallelSize == 1)
+        for (device, size, base, flag) in [("cuda", 0, 0, "--tp-size"), ("cuda", 1, -1, "--base-gpu-id"),
+                                           ("cpu", 2, 0, "--tp-size 2")] {
+            #expect {
+                try DeviceSelection(device: device, dtype: "auto", tensorParallelSize: size, baseGPUId: base)
+            } throws: { "\($0)".contains(flag) }
+        }
+        guard try DeviceSelection(device: "auto", dtype: "auto").resolved == .cpu else { return }
+        #expect {
+            try ModelLoader.load(path: try RuntimeFixtures.shared("tiny/llama"),
+                                 device: DeviceSelection(kind: .auto, tensorParallelSize: 2))
+        } throws: { "\($0)".contains("--tp-size 2") && "\($0)".contains("CUDA") }
+    }
+
     @Test func graphBatchSizesFollowSGLang() {
         // [1, 2, 4, 8, 12] + 16..256 step 8 + 272..<512 step 16 + 512..max step 32 (spec §7.12).
         let sizes = CUDAModelOptions.graphBatchSizes(upTo: 600)

@@ -244,6 +244,10 @@ typedef struct CCUDANCCLAPI {
     ncclResult_t (*_Nonnull ncclGroupEnd)(void);
     /// The last error's detail (NCCL 2.13+); NULL when absent.
     const char *(*_Nullable ncclGetLastError)(ncclComm_t comm);
+    /// Flushes a communicator before `ncclCommDestroy` (NCCL 2.14+; a clique finalizes inside one group).
+    ncclResult_t (*_Nullable ncclCommFinalize)(ncclComm_t comm);
+    /// Frees a communicator without waiting for its peers (used when finalizing is unavailable).
+    ncclResult_t (*_Nullable ncclCommAbort)(ncclComm_t comm);
 } CCUDANCCLAPI;
 
 // MARK: - Loader
