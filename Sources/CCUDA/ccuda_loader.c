@@ -150,14 +150,9 @@ const char *ccuda_resolve_nccl(void *library, const CCUDANCCLAPI **out) {
     REQUIRE(ncclGetVersion, "ncclGetVersion");
     REQUIRE(ncclGetErrorString, "ncclGetErrorString");
     REQUIRE(ncclCommInitAll, "ncclCommInitAll");
-    REQUIRE(ncclCommDestroy, "ncclCommDestroy");
     REQUIRE(ncclAllReduce, "ncclAllReduce");
-    REQUIRE(ncclAllGather, "ncclAllGather");
-    REQUIRE(ncclGroupStart, "ncclGroupStart");
-    REQUIRE(ncclGroupEnd, "ncclGroupEnd");
     OPTIONAL(ncclGetLastError, "ncclGetLastError");
-    OPTIONAL(ncclCommFinalize, "ncclCommFinalize");
-    OPTIONAL(ncclCommAbort, "ncclCommAbort");
+
     *out = api;
     return NULL;
 }

@@ -1,4 +1,6 @@
 import CCUDA
+import Foundation
+import Synchronization
 
 /// NCCL (`libnccl.so.2`), loaded once per process on first use: the collectives of tensor parallelism.
 ///
@@ -51,40 +53,29 @@ public final class NCCL: @unchecked Sendable {
     }
 }
 
-/// The communicators of a clique made in this process (`ncclCommInitAll`), one per GPU. They are torn down
-/// together: a communicator's destroy waits until every member of the clique is finalized, so destroying them
-/// one by one from one thread would never return; the clique finalizes all inside one NCCL group, then frees them.
+/// The communicators of a clique made in this process (`ncclCommInitAll`), one per GPU, kept for the life of the
+/// process and shared by every tensor-parallel model over the same GPUs: tearing a clique down from one thread
+/// does not return (each member's destroy waits for the others), and connecting GPUs anew for each model is slow.
 final class NCCLClique: @unchecked Sendable {
-    // @unchecked: immutable handles; torn down once, when the last member lets go.
+    // @unchecked: immutable handles; `steps` serializes the models that share the clique.
     let comms: [ncclComm_t]
-    let contexts: [CUDAContext]
     let nccl: NCCL
+    /// Held for a whole forward by whichever model uses the clique, so two models' collectives never interleave.
+    let steps = NSLock()
 
-    init(comms: [ncclComm_t], contexts: [CUDAContext], nccl: NCCL) {
+    init(comms: [ncclComm_t], nccl: NCCL) {
         self.comms = comms
-        self.contexts = contexts
         self.nccl = nccl
     }
 
-    deinit {
-        let api = nccl.api.pointee
-        for context in contexts { _ = try? context.synchronize() }
-        if let finalize = api.ncclCommFinalize {
-            _ = api.ncclGroupStart()
-            for comm in comms { _ = finalize(comm) }
-            _ = api.ncclGroupEnd()
-            for comm in comms { _ = api.ncclCommDestroy(comm) }
-        } else if let abort = api.ncclCommAbort {
-            for comm in comms { _ = abort(comm) }
-        }
-        // Without either (NCCL before 2.4) the communicators are left to the process's exit.
-    }
+    /// Cliques made so far, by device ordinals.
+    static let made = Mutex<[[Int32]: NCCLClique]>([:])
 }
 
 /// One GPU's member of a clique of communicators made in this process. Collectives are queued on the caller's
 /// stream, so CUDA graphs capture them like kernels.
 public final class NCCLCommunicator: @unchecked Sendable {
-    // @unchecked: the handle is immutable; each rank's thread is the only one queuing work on it.
+    // @unchecked: immutable references; each rank's thread is the only one queuing work on it during a step.
     /// This member's rank (its index in the clique).
     public let rank: Int
     /// Members of the clique.
@@ -95,14 +86,15 @@ public final class NCCLCommunicator: @unchecked Sendable {
     var comm: ncclComm_t { clique.comms[rank] }
     var nccl: NCCL { clique.nccl }
 
-    private init(rank: Int, clique: NCCLClique) {
+    private init(rank: Int, context: CUDAContext, clique: NCCLClique) {
         self.rank = rank
         size = clique.comms.count
-        context = clique.contexts[rank]
+        self.context = context
         self.clique = clique
     }
 
-    /// One communicator per context, rank `i` on `contexts[i]`'s device (all devices distinct).
+    /// One communicator per context, rank `i` on `contexts[i]`'s device (all devices distinct). The first call
+    /// for a set of devices connects them; later calls reuse that clique.
     /// - Throws: `CUDAError.libraryNotFound` without libnccl, `CUDAError.nccl` when NCCL cannot connect them.
     public static func clique(_ contexts: [CUDAContext]) throws -> [NCCLCommunicator] {
         let ordinals = contexts.map { Int32($0.device.ordinal) }
@@ -110,16 +102,29 @@ public final class NCCLCommunicator: @unchecked Sendable {
             throw CUDAError.invalidArgument("a communicator clique needs distinct devices, got \(ordinals)")
         }
         let nccl = try NCCL.shared()
-        var handles = [ncclComm_t?](repeating: nil, count: contexts.count)
-        try nccl.check(nccl.api.pointee.ncclCommInitAll(&handles, Int32(contexts.count), ordinals), "ncclCommInitAll")
+        let clique = try NCCLClique.made.withLock { made in
+            if let known = made[ordinals] { return known }
+            var handles = [ncclComm_t?](repeating: nil, count: contexts.count)
+            try nccl.check(nccl.api.pointee.ncclCommInitAll(&handles, Int32(contexts.count), ordinals), "ncclCommInitAll")
+            let comms = handles.compactMap { $0 }
+            guard comms.count == contexts.count else {
+                throw CUDAError.nccl(function: "ncclCommInitAll", code: -1,
+                                     message: "\(comms.count) of \(contexts.count) communicators")
+            }
+            let clique = NCCLClique(comms: comms, nccl: nccl)
+            made[ordinals] = clique
+            return clique
+        }
         // ncclCommInitAll switches the calling thread's current device.
         try contexts[0].bind()
-        let comms = handles.compactMap { $0 }
-        guard comms.count == contexts.count else {
-            throw CUDAError.nccl(function: "ncclCommInitAll", code: -1, message: "\(comms.count) of \(contexts.count) communicators")
-        }
-        let clique = NCCLClique(comms: comms, contexts: contexts, nccl: nccl)
-        return contexts.indices.map { NCCLCommunicator(rank: $0, clique: clique) }
+        return contexts.indices.map { NCCLCommunicator(rank: $0, context: contexts[$0], clique: clique) }
+    }
+
+    /// Runs `body` while no other model uses this clique (a whole forward of a tensor-parallel model).
+    public func exclusively<T>(_ body: () throws -> T) rethrows -> T {
+        clique.steps.lock()
+        defer { clique.steps.unlock() }
+        return try body()
     }
 
     static func dataType(_ type: CUDAElementType) -> Int32 {
@@ -131,13 +136,5 @@ public final class NCCLCommunicator: @unchecked Sendable {
         let p = UnsafeMutableRawPointer(bitPattern: UInt(buffer))
         try nccl.check(nccl.api.pointee.ncclAllReduce(p, p, count, Self.dataType(type), Int32(CNCCL_SUM), comm,
                                                       stream.handle), "ncclAllReduce", comm: comm)
-    }
-
-    /// Gathers `count` elements from every rank into `receive` (rank-major, `size × count`), queued on `stream`.
-    public func allGather(send: CUdeviceptr, receive: CUdeviceptr, count: Int, type: CUDAElementType,
-                          stream: CUDAStream) throws {
-        try nccl.check(nccl.api.pointee.ncclAllGather(
-            UnsafeRawPointer(bitPattern: UInt(send)), UnsafeMutableRawPointer(bitPattern: UInt(receive)), count,
-            Self.dataType(type), comm, stream.handle), "ncclAllGather", comm: comm)
     }
 }

@@ -57,12 +57,14 @@ extension CUDACausalLM {
         try reqToToken.record(batch)
         let step = CUDAHostStep(batch: batch, rows: rows, selection: selection, written: reqToToken.takeWrittenRanges(),
                                 pool: reqToToken)
-        guard let group else {
+        guard let group, let communicator else {
             try runDevice(step, table: tables[0], cache: caches[0])
             return
         }
-        try group.run(lead: self) { rank in
-            try rank.runDevice(step, table: tables[rank.shard.rank], cache: caches[rank.shard.rank])
+        try communicator.exclusively {
+            try group.run(lead: self) { rank in
+                try rank.runDevice(step, table: tables[rank.shard.rank], cache: caches[rank.shard.rank])
+            }
         }
     }
 

@@ -235,19 +235,11 @@ typedef struct CCUDANCCLAPI {
     ncclResult_t (*_Nonnull ncclGetVersion)(int *version);
     const char *(*_Nonnull ncclGetErrorString)(ncclResult_t result);
     ncclResult_t (*_Nonnull ncclCommInitAll)(ncclComm_t *comms, int count, const int *devices);
-    ncclResult_t (*_Nonnull ncclCommDestroy)(ncclComm_t comm);
     ncclResult_t (*_Nonnull ncclAllReduce)(const void *send, void *receive, size_t count, int type, int op,
                                            ncclComm_t comm, CUstream stream);
-    ncclResult_t (*_Nonnull ncclAllGather)(const void *send, void *receive, size_t count, int type, ncclComm_t comm,
-                                           CUstream stream);
-    ncclResult_t (*_Nonnull ncclGroupStart)(void);
-    ncclResult_t (*_Nonnull ncclGroupEnd)(void);
     /// The last error's detail (NCCL 2.13+); NULL when absent.
     const char *(*_Nullable ncclGetLastError)(ncclComm_t comm);
-    /// Flushes a communicator before `ncclCommDestroy` (NCCL 2.14+; a clique finalizes inside one group).
-    ncclResult_t (*_Nullable ncclCommFinalize)(ncclComm_t comm);
-    /// Frees a communicator without waiting for its peers (used when finalizing is unavailable).
-    ncclResult_t (*_Nullable ncclCommAbort)(ncclComm_t comm);
+
 } CCUDANCCLAPI;
 
 // MARK: - Loader
