@@ -154,6 +154,8 @@ public struct ServerArguments: Sendable {
             ("load_format", .string(loadFormat)),
             ("dtype", .string(dtype)),
             ("device", .string((try? deviceSelection().resolved.rawValue) ?? device)),
+            ("tp_size", .int(tensorParallelSize)),
+            ("base_gpu_id", .int(baseGPUId)),
             ("context_length", opt(contextLength) { .int($0) }),
             ("served_model_name", .string(modelName)),
             ("chat_template", opt(chatTemplate) { .string($0) }),

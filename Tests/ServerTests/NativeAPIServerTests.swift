@@ -133,6 +133,7 @@ extension ServerTests {
                 #expect(info.json?["is_generation"] == .bool(true))
                 let serverInfo = try #require(await Curl.get(ServerFixture.url(server, "/server_info")).json)
                 #expect(serverInfo["served_model_name"]?.stringValue == "smollm2")
+                #expect(serverInfo["tp_size"]?.intValue == 1 && serverInfo["base_gpu_id"]?.intValue == 0)
                 #expect(serverInfo["max_total_num_tokens"]?.intValue == server.engine.maxTotalTokens)
                 #expect(serverInfo["internal_states"]?.arrayValue?.first?["available_tokens"]?.intValue != nil)
                 let text = "Hello world, <|im_start|>user"
