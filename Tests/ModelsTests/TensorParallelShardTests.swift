@@ -65,8 +65,10 @@ import Testing
         guard let gateUp = names.gateUp, let down = names.down else { throw Fixtures.FixtureMissing(path: "dense layer 0") }
         let h = config.hiddenSize, inner = config.intermediateSize
         let x = randomVector(h, seed: 7)
-        let act: (Float) -> Float = config.hiddenActivation == .silu ? silu : { v in
-            0.5 * v * (1 + tanh(0.7978845608 * (v + 0.044715 * v * v * v)))
+        func act(_ v: Float) -> Float {
+            guard config.hiddenActivation != .silu else { return silu(v) }
+            let inner: Float = 0.7978845608 * (v + 0.044715 * v * v * v)
+            return 0.5 * v * (1 + tanh(inner))
         }
         func mlp(_ gu: [Float], _ d: [Float], width: Int) -> [Float] {
             let y = multiply(gu, x)
@@ -105,9 +107,11 @@ import Testing
                 // Expected heads, worked out independently of the shard's range arithmetic.
                 let qHeads = Array((rank * nq / size)..<((rank + 1) * nq / size))
                 let kvHeads = nkv >= size ? Array((rank * nkv / size)..<((rank + 1) * nkv / size)) : [rank * nkv / size]
-                let rows = qHeads.flatMap { q in (0..<hd).map { q * hd + $0 } }
-                    + kvHeads.flatMap { k in (0..<hd).map { nq * hd + k * hd + $0 } }
-                    + kvHeads.flatMap { k in (0..<hd).map { (nq + nkv) * hd + k * hd + $0 } }
+                func headRows(_ heads: [Int], from start: Int) -> [Int] {
+                    heads.flatMap { head -> [Int] in (0..<hd).map { start + head * hd + $0 } }
+                }
+                let rows: [Int] = headRows(qHeads, from: 0) + headRows(kvHeads, from: nq * hd)
+                    + headRows(kvHeads, from: (nq + nkv) * hd)
                 let expected = rows.flatMap { r in whole[(r * h)..<((r + 1) * h)] }
                 #expect(try slice(source, names.qkv, split, rank: rank, size: size) == expected, "\(model) \(rank)/\(size)")
                 let bias = try source.shardedBiases(names.qkv, split: split, shard: TensorParallelShard(rank: rank, size: size))
