@@ -20,6 +20,12 @@ struct CUDAForwardShape {
     var gather: Bool
 }
 
+/// A staged forward: the shape to encode, and the graph's batch size when it replays one.
+struct CUDAForwardPlan {
+    var graphBatch: Int?
+    var shape: CUDAForwardShape
+}
+
 /// The host side of a forward, prepared once on the scheduler's thread and read by every rank's device side.
 struct CUDAHostStep: @unchecked Sendable {
     // @unchecked: `pool` is only read while the ranks run (the scheduler waits for the step).
@@ -58,12 +64,19 @@ extension CUDACausalLM {
         let step = CUDAHostStep(batch: batch, rows: rows, selection: selection, written: reqToToken.takeWrittenRanges(),
                                 pool: reqToToken)
         guard let group, let communicator else {
-            try runDevice(step, table: tables[0], cache: caches[0])
+            try launch(try stage(step, table: tables[0]), table: tables[0], cache: caches[0])
             return
         }
         try communicator.exclusively {
-            try group.run(lead: self) { rank in
-                try rank.runDevice(step, table: tables[rank.shard.rank], cache: caches[rank.shard.rank])
+            // Everything that can fail for want of memory happens on every rank before any rank queues a
+            // collective: a rank that stopped halfway would leave the others waiting in an all-reduce for good.
+            try group.run(lead: self, waitForStreams: false) { rank in
+                rank.stagedPlan = try rank.stage(step, table: tables[rank.shard.rank])
+            }
+            try group.run(lead: self, waitForStreams: true) { rank in
+                guard let plan = rank.stagedPlan else { return }
+                rank.stagedPlan = nil
+                try rank.launch(plan, table: tables[rank.shard.rank], cache: caches[rank.shard.rank])
             }
         }
     }
@@ -85,8 +98,9 @@ extension CUDACausalLM {
         return caches
     }
 
-    /// The device half of a forward on this rank: uploads the step's metadata and queues (or replays) the layers.
-    func runDevice(_ step: CUDAHostStep, table: CUDAReqToTokenTable, cache: CUDAKVCache) throws {
+    /// The first half of a forward's device side on this rank: grows buffers, then uploads the step's metadata and
+    /// the table rows the scheduler wrote. Queues no collective.
+    func stage(_ step: CUDAHostStep, table: CUDAReqToTokenTable) throws -> CUDAForwardPlan {
         try context.bind()
         let batch = step.batch, rows = step.rows
         try updateFrequencies(longest: batch.seqLens.max() ?? 0)
@@ -118,11 +132,23 @@ extension CUDACausalLM {
         try copyWrittenRows(step.written, from: step.pool, table: table)
         try stageOverrides(batch)
         try inputs.upload(on: stream)
-
         if let graphBatch {
             let splits = decodeSplits(batch: graphBatch, maxSequence: table.maxContext)
-            let shape = CUDAForwardShape(tokens: graphBatch, batch: graphBatch, mode: .decode, maxExtend: 1, splits: splits,
-                                         logitCount: graphBatch, gather: false)
+            return CUDAForwardPlan(graphBatch: graphBatch, shape: CUDAForwardShape(
+                tokens: graphBatch, batch: graphBatch, mode: .decode, maxExtend: 1, splits: splits, logitCount: graphBatch,
+                gather: false))
+        }
+        let splits = isDecode ? decodeSplits(batch: n, maxSequence: batch.seqLens.max() ?? 1) : 1
+        return CUDAForwardPlan(graphBatch: nil, shape: CUDAForwardShape(
+            tokens: n, batch: batch.batchSize, mode: isDecode ? .decode : .extend, maxExtend: batch.extendLens.max() ?? 1,
+            splits: splits, logitCount: rows.count, gather: true))
+    }
+
+    /// The second half: queues the layers of a staged forward on this rank's stream (or replays its graph).
+    func launch(_ plan: CUDAForwardPlan, table: CUDAReqToTokenTable, cache: CUDAKVCache) throws {
+        try context.bind()
+        let shape = plan.shape
+        if let graphBatch = plan.graphBatch {
             let key = CUDADecodeGraphs.Binding(table: table.buffer.address,
                                                cache: cache.keys.map(\.address) + cache.values.map(\.address))
             let graph = try graphs.graph(batch: graphBatch, binding: key) {
@@ -132,10 +158,6 @@ extension CUDACausalLM {
             }
             try graph.launch(on: stream)
         } else {
-            let splits = isDecode ? decodeSplits(batch: n, maxSequence: batch.seqLens.max() ?? 1) : 1
-            let shape = CUDAForwardShape(
-                tokens: n, batch: batch.batchSize, mode: isDecode ? .decode : .extend, maxExtend: batch.extendLens.max() ?? 1,
-                splits: splits, logitCount: rows.count, gather: true)
             try encode(shape, table: table, cache: cache)
             try profiler?.finish(on: stream)
         }

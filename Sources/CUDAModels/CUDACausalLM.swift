@@ -73,7 +73,11 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     var moeOffsetsHost: CUDAHostBuffer?
     /// Eager batches with at least this many slots per expert on average run the experts as per-expert cuBLASLt
     /// GEMMs (tensor cores pay off); smaller ones, and every captured decode, use the grouped skinny kernel.
-    var moeBLASMinRowsPerExpert = 16
+    var moeBLASMinRowsPerExpert = 16 {
+        didSet { for peer in group?.peers ?? [] { peer.moeBLASMinRowsPerExpert = moeBLASMinRowsPerExpert } }
+    }
+    /// The forward a tensor-parallel step staged on this rank, for its launch (set and read by the step alone).
+    var stagedPlan: CUDAForwardPlan?
     /// Input-embedding overrides (image features) of the forward being encoded, staged in `overrideStaging`
     /// as runs of consecutive token rows.
     var overrideStaging: CUDAHostBuffer?

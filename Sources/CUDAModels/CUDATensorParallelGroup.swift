@@ -23,16 +23,17 @@ final class CUDATensorParallelGroup: @unchecked Sendable {
     var size: Int { peers.count + 1 }
 
     /// Runs `body` for every peer on its own queue while `lead` (rank 0) runs it on the calling thread, and
-    /// returns when all have; the first error (rank order) is rethrown. A peer waits for its stream, so an
-    /// asynchronous kernel error surfaces in the step that caused it.
-    func run(lead: CUDACausalLM, _ body: @escaping @Sendable (CUDACausalLM) throws -> Void) throws {
+    /// returns when all have; the first error (rank order) is rethrown. With `waitForStreams` a peer then waits
+    /// for its stream, so an asynchronous kernel error surfaces in the step that caused it.
+    func run(lead: CUDACausalLM, waitForStreams: Bool,
+             _ body: @escaping @Sendable (CUDACausalLM) throws -> Void) throws {
         let errors = Mutex<[Int: any Error]>([:])
         let group = DispatchGroup()
         for (i, peer) in peers.enumerated() {
             queues[i].async(group: group) {
                 do {
                     try body(peer)
-                    try peer.stream.synchronize()
+                    if waitForStreams { try peer.stream.synchronize() }
                 } catch {
                     errors.withLock { $0[i + 1] = error }
                 }
