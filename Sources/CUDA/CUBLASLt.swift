@@ -33,12 +33,7 @@ public final class CUBLASLt: @unchecked Sendable {
 
     /// Loads cuBLASLt and creates a handle and workspace on `context`.
     public init(context: CUDAContext, workspaceBytes: Int = 32 << 20) throws {
-        let (lib, path) = try CUDALibrary.cublasLt.open(environment: processEnvironment())
-        var table: UnsafePointer<CCUDABlasLtAPI>?
-        if let missing = ccuda_resolve_blaslt(lib, &table) {
-            throw CUDAError.symbolMissing(library: "libcublasLt", path: path, symbol: String(cString: missing))
-        }
-        guard let table else { throw CUDAError.symbolMissing(library: "libcublasLt", path: path, symbol: "(table)") }
+        let (table, path) = try CUDALibrary.cublasLt.load(environment: processEnvironment(), ccuda_resolve_blaslt)
         api = table
         self.path = path
         self.context = context

@@ -13,24 +13,13 @@ public final class CUDADriver: @unchecked Sendable {
     /// The driver's CUDA version, e.g. 13000 for 13.0.
     public let version: Int
 
-    private static let loaded: Result<CUDADriver, CUDAError> = {
-        do { return .success(try CUDADriver(environment: processEnvironment())) } catch let e as CUDAError {
-            return .failure(e)
-        } catch {
-            return .failure(.invalidArgument("\(error)"))
-        }
-    }()
+    private static let loaded = CUDALibrary.once { try CUDADriver(environment: processEnvironment()) }
 
     /// The process-wide driver, loaded and initialized (`cuInit`) on first use.
     public static func shared() throws -> CUDADriver { try loaded.get() }
 
     init(environment: [String: String]) throws {
-        let (handle, path) = try CUDALibrary.driver.open(environment: environment)
-        var table: UnsafePointer<CCUDADriverAPI>?
-        if let missing = ccuda_resolve_driver(handle, &table) {
-            throw CUDAError.symbolMissing(library: "libcuda.so.1", path: path, symbol: String(cString: missing))
-        }
-        guard let table else { throw CUDAError.symbolMissing(library: "libcuda.so.1", path: path, symbol: "(table)") }
+        let (table, path) = try CUDALibrary.driver.load(environment: environment, ccuda_resolve_driver)
         api = table
         self.path = path
         var v: Int32 = 0

@@ -97,6 +97,31 @@ public enum CUDALibrary: String, Sendable, CaseIterable {
         return paths
     }
 
+    /// Opens the library and resolves its entry points with `resolve` (one of the `ccuda_resolve_*` loaders).
+    /// - Throws: `CUDAError.libraryNotFound`, or `.symbolMissing` naming the first absent entry point.
+    func load<API>(environment: [String: String],
+                   _ resolve: (UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafePointer<API>?>?) -> UnsafePointer<CChar>?)
+        throws -> (api: UnsafePointer<API>, path: String)
+    {
+        let (handle, path) = try open(environment: environment)
+        var table: UnsafePointer<API>?
+        if let missing = resolve(handle, &table) {
+            throw CUDAError.symbolMissing(library: fileNames[0], path: path, symbol: String(cString: missing))
+        }
+        guard let table else { throw CUDAError.symbolMissing(library: fileNames[0], path: path, symbol: "(table)") }
+        return (table, path)
+    }
+
+    /// `make()` as a result for a process-wide instance: made once, its error (as a `CUDAError`) kept for every
+    /// later caller.
+    static func once<T>(_ make: () throws -> T) -> Result<T, CUDAError> {
+        do { return .success(try make()) } catch let e as CUDAError {
+            return .failure(e)
+        } catch {
+            return .failure(.invalidArgument("\(error)"))
+        }
+    }
+
     /// Opens the first candidate that loads; the handle stays open for the life of the process.
     public func open(environment: [String: String]) throws -> (handle: UnsafeMutableRawPointer, path: String) {
         try Self.open(candidates(environment: environment), library: fileNames[0], hint: hint)

@@ -12,24 +12,13 @@ public final class NCCL: @unchecked Sendable {
     /// Where the library was found.
     public let path: String
 
-    private static let loaded: Result<NCCL, CUDAError> = {
-        do { return .success(try NCCL(environment: processEnvironment())) } catch let e as CUDAError {
-            return .failure(e)
-        } catch {
-            return .failure(.invalidArgument("\(error)"))
-        }
-    }()
+    private static let loaded = CUDALibrary.once { try NCCL(environment: processEnvironment()) }
 
     /// The process-wide library.
     public static func shared() throws -> NCCL { try loaded.get() }
 
     init(environment: [String: String]) throws {
-        let (handle, path) = try CUDALibrary.nccl.open(environment: environment)
-        var table: UnsafePointer<CCUDANCCLAPI>?
-        if let missing = ccuda_resolve_nccl(handle, &table) {
-            throw CUDAError.symbolMissing(library: "libnccl.so.2", path: path, symbol: String(cString: missing))
-        }
-        guard let table else { throw CUDAError.symbolMissing(library: "libnccl.so.2", path: path, symbol: "(table)") }
+        let (table, path) = try CUDALibrary.nccl.load(environment: environment, ccuda_resolve_nccl)
         api = table
         self.path = path
     }

@@ -14,24 +14,13 @@ public final class NVRTC: @unchecked Sendable {
     /// NVRTC's version.
     public let version: (major: Int, minor: Int)
 
-    private static let loaded: Result<NVRTC, CUDAError> = {
-        do { return .success(try NVRTC(environment: processEnvironment())) } catch let e as CUDAError {
-            return .failure(e)
-        } catch {
-            return .failure(.invalidArgument("\(error)"))
-        }
-    }()
+    private static let loaded = CUDALibrary.once { try NVRTC(environment: processEnvironment()) }
 
     /// The process-wide NVRTC, loaded on first use.
     public static func shared() throws -> NVRTC { try loaded.get() }
 
     init(environment: [String: String]) throws {
-        let (handle, path) = try CUDALibrary.nvrtc.open(environment: environment)
-        var table: UnsafePointer<CCUDANVRTCAPI>?
-        if let missing = ccuda_resolve_nvrtc(handle, &table) {
-            throw CUDAError.symbolMissing(library: "libnvrtc", path: path, symbol: String(cString: missing))
-        }
-        guard let table else { throw CUDAError.symbolMissing(library: "libnvrtc", path: path, symbol: "(table)") }
+        let (table, path) = try CUDALibrary.nvrtc.load(environment: environment, ccuda_resolve_nvrtc)
         api = table
         self.path = path
         var major: Int32 = 0, minor: Int32 = 0
