@@ -63,6 +63,8 @@ const char *ccuda_resolve_driver(void *library, const CCUDADriverAPI **out) {
     REQUIRE(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease");
     REQUIRE(cuCtxSetCurrent, "cuCtxSetCurrent");
     REQUIRE(cuCtxSynchronize, "cuCtxSynchronize");
+    OPTIONAL(cuDeviceCanAccessPeer, "cuDeviceCanAccessPeer");
+    OPTIONAL(cuCtxEnablePeerAccess, "cuCtxEnablePeerAccess");
     REQUIRE(cuMemGetInfo, "cuMemGetInfo_v2");
     REQUIRE(cuMemAlloc, "cuMemAlloc_v2");
     REQUIRE(cuMemFree, "cuMemFree_v2");

@@ -38,6 +38,20 @@ public final class CUDAContext: @unchecked Sendable {
         try driver.check(driver.api.pointee.cuCtxSynchronize(), "cuCtxSynchronize")
     }
 
+    /// Lets kernels of this context read and write `peer`'s device memory (NVLink or PCIe peer access); false
+    /// when the driver or the topology does not allow it.
+    public func enablePeerAccess(to peer: CUDAContext) throws -> Bool {
+        let api = driver.api.pointee
+        guard let canAccess = api.cuDeviceCanAccessPeer, let enable = api.cuCtxEnablePeerAccess else { return false }
+        var can: Int32 = 0
+        try driver.check(canAccess(&can, device.handle, peer.device.handle), "cuDeviceCanAccessPeer")
+        guard can != 0 else { return false }
+        try bind()
+        let result = enable(peer.handle, 0)
+        if result != Int32(CCUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED) { try driver.check(result, "cuCtxEnablePeerAccess") }
+        return true
+    }
+
     /// Free and total device memory in bytes.
     public func memoryInfo() throws -> (free: Int, total: Int) {
         try bind()

@@ -51,6 +51,7 @@ public enum CUDAKernelCatalog {
             name: "moe.cu",
             entryPoints: ["sgl_moe_route", "sgl_moe_align"]
                 + ["moe_gemm", "moe_combine"].flatMap { k in ["f32", "bf16"].map { "sgl_\(k)_\($0)" } }),
+        CUDAKernelSource(name: "allreduce.cu", entryPoints: ["sgl_allreduce_f32", "sgl_allreduce_bf16"]),
     ]
 
     /// Headers every source may include, passed to NVRTC in memory.

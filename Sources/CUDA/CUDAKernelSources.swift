@@ -21,6 +21,7 @@ enum CUDAKernelSources {
 
     private static let embedded: [String: String] = [
         "activation.cu": text(PackageResources.activation_cu),
+        "allreduce.cu": text(PackageResources.allreduce_cu),
         "common.cuh": text(PackageResources.common_cuh),
         "decode_attention.cu": text(PackageResources.decode_attention_cu),
         "decode_attention_tc.cu": text(PackageResources.decode_attention_tc_cu),

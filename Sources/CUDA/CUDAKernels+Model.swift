@@ -178,6 +178,24 @@ extension CUDAKernels {
             grid: (Self.blocks(count, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
+    /// Sums `count` elements of `data` (16-byte aligned, a whole number of 16-byte vectors) over the GPUs of
+    /// `exchange` in place (one-shot, through peer access); every rank of the group launches it with the same count.
+    public func allReduce(_ data: CUdeviceptr, count: Int, exchange: CUDAPeerExchange, type: CUDAElementType,
+                          stream: CUDAStream) throws {
+        try require(count > 0 && count * type.size <= exchange.halfBytes && (count * type.size) % 16 == 0,
+                    "all-reduce of \(count) elements")
+        func table(_ a: [CUdeviceptr]) -> (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) {
+            let v = a.map { UInt64($0) } + Array(repeating: 0, count: max(0, 8 - a.count))
+            return (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+        }
+        let p = SGLAllReduceParams(
+            data: data, exchange: table(exchange.exchanges), flags: table(exchange.flags), counters: exchange.counters,
+            count: UInt64(count), half_bytes: UInt64(exchange.halfBytes), rank: Int32(exchange.rank),
+            size: Int32(exchange.size), max_blocks: Int32(exchange.maxBlocks), pad0: 0)
+        try function("sgl_allreduce_\(type.rawValue)").launch(
+            grid: (exchange.maxBlocks, 1, 1), block: (256, 1, 1), stream: stream, params: p)
+    }
+
     /// Fills `count` elements with seeded uniform values in `[low, high)`.
     public func fillUniform(_ x: CUdeviceptr, count: Int, seed: UInt64, low: Float, high: Float, type: CUDAElementType,
                             stream: CUDAStream) throws

@@ -322,11 +322,17 @@ extension CUDACausalLM {
     }
 
     /// Sums this rank's partial `rows × hidden` output of a row-parallel projection over the tensor-parallel group,
-    /// in place (nothing on one GPU).
+    /// in place (nothing on one GPU). Sums up to `CUDAPeerExchange.halfBytes` go through our one-shot kernel (peer
+    /// access), larger ones through NCCL.
     func sumOverGroup(_ buffer: CUDADeviceBuffer, rows: Int) throws {
         guard let communicator else { return }
         try mark("all-reduce")
-        try communicator.allReduceSum(buffer.address, count: rows * local.hiddenSize, type: type, stream: stream)
+        let count = rows * local.hiddenSize
+        if let exchange = peerExchange, count * type.size <= exchange.halfBytes, (count * type.size) % 16 == 0 {
+            try kernels.allReduce(buffer.address, count: count, exchange: exchange, type: type, stream: stream)
+        } else {
+            try communicator.allReduceSum(buffer.address, count: count, type: type, stream: stream)
+        }
     }
 
     /// `output = down(act(gate(x)) · up(x))` for `rows` rows (through the workspace's gate/up buffers).

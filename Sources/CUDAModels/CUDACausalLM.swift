@@ -76,6 +76,9 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     var moeBLASMinRowsPerExpert = 16 {
         didSet { for peer in group?.peers ?? [] { peer.moeBLASMinRowsPerExpert = moeBLASMinRowsPerExpert } }
     }
+    /// This rank's share of the one-shot all-reduce (small sums over NVLink); nil on one GPU, without peer access,
+    /// or with `SGLANG_CUSTOM_ALLREDUCE=0` (NCCL then sums everything).
+    var peerExchange: CUDAPeerExchange?
     /// The forward a tensor-parallel step staged on this rank, for its launch (set and read by the step alone).
     var stagedPlan: CUDAForwardPlan?
     /// Input-embedding overrides (image features) of the forward being encoded, staged in `overrideStaging`
@@ -117,6 +120,10 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         try self.init(config: config, weights: weights, options: options, seed: seed,
                       shard: TensorParallelShard(rank: 0, size: size), communicator: communicators[0],
                       group: CUDATensorParallelGroup(peers: peers))
+        let ranks = [self] + peers
+        if let exchanges = try CUDAPeerExchange.group(contexts: ranks.map(\.context), streams: ranks.map(\.stream)) {
+            for (rank, exchange) in zip(ranks, exchanges) { rank.peerExchange = exchange }
+        }
     }
 
     /// Rank `shard.rank`'s slice on device `options.deviceOrdinal + shard.rank`.

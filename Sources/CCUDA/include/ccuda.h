@@ -31,6 +31,7 @@ typedef struct CUgraphExec_st *CUgraphExec;
 enum {
     CCUDA_SUCCESS = 0,
     CCUDA_ERROR_NOT_READY = 600,
+    CCUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED = 704,
 };
 
 enum {
@@ -95,6 +96,9 @@ typedef struct CCUDADriverAPI {
     CUresult (*_Nonnull cuDevicePrimaryCtxRelease)(CUdevice device);
     CUresult (*_Nonnull cuCtxSetCurrent)(CUcontext context);
     CUresult (*_Nonnull cuCtxSynchronize)(void);
+    /// Peer access between the GPUs of a tensor-parallel group (optional: the group then sums through NCCL only).
+    CUresult (*_Nullable cuDeviceCanAccessPeer)(int *canAccess, CUdevice device, CUdevice peer);
+    CUresult (*_Nullable cuCtxEnablePeerAccess)(CUcontext peer, unsigned int flags);
     CUresult (*_Nonnull cuMemGetInfo)(size_t *free, size_t *total);
     CUresult (*_Nonnull cuMemAlloc)(CUdeviceptr *pointer, size_t bytes);
     CUresult (*_Nonnull cuMemFree)(CUdeviceptr pointer);

@@ -408,6 +408,27 @@ typedef struct SGLMoECombineParams {
     sgl_i32 gate_stride;
 } SGLMoECombineParams;
 
+/// GPUs a one-shot all-reduce spans at most.
+#define SGL_MAX_TP 8
+
+/// One-shot all-reduce over the GPUs of one process (peer access over NVLink): every rank copies its `count`
+/// elements of `data` into its own exchange buffer (the half of parity `step & 1`, `half_bytes` each), tells every
+/// peer through their `flags` (`[SGL_MAX_TP ranks][max_blocks]` step numbers, written by the peers), waits for
+/// theirs, then sums all ranks' buffers in rank order (so every rank gets the same bits) into `data`. Block `b`
+/// handles the `b`-th slice on every rank and keeps its step count in `counters[b]`, so graph replays count on.
+typedef struct SGLAllReduceParams {
+    SGL_PTR(void) data;
+    SGL_PTR(void) exchange[SGL_MAX_TP];
+    SGL_PTR(unsigned long long) flags[SGL_MAX_TP];
+    SGL_PTR(unsigned long long) counters;
+    sgl_u64 count;
+    sgl_u64 half_bytes;
+    sgl_i32 rank;
+    sgl_i32 size;
+    sgl_i32 max_blocks;
+    sgl_i32 pad0;
+} SGLAllReduceParams;
+
 // The layouts are pinned so host (Swift/C) and device (NVRTC) code agree; a change must update both sizes.
 #ifdef __cplusplus
 #define SGL_ASSERT_SIZE(T, N) static_assert(sizeof(T) == N, #T " layout changed")
@@ -438,5 +459,6 @@ SGL_ASSERT_SIZE(SGLMoERouteParams, 48);
 SGL_ASSERT_SIZE(SGLMoEAlignParams, 48);
 SGL_ASSERT_SIZE(SGLMoEGemmParams, 56);
 SGL_ASSERT_SIZE(SGLMoECombineParams, 64);
+SGL_ASSERT_SIZE(SGLAllReduceParams, 176);
 
 #endif
