@@ -61,10 +61,14 @@ extension CUDACausalLM {
         let caches = try rankCaches(kvPool)
         let tables = try deviceTables(for: reqToToken)
         try reqToToken.record(batch)
-        let step = CUDAHostStep(batch: batch, rows: rows, selection: selection, written: reqToToken.takeWrittenRanges(),
+        // The written rows stay pending until every rank has queued their copies: a step that fails before
+        // (out of memory growing a buffer) leaves them for the next one.
+        let step = CUDAHostStep(batch: batch, rows: rows, selection: selection, written: reqToToken.writtenRanges,
                                 pool: reqToToken)
         guard let group, let communicator else {
-            try launch(try stage(step, table: tables[0]), table: tables[0], cache: caches[0])
+            let plan = try stage(step, table: tables[0])
+            _ = reqToToken.takeWrittenRanges()
+            try launch(plan, table: tables[0], cache: caches[0])
             return
         }
         try communicator.exclusively {
@@ -73,6 +77,7 @@ extension CUDACausalLM {
             try group.run(lead: self, waitForStreams: false) { rank in
                 rank.stagedPlan = try rank.stage(step, table: tables[rank.shard.rank])
             }
+            _ = reqToToken.takeWrittenRanges()
             try group.run(lead: self, waitForStreams: true) { rank in
                 guard let plan = rank.stagedPlan else { return }
                 rank.stagedPlan = nil

@@ -10,11 +10,12 @@ import Models
 ///
 /// It speaks the runtime's `CausalModel` protocol: the scheduler keeps its host `ReqToTokenPool` and the slot
 /// allocator of the `TokenToKVPool`; the pool's storage is this model's `CUDAKVCache`, and the table is
-/// mirrored on the device (prefix rows copied on extend, new slots recorded by a kernel every step).
+/// mirrored on the device (the rows the scheduler wrote copied before each forward, new slots recorded by a kernel).
 ///
 /// With `--tp-size` N > 1 this object is rank 0 of N (DESIGN.md §4): every rank holds its slice of the weights
 /// (`TensorParallelShard`) and KV heads on its own GPU, the scheduler talks to rank 0 only, and each forward runs
-/// on all ranks at once with NCCL summing the row-parallel projections; rank 0 alone computes the logits.
+/// on all ranks at once, the row-parallel projections summed over the GPUs (NCCL, or our one-shot kernel for small
+/// sums); rank 0 alone computes the logits.
 ///
 /// `forward` is not reentrant; one lock serializes callers (the scheduler thread in practice).
 public final class CUDACausalLM: CausalModel, @unchecked Sendable {
@@ -215,8 +216,6 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         return "cuda:\(context.device.ordinal)-\(last) (\(context.device.name), tp=\(group.size))"
     }
 
-    /// Bytes of weights on every GPU of the group together.
-    public var totalWeightBytes: Int { weightBytes + (group?.peers.reduce(0) { $0 + $1.weightBytes } ?? 0) }
 
     /// Greedy tokens are chosen on the GPU (only the ids come back).
     public var selectsOnDevice: Bool { true }

@@ -67,7 +67,12 @@ public final class ReqToTokenPool: @unchecked Sendable {
     /// so the list stays bounded when nothing takes it (the CPU backend reads this table directly).
     public func takeWrittenRanges() -> [(row: Int, positions: Range<Int>)] {
         defer { written.removeAll(keepingCapacity: true) }
-        return written.sorted { $0.key < $1.key }.map { (row: $0.key, positions: $0.value) }
+        return writtenRanges
+    }
+
+    /// What `takeWrittenRanges()` would return, left in place (for a forward that may fail before it copies them).
+    public var writtenRanges: [(row: Int, positions: Range<Int>)] {
+        written.sorted { $0.key < $1.key }.map { (row: $0.key, positions: $0.value) }
     }
 
     private func store(row: Int, start: Int, slots: [Int32]) throws {
