@@ -67,7 +67,7 @@ extension CUDACausalLM {
                                 pool: reqToToken)
         guard let group, let communicator else {
             let plan = try stage(step, table: tables[0])
-            _ = reqToToken.takeWrittenRanges()
+            reqToToken.clearWrittenRanges()
             try launch(plan, table: tables[0], cache: caches[0])
             return
         }
@@ -77,7 +77,7 @@ extension CUDACausalLM {
             try group.run(lead: self, waitForStreams: false) { rank in
                 rank.stagedPlan = try rank.stage(step, table: tables[rank.shard.rank])
             }
-            _ = reqToToken.takeWrittenRanges()
+            reqToToken.clearWrittenRanges()
             try group.run(lead: self, waitForStreams: true) { rank in
                 guard let plan = rank.stagedPlan else { return }
                 rank.stagedPlan = nil

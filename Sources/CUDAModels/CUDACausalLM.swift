@@ -102,8 +102,9 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
                             options: CUDAModelOptions = CUDAModelOptions(), seed: UInt64 = 0) throws {
         let size = options.tensorParallelSize
         guard size > 1 else {
-            try self.init(config: config, weights: weights, options: options, seed: seed, shard: .whole,
-                          communicator: nil, group: nil)
+            try self.init(config: config, weights: weights, options: options, seed: seed,
+                          context: CUDAContext(device: options.deviceOrdinal), shard: .whole, communicator: nil,
+                          group: nil)
             return
         }
         try TensorParallelShard(rank: 0, size: size).validate(config)
@@ -115,10 +116,10 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         let contexts = try (0..<size).map { try CUDAContext(device: options.deviceOrdinal + $0) }
         let communicators = try NCCLCommunicator.clique(contexts)
         let peers = try (1..<size).map {
-            try CUDACausalLM(config: config, weights: weights, options: options, seed: seed,
+            try CUDACausalLM(config: config, weights: weights, options: options, seed: seed, context: contexts[$0],
                              shard: TensorParallelShard(rank: $0, size: size), communicator: communicators[$0], group: nil)
         }
-        try self.init(config: config, weights: weights, options: options, seed: seed,
+        try self.init(config: config, weights: weights, options: options, seed: seed, context: contexts[0],
                       shard: TensorParallelShard(rank: 0, size: size), communicator: communicators[0],
                       group: CUDATensorParallelGroup(peers: peers))
         let ranks = [self] + peers
@@ -127,9 +128,10 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         }
     }
 
-    /// Rank `shard.rank`'s slice on device `options.deviceOrdinal + shard.rank`.
+    /// Rank `shard.rank`'s slice on `context` (device `options.deviceOrdinal + shard.rank`).
     init(config: ModelConfig, weights: (any WeightSource)?, options: CUDAModelOptions, seed: UInt64,
-         shard: TensorParallelShard, communicator: NCCLCommunicator?, group: CUDATensorParallelGroup?) throws {
+         context: CUDAContext, shard: TensorParallelShard, communicator: NCCLCommunicator?,
+         group: CUDATensorParallelGroup?) throws {
         let local = try shard.localConfig(config)
         try Self.checkSupported(local)
         self.config = config
@@ -139,7 +141,7 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         self.group = group
         self.options = options
         type = options.dtype
-        context = try CUDAContext(device: options.deviceOrdinal + shard.rank)
+        self.context = context
         stream = try CUDAStream(context: context)
         kernels = try CUDAKernels(context: context)
         blas = try CUBLASLt(context: context)

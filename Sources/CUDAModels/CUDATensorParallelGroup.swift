@@ -5,7 +5,7 @@ import Synchronization
 
 /// The GPUs of a tensor-parallel model besides rank 0 (DESIGN.md §4): rank 0 is the model the scheduler
 /// talks to; each step it prepares the host side once, then every rank queues the same forward on its own
-/// GPU (its own thread, context and stream) and NCCL sums the row-parallel projections.
+/// GPU (its own thread, context and stream) and the row-parallel projections are summed over the GPUs.
 final class CUDATensorParallelGroup: @unchecked Sendable {
     // @unchecked: `peers` is immutable; each peer is only touched by its own queue while a step runs, and
     // steps are serialized by rank 0's lock.

@@ -66,9 +66,12 @@ public final class ReqToTokenPool: @unchecked Sendable {
     /// before a forward (the forward's own new slots, `record`, it writes there itself). At most one range a row,
     /// so the list stays bounded when nothing takes it (the CPU backend reads this table directly).
     public func takeWrittenRanges() -> [(row: Int, positions: Range<Int>)] {
-        defer { written.removeAll(keepingCapacity: true) }
+        defer { clearWrittenRanges() }
         return writtenRanges
     }
+
+    /// Forgets the written ranges (a device backend has queued their copies).
+    public func clearWrittenRanges() { written.removeAll(keepingCapacity: true) }
 
     /// What `takeWrittenRanges()` would return, left in place (for a forward that may fail before it copies them).
     public var writtenRanges: [(row: Int, positions: Range<Int>)] {
