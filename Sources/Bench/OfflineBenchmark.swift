@@ -23,6 +23,12 @@ public struct OfflineBenchmarkResult: Sendable {
     public var cacheHitRate = 0.0
     /// Prompt tokens the engine actually ran through the model during this run.
     public var prefilledTokens = 0
+    /// Seconds of the run the scheduler spent in forward calls (the rest of `totalLatency` is host work between
+    /// them, and the ends of the run).
+    public var forwardSeconds = 0.0
+    /// Decode steps of the run, and their mean batch size.
+    public var decodeSteps = 0
+    public var meanDecodeBatch = 0.0
 
     public var requestThroughput: Double { rate(Double(successfulRequests)) }
     public var inputThroughput: Double { rate(Double(totalInputTokens)) }
@@ -50,6 +56,9 @@ public struct OfflineBenchmarkResult: Sendable {
             R.row("Total token throughput (tok/s):", totalThroughput),
             R.row("Cached tokens:", cachedTokens),
             R.row("Cache hit rate:", cacheHitRate),
+            R.row("Time in forward passes (s):", forwardSeconds),
+            R.row("Decode steps:", decodeSteps),
+            R.row("Mean decode batch:", meanDecodeBatch),
             String(repeating: "=", count: 50),
         ]
     }
@@ -70,6 +79,9 @@ public struct OfflineBenchmarkResult: Sendable {
             ("prefilled_tokens", .int(prefilledTokens)),
             ("cache_hit_rate", .double(cacheHitRate)),
             ("failed_requests", .int(failedRequests)),
+            ("forward_seconds", .double(forwardSeconds)),
+            ("decode_steps", .int(decodeSteps)),
+            ("mean_decode_batch", .double(meanDecodeBatch)),
         ]))
     }
 }
@@ -137,6 +149,11 @@ public enum OfflineBenchmark {
         let admitted = after.promptTokens - before.promptTokens
         result.cacheHitRate = admitted > 0 ? Double(after.cachedTokens - before.cachedTokens) / Double(admitted) : 0
         result.prefilledTokens = after.prefilledTokens - before.prefilledTokens
+        result.forwardSeconds = after.forwardSeconds - before.forwardSeconds
+        result.decodeSteps = after.decodeSteps - before.decodeSteps
+        if result.decodeSteps > 0 {
+            result.meanDecodeBatch = Double(after.decodedRequests - before.decodedRequests) / Double(result.decodeSteps)
+        }
         return result
     }
 

@@ -89,6 +89,15 @@ public final class CUDADeviceBuffer: @unchecked Sendable {
             context.driver.api.pointee.cuMemcpyDtoDAsync(address, source.address, bytes, stream.handle), "cuMemcpyDtoDAsync")
     }
 
+    /// Asynchronous device-to-device copy of `bytes` bytes from `source` (any device address of this context) to
+    /// the start of this buffer.
+    public func copy(fromAddress source: CUdeviceptr, bytes: Int, on stream: CUDAStream) throws {
+        try checkRange(0, bytes)
+        try context.bind()
+        try context.driver.check(
+            context.driver.api.pointee.cuMemcpyDtoDAsync(address, source, bytes, stream.handle), "cuMemcpyDtoDAsync")
+    }
+
     private func checkRange(_ offset: Int, _ bytes: Int) throws {
         guard offset >= 0, bytes >= 0, offset + bytes <= byteCount else {
             throw CUDAError.invalidArgument("access of \(bytes) bytes at offset \(offset) outside a buffer of \(byteCount) bytes")

@@ -45,7 +45,7 @@ public enum CUDAKernelCatalog {
             entryPoints: ["sgl_gemv_f32_f32", "sgl_gemv_bf16_bf16", "sgl_gemv_bf16_f32", "sgl_gemv_norm_bf16"]),
         CUDAKernelSource(
             name: "model_aux.cu",
-            entryPoints: ["sgl_record_slots", "sgl_softcap_f32"]
+            entryPoints: ["sgl_record_slots", "sgl_take_carried", "sgl_softcap_f32"]
                 + ["add_bias", "head_rmsnorm", "fill_uniform"].flatMap { k in ["f32", "bf16"].map { "sgl_\(k)_\($0)" } }),
         CUDAKernelSource(
             name: "moe.cu",

@@ -66,6 +66,24 @@ extension CUDAKernelCheck {
                                       passed: wrong == 0, note: "\(tokens) tokens, padding skipped; \(wrong) entries differ")]
     }
 
+    func checkTakeCarried() throws -> [CUDAKernelCheckResult] {
+        let count = 300, previousCount = 200
+        var ids = (0..<count).map { Int32(50_000 + $0) }
+        // Rows carry from a scrambled previous row, keep their own id (-1), or name a row past the previous step's.
+        let carried = (0..<count).map { i -> Int32 in i % 3 == 0 ? -1 : (i % 7 == 0 ? Int32(previousCount + i) : Int32((i * 37) % previousCount)) }
+        let previous = (0..<previousCount).map { Int32(1_000 + 3 * $0) }
+        let inputs = try CUDADeviceBuffer(context: context, copying: ids)
+        let c = try CUDADeviceBuffer(context: context, copying: carried)
+        let prev = try CUDADeviceBuffer(context: context, copying: previous)
+        try kernels.takeCarried(inputIds: inputs.address, carried: c.address, previousIds: prev.address, count: count,
+                                previousCount: previousCount, stream: stream)
+        for i in 0..<count where carried[i] >= 0 && Int(carried[i]) < previousCount { ids[i] = previous[Int(carried[i])] }
+        let gpu = try inputs.download(Int32.self, count: count, on: stream)
+        let wrong = zip(gpu, ids).filter { $0 != $1 }.count
+        return [CUDAKernelCheckResult(kernel: "take_carried", maxAbsError: Double(wrong), relError: 0, tolerance: 0,
+                                      passed: wrong == 0, note: "\(count) ids, out-of-range rows kept; \(wrong) differ")]
+    }
+
     func checkFillUniform(_ t: CUDAElementType) throws -> [CUDAKernelCheckResult] {
         let n = 1 << 16
         let a = try poisoned(n, t), b = try poisoned(n, t)

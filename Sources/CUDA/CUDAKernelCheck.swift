@@ -70,6 +70,7 @@ public final class CUDAKernelCheck {
         }
         run("softcap_f32") { try checkSoftcap() }
         run("record_slots") { try checkRecordSlots() }
+        run("take_carried") { try checkTakeCarried() }
         run("moe_route") { try checkMoERouting() }
         run("sample") { try checkSampling() }
         run("logit_edits") { try checkLogitEdits() }

@@ -15,6 +15,18 @@ extension CUDAKernels {
             grid: (Self.blocks(tokens, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
     }
 
+    /// `inputIds[i] = previousIds[carried[i]]` for the first `count` ids whose `carried[i]` is in
+    /// `0..<previousCount` (overlap scheduling: ids drawn by the step before, which the host has not read yet).
+    public func takeCarried(inputIds: CUdeviceptr, carried: CUdeviceptr, previousIds: CUdeviceptr, count: Int,
+                            previousCount: Int, stream: CUDAStream) throws
+    {
+        try require(count > 0 && previousCount >= 0, "carried ids of \(count) rows")
+        let p = SGLTakeCarriedParams(input_ids: inputIds, carried: carried, previous_ids: previousIds, count: Int32(count),
+                                     previous_count: Int32(previousCount))
+        try function("sgl_take_carried").launch(
+            grid: (Self.blocks(count, 256), 1, 1), block: (256, 1, 1), stream: stream, params: p)
+    }
+
     /// `x[r, :] += bias` for `rows` rows of `cols`.
     public func addBias(_ x: CUdeviceptr, bias: CUdeviceptr, rows: Int, cols: Int, type: CUDAElementType,
                         stream: CUDAStream) throws

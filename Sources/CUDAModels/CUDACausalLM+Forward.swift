@@ -44,8 +44,9 @@ extension CUDACausalLM {
     /// Runs `batch` and leaves fp32 logits of `rows` in `logits` (rows in order). With `skipLayers` only the
     /// vocabulary projection of `rows` runs, over the final hidden states of the previous call. Under tensor
     /// parallelism the host side is done here once and every rank runs the device side at the same time.
+    /// `beforeLaunch` (one GPU only) runs between the step's uploads and its layers.
     func run(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool, rows: [Int],
-             selection: LogitsSelection, skipLayers: Bool) throws {
+             selection: LogitsSelection, skipLayers: Bool, beforeLaunch: (() throws -> Void)? = nil) throws {
         try context.bind()
         if skipLayers {
             try head(rows: rows)
@@ -68,8 +69,12 @@ extension CUDACausalLM {
         guard let group, let communicator else {
             let plan = try stage(step, table: tables[0])
             reqToToken.clearWrittenRanges()
+            try beforeLaunch?()
             try launch(plan, table: tables[0], cache: caches[0])
             return
+        }
+        guard beforeLaunch == nil else {
+            throw ComputeError.invalidBatch("a step launched ahead runs on one GPU only (tensor parallelism waits for each step)")
         }
         try communicator.exclusively {
             // Everything that can fail for want of memory happens on every rank before any rank queues a
@@ -107,6 +112,8 @@ extension CUDACausalLM {
     /// the table rows the scheduler wrote. Queues no collective.
     func stage(_ step: CUDAHostStep, table: CUDAReqToTokenTable) throws -> CUDAForwardPlan {
         try context.bind()
+        // A step launched ahead may not have sent its pinned staging yet.
+        try launchedSteps?.waitForUploads()
         let batch = step.batch, rows = step.rows
         try updateFrequencies(longest: batch.seqLens.max() ?? 0)
 

@@ -70,6 +70,8 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
     var tableStaging: CUDAHostBuffer?
     /// Per-request settings of device sampling (made on first use).
     var samplingInputs: CUDASamplingInputs?
+    /// Overlap scheduling's state between launched decode steps (made by the first `launchDecode`).
+    var launchedSteps: CUDALaunchedSteps?
     /// Expert slot offsets read back for the per-expert cuBLASLt path of large batches.
     var moeOffsetsHost: CUDAHostBuffer?
     /// Eager batches with at least this many slots per expert on average run the experts as per-expert cuBLASLt
@@ -298,29 +300,9 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
         let vocab = config.vocabSize
         var ids = [Int32?](repeating: nil, count: rows.count)
         if sampling.contains(where: { $0 != nil }) {
-            if (samplingInputs?.capacity ?? 0) < rows.count {
-                samplingInputs = try CUDASamplingInputs(context: context, capacity: max(rows.count, inputs.capacity))
-            }
-            guard let s = samplingInputs else { return DeviceSampleResult(ids: ids, hostLogits: nil) }
             // Rows the host samples get an argmax the scheduler ignores (and no edits: their logits go back raw).
-            let edits = try s.stage(sampling.map { $0 ?? .argmax }, on: stream)
-            if edits > 0 {
-                try kernels.logitEdits(logits: logits.address, rowStarts: s.address(.editStarts), edits: s.editsAddress,
-                                       temperature: s.address(.editTemperature), rows: rows.count, vocab: vocab,
-                                       stream: stream)
-            }
-            if sampling.allSatisfy({ $0?.isGreedy ?? true }) {
-                try argmax(rows: rows.count)
-            } else {
-                // Overwrites the sampled rows' logits with their probabilities; host rows stay as they are.
-                if try sampleScratch.reserve(CUDAKernels.sampleScratchBytes(rows: rows.count)) {
-                    try sampleScratch.buffer?.fill(word: 0, on: stream)
-                }
-                try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
-                                   topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
-                                   offsets: s.address(.steps), outIds: inputs.address(.outIds),
-                                   scratch: sampleScratch.address, rows: rows.count, vocab: vocab, stream: stream)
-            }
+            let settings = try stageSampling(sampling.map { $0 ?? .argmax })
+            try draw(settings, rows: rows.count)
         }
         // The logit rows of the requests the host samples, copied row by row after the draws.
         let hostRows = sampling.indices.filter { sampling[$0] == nil }
@@ -340,6 +322,45 @@ public final class CUDACausalLM: CausalModel, @unchecked Sendable {
                 start: host.pointer.assumingMemoryBound(to: Float.self), count: hostRows.count * vocab)))
         }
         return DeviceSampleResult(ids: ids, hostLogits: rest)
+    }
+
+    /// Writes the draw settings of `settings.count` logit rows into the pinned block and queues their uploads.
+    func stageSampling(_ settings: [DeviceSampling]) throws -> StagedSampling {
+        if (samplingInputs?.capacity ?? 0) < settings.count {
+            samplingInputs = try CUDASamplingInputs(context: context, capacity: max(settings.count, inputs.capacity))
+        }
+        guard let s = samplingInputs else { throw ComputeError.invalidBatch("no sampling inputs") }
+        let edits = try s.stage(settings, on: stream)
+        return StagedSampling(inputs: s, edits: edits, greedy: settings.allSatisfy(\.isGreedy))
+    }
+
+    /// Staged draw settings.
+    struct StagedSampling {
+        let inputs: CUDASamplingInputs
+        let edits: Int
+        let greedy: Bool
+    }
+
+    /// Draws the first `rows` logit rows by staged settings (logit edits, then argmax or the sampler) into
+    /// `inputs`' `outIds`.
+    func draw(_ staged: StagedSampling, rows: Int) throws {
+        let s = staged.inputs, vocab = config.vocabSize
+        if staged.edits > 0 {
+            try kernels.logitEdits(logits: logits.address, rowStarts: s.address(.editStarts), edits: s.editsAddress,
+                                   temperature: s.address(.editTemperature), rows: rows, vocab: vocab, stream: stream)
+        }
+        if staged.greedy {
+            try argmax(rows: rows)
+        } else {
+            // Overwrites the sampled rows' logits with their probabilities; host rows stay as they are.
+            if try sampleScratch.reserve(CUDAKernels.sampleScratchBytes(rows: rows)) {
+                try sampleScratch.buffer?.fill(word: 0, on: stream)
+            }
+            try kernels.sample(logits: logits.address, temperature: s.address(.temperature), topK: s.address(.topK),
+                               topP: s.address(.topP), minP: s.address(.minP), seeds: s.address(.seeds),
+                               offsets: s.address(.steps), outIds: inputs.address(.outIds),
+                               scratch: sampleScratch.address, rows: rows, vocab: vocab, stream: stream)
+        }
     }
 
     /// The greedy ids of the first `rows` logit rows into `inputs`' `outIds`, many blocks a row.

@@ -7,7 +7,7 @@ final class CUDAStepInputs {
     /// The arrays, each `capacity` values.
     enum Field: Int, CaseIterable {
         case inputIds, positions, outLoc, tokenRows, reqPoolIndices, seqLens, prefixLens, extendLens, extendStarts,
-             logitRows, outIds
+             logitRows, carried, outIds
     }
 
     let capacity: Int

@@ -33,6 +33,31 @@ public protocol CausalModel: AnyObject, Sendable {
     /// back); the last-token logits of the requests without settings come back in order, for the host.
     func forwardSample(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                        sampling: [DeviceSampling?]) throws -> DeviceSampleResult
+    /// Whether `launchDecode` queues a step and returns before it ran, so the scheduler can prepare the next step
+    /// while the device computes this one (overlap scheduling, spec §7.13).
+    var launchesAhead: Bool { get }
+    /// Queues a decode step whose every request is drawn on the device, and returns without waiting for it.
+    /// Where `carried[i] ≥ 0`, request i's input token is row `carried[i]` of the ids drawn by the previous
+    /// `launchDecode` (which the host may not have read yet) instead of `batch.inputIds[i]`. At most two launched
+    /// steps are outstanding: read each with `drawnIds` before launching the one after its successor.
+    func launchDecode(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                      sampling: [DeviceSampling], carried: [Int32]) throws -> LaunchedDecode
+    /// Waits for a launched step and returns the ids it drew, in batch order.
+    func drawnIds(_ step: LaunchedDecode) throws -> [Int32]
+}
+
+/// A decode step queued by `CausalModel.launchDecode`.
+public struct LaunchedDecode: Sendable, Hashable {
+    /// The model's count of launched steps when this one was queued (names its result slot).
+    public var sequence: Int
+    /// Requests in the step.
+    public var rows: Int
+
+    /// A handle.
+    public init(sequence: Int, rows: Int) {
+        self.sequence = sequence
+        self.rows = rows
+    }
 }
 
 /// What `forwardSample` returns.
@@ -147,6 +172,20 @@ extension CausalModel {
     public func forwardSample(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                               sampling: [DeviceSampling?]) throws -> DeviceSampleResult {
         throw ComputeError.invalidBatch("\(deviceName) samples on the host; use forward and the request samplers")
+    }
+
+    /// Host models compute a step when asked to: the scheduler never launches ahead on them.
+    public var launchesAhead: Bool { false }
+
+    /// Host models have no queue to launch into; the scheduler never calls this when `launchesAhead` is false.
+    public func launchDecode(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                             sampling: [DeviceSampling], carried: [Int32]) throws -> LaunchedDecode {
+        throw ComputeError.invalidBatch("\(deviceName) runs each step when asked; it cannot launch one ahead")
+    }
+
+    /// See `launchDecode`.
+    public func drawnIds(_ step: LaunchedDecode) throws -> [Int32] {
+        throw ComputeError.invalidBatch("\(deviceName) launched no step ahead")
     }
 
     /// `forward` with the logits of each request's last new token.

@@ -32,6 +32,10 @@ public struct EngineOptions: Sendable, Hashable {
     public var disableRadixCache: Bool
     /// Run decode requests inside prefill batches.
     public var enableMixedChunk: Bool
+    /// Turn overlap scheduling off (`--disable-overlap-schedule`, spec §7.13): by default, on a model that launches
+    /// decode steps ahead (CUDA on one GPU), the scheduler prepares step N+1 and processes step N−1's tokens while
+    /// the device runs step N.
+    public var disableOverlapSchedule: Bool
     /// Stream a chunk every this many tokens.
     public var streamInterval: Int
     /// Seed of the engine's random stream (requests without a sampling seed draw theirs from it).
@@ -53,7 +57,7 @@ public struct EngineOptions: Sendable, Hashable {
     public init(contextLength: Int? = nil, maxTotalTokens: Int? = nil, memFractionStatic: Double? = nil,
                 maxRunningRequests: Int? = nil, chunkedPrefillSize: Int? = 8192, maxPrefillTokens: Int = 16384,
                 schedulePolicy: SchedulePolicy = .lpm, disableRadixCache: Bool = false, enableMixedChunk: Bool = false,
-                streamInterval: Int = 1, randomSeed: UInt64 = 42, disableRegexJumpForward: Bool = false,
+                disableOverlapSchedule: Bool = false, streamInterval: Int = 1, randomSeed: UInt64 = 42, disableRegexJumpForward: Bool = false,
                 scheduleConservativeness: Double = 1, disableGrammarTokenBudget: Bool = false,
                 constrainedJSONWhitespacePattern: String? = nil) {
         self.contextLength = contextLength
@@ -65,6 +69,7 @@ public struct EngineOptions: Sendable, Hashable {
         self.schedulePolicy = schedulePolicy
         self.disableRadixCache = disableRadixCache
         self.enableMixedChunk = enableMixedChunk
+        self.disableOverlapSchedule = disableOverlapSchedule
         self.streamInterval = streamInterval
         self.randomSeed = randomSeed
         self.disableRegexJumpForward = disableRegexJumpForward
@@ -102,6 +107,12 @@ public struct EngineStats: Sendable, Hashable {
     public var retractions = 0
     /// Forward passes run.
     public var forwardPasses = 0
+    /// Of those, decode steps, and the requests they carried (summed: the mean decode batch is the ratio).
+    public var decodeSteps = 0
+    public var decodedRequests = 0
+    /// Seconds the scheduler spent inside the model's forward calls (a device model's included waiting for the
+    /// device): the rest of a busy scheduler's time is host work on the critical path.
+    public var forwardSeconds = 0.0
     /// Images run through the vision tower (an image whose rows all come from the cache is not).
     public var imagesEncoded = 0
     /// The current reservation ratio for running requests' future tokens.

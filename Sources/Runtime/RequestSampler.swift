@@ -256,6 +256,18 @@ public struct RequestSampler: Sendable {
             minP: Float(params.minP), seed: streamKey, step: UInt64(step), edits: edits, editTemperature: temperature)
     }
 
+    /// The device settings of the draw `ahead` steps from now, or nil when the tokens drawn in between could change
+    /// them (frequency, presence or repetition penalties; min_new_tokens unmasking the stop ids): overlap
+    /// scheduling launches a step before the host has read the one before it.
+    public func deviceSampling(ahead: Int) -> DeviceSampling? {
+        guard ahead > 0 else { return nextDeviceSampling }
+        if usesCounts || usesRepetition { return nil }
+        if step < params.minNewTokens && step + ahead >= params.minNewTokens { return nil }
+        var settings = nextDeviceSampling
+        if !greedy { settings.step = UInt64(step + ahead) }
+        return settings
+    }
+
     /// Whether the sparse pass changes anything this step.
     private var hasSparseWork: Bool {
         !bias.isEmpty || (usesCounts && !outputCounts.isEmpty) || (usesRepetition && !seen.isEmpty)

@@ -30,8 +30,12 @@ final class ScheduledRequest {
     // KV bookkeeping.
     /// Row in the ReqToTokenPool while admitted.
     var row: Int?
-    /// Tokens whose KV is in the row (prefix from the cache + everything computed since).
+    /// Tokens whose KV is in the row (prefix from the cache + everything computed since). Under overlap scheduling
+    /// it may run one past `fillIds`: the KV of a token drawn by a step the scheduler has not read yet.
     var kvLength = 0
+    /// The request's row in the decode step launched ahead whose tokens the scheduler has not read (overlap
+    /// scheduling); nil when no token of it is in flight.
+    var carriedRow: Int?
     /// Leading slots of the row that belong to the radix tree (not freed by this request).
     var cachedPrefixLength = 0
     /// The radix node this request holds a lock on (nil while waiting).

@@ -40,6 +40,7 @@ extension Scheduler {
         let model = self.model.model
         var logits: Logits?
         var picked: [Int32?] = []
+        let started = Self.now()
         if model.samplesOnDevice {
             (picked, logits) = try forwardSample(batch, sampling: running.map(deviceSampling))
         } else if model.selectsOnDevice && running.allSatisfy({
@@ -49,7 +50,10 @@ extension Scheduler {
         } else {
             logits = try model.forward(batch, reqToToken: reqPool, kvPool: kvPool, logits: .lastPerRequest)
         }
+        stats.forwardSeconds += Self.now() - started
         stats.forwardPasses += 1
+        stats.decodeSteps += 1
+        stats.decodedRequests += running.count
         let batchReqs = running
         running.removeAll(keepingCapacity: true)
         var hostRow = 0

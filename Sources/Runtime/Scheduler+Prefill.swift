@@ -158,7 +158,7 @@ extension Scheduler {
     private func finishForming(_ batch: ExtendBatch, prefills: Int) -> ExtendBatch {
         var batch = batch
         batch.prefillCount = prefills
-        guard options.enableMixedChunk, !running.isEmpty, !batch.entries.contains(where: { $0.req.request.returnLogprob })
+        guard options.enableMixedChunk, pending == nil, !running.isEmpty, !batch.entries.contains(where: { $0.req.request.returnLogprob })
         else { return batch }
         guard ensureFree(running.count), let slots = try? kvPool.alloc(running.count) else { return batch }
         for (req, slot) in zip(running, slots) { batch.entries.append((req, [slot])) }
@@ -199,6 +199,7 @@ extension Scheduler {
         let onDevice = model.model.samplesOnDevice && !batch.entries.contains { $0.0.wantsInputLogprobs }
         var picked: [Int32?] = []
         let logits: Logits
+        let started = Self.now()
         if onDevice {
             let settings = batch.entries.map { req, _ -> DeviceSampling? in
                 req === inflight || (req.params.maxNewTokens == 0 && req.outputIds.isEmpty)
@@ -210,6 +211,7 @@ extension Scheduler {
         } else {
             logits = try model.model.forward(forward, reqToToken: reqPool, kvPool: kvPool, logits: .rows(logitRows))
         }
+        stats.forwardSeconds += Self.now() - started
         stats.forwardPasses += 1
         var hostRow = 0
 
@@ -263,9 +265,15 @@ extension Scheduler {
     /// Gives a finished (or aborted) request's KV to the cache and frees its row.
     func releaseFinished(_ req: ScheduledRequest) {
         guard let row = req.row else { return }
+        // The KV of a token still in flight (overlap scheduling) has no id here: its slot is freed, not cached (the
+        // device writes it before any later step that takes the slot again).
+        let known = min(req.kvLength, req.fillIds.count)
+        if req.kvLength > known {
+            kvPool.free(Array(reqPool.slots(row: row, length: req.kvLength)[known...]))
+        }
         if let node = req.lockedNode {
-            let slots = reqPool.slots(row: row, length: req.kvLength)
-            let tokens = Array(req.fillIds[..<req.kvLength])
+            let slots = reqPool.slots(row: row, length: known)
+            let tokens = Array(req.fillIds[..<known])
             tree.cacheFinished(tokens: tokens, slots: slots, cachedPrefixLen: req.cachedPrefixLength, lockedNode: node)
         }
         reqPool.free(row)

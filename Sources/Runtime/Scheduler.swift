@@ -47,6 +47,10 @@ final class Scheduler: @unchecked Sendable {
     var newTokenRatio: Double
     var stopped = false
     var randomOrder = SplitMix64(seed: 0x5eed)
+    /// The decode step launched ahead whose tokens are not read yet (overlap scheduling).
+    var pending: PendingDecode?
+    /// Whether decode steps are launched ahead (the model can, and `--disable-overlap-schedule` is off).
+    let overlapSchedule: Bool
     /// Reused by `sampleAndAppend`: one logits row, one grammar mask.
     var sampleScratch: [Float] = []
     var maskScratch: [UInt32] = []
@@ -66,6 +70,7 @@ final class Scheduler: @unchecked Sendable {
         tokenRatioDecay = (initialTokenRatio - minTokenRatio) / 600
         newTokenRatio = initialTokenRatio
         stats.maxTotalTokens = maxTotalTokens
+        overlapSchedule = model.model.launchesAhead && !options.disableOverlapSchedule
     }
 
     /// Seconds on a monotonic clock.
@@ -94,7 +99,7 @@ final class Scheduler: @unchecked Sendable {
     /// The loop; returns after `.shutdown`.
     func run() {
         while !stopped {
-            let idle = running.isEmpty && waiting.isEmpty && inflight == nil
+            let idle = running.isEmpty && waiting.isEmpty && inflight == nil && pending == nil
             if idle {
                 newTokenRatio = initialTokenRatio
                 if let problem = memoryProblem() {
@@ -111,18 +116,29 @@ final class Scheduler: @unchecked Sendable {
 
     /// One scheduling step: a prefill batch when one can be formed, otherwise a decode step.
     func step() {
-        guard !(running.isEmpty && waiting.isEmpty && inflight == nil) else { return }
+        guard !(running.isEmpty && waiting.isEmpty && inflight == nil && pending == nil) else { return }
         do {
+            if pending != nil && (running.isEmpty || (options.enableMixedChunk && (!waiting.isEmpty || inflight != nil))) {
+                // Nothing to launch behind it, or a prefill batch may take the running requests' next tokens.
+                try drainPending()
+            }
             if let batch = formPrefillBatch() {
+                // Prefills run synchronously: the step in flight is read first (its finished requests free memory).
+                try drainPending()
                 try runExtend(batch)
             } else if !running.isEmpty {
-                try runDecode()
+                if overlapSchedule {
+                    try runDecodeAhead()
+                } else {
+                    try runDecode()
+                }
             } else if !waiting.isEmpty && inflight == nil {
                 // Nothing runs and the queue head cannot be admitted: it can never fit.
                 rejectUnfittable()
             }
         } catch {
             // A compute failure ends the requests of this step, never the engine.
+            pending = nil
             let victims = running + (inflight.map { [$0] } ?? [])
             for req in victims { abortRequest(req, message: "internal error: \(error)", statusCode: 500) }
         }

@@ -43,6 +43,9 @@ struct BenchOfflineCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run decode requests inside prefill batches.")
     var enableMixedChunk = false
 
+    @Flag(name: .long, help: "Turn overlap scheduling off.")
+    var disableOverlapSchedule = false
+
     @Option(name: .long, help: "The engine's random seed (and the dummy weights' seed).")
     var randomSeed: UInt64 = 42
 
@@ -93,7 +96,8 @@ struct BenchOfflineCommand: AsyncParsableCommand {
                 contextLength: contextLength, maxTotalTokens: maxTotalTokens, memFractionStatic: memFractionStatic,
                 maxRunningRequests: maxRunningRequests, chunkedPrefillSize: chunkedPrefillSize,
                 maxPrefillTokens: maxPrefillTokens, schedulePolicy: SchedulePolicy(rawValue: schedulePolicy) ?? .lpm,
-                disableRadixCache: disableRadixCache, enableMixedChunk: enableMixedChunk, randomSeed: randomSeed)
+                disableRadixCache: disableRadixCache, enableMixedChunk: enableMixedChunk,
+                disableOverlapSchedule: disableOverlapSchedule, randomSeed: randomSeed)
             var runner = OfflineBenchmarkRunner(engineOptions: engineOptions, dataset: try data.options())
             runner.skipWarmup = skipWarmup
             runner.disableIgnoreEOS = disableIgnoreEos

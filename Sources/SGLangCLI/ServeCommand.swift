@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run decode requests inside prefill batches.")
     var enableMixedChunk = false
 
+    @Flag(name: .long, help: "Turn overlap scheduling off (on by default where the model launches decode steps ahead: CUDA on one GPU).")
+    var disableOverlapSchedule = false
+
     @Flag(name: .long, help: "Disable jump-forward for constrained requests.")
     var disableRegexJumpForward = false
 
@@ -120,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         a.scheduleConservativeness = scheduleConservativeness
         a.disableRadixCache = disableRadixCache
         a.enableMixedChunk = enableMixedChunk
+        a.disableOverlapSchedule = disableOverlapSchedule
         a.disableRegexJumpForward = disableRegexJumpForward
         a.disableGrammarTokenBudget = disableGrammarTokenBudget
         a.constrainedJSONWhitespacePattern = constrainedJsonWhitespacePattern

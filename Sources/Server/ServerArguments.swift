@@ -38,6 +38,8 @@ public struct ServerArguments: Sendable {
     public var disableRadixCache = false
     /// `--enable-mixed-chunk`.
     public var enableMixedChunk = false
+    /// `--disable-overlap-schedule`.
+    public var disableOverlapSchedule = false
     /// `--disable-regex-jump-forward`.
     public var disableRegexJumpForward = false
     /// `--disable-grammar-token-budget` (an extension: by default constrained outputs are kept finishable
@@ -139,7 +141,7 @@ public struct ServerArguments: Sendable {
             contextLength: contextLength, maxTotalTokens: maxTotalTokens, memFractionStatic: memFractionStatic,
             maxRunningRequests: maxRunningRequests, chunkedPrefillSize: chunkedPrefillSize > 0 ? chunkedPrefillSize : nil,
             maxPrefillTokens: maxPrefillTokens, schedulePolicy: schedulePolicy, disableRadixCache: disableRadixCache,
-            enableMixedChunk: enableMixedChunk, streamInterval: streamInterval, randomSeed: seed,
+            enableMixedChunk: enableMixedChunk, disableOverlapSchedule: disableOverlapSchedule, streamInterval: streamInterval, randomSeed: seed,
             disableRegexJumpForward: disableRegexJumpForward, scheduleConservativeness: scheduleConservativeness,
             disableGrammarTokenBudget: disableGrammarTokenBudget,
             constrainedJSONWhitespacePattern: constrainedJSONWhitespacePattern)
@@ -178,6 +180,7 @@ public struct ServerArguments: Sendable {
             ("disable_grammar_token_budget", .bool(disableGrammarTokenBudget)),
             ("constrained_json_whitespace_pattern", opt(constrainedJSONWhitespacePattern) { .string($0) }),
             ("enable_mixed_chunk", .bool(enableMixedChunk)),
+            ("disable_overlap_schedule", .bool(disableOverlapSchedule)),
             ("enable_metrics", .bool(enableMetrics)),
             ("enable_cache_report", .bool(enableCacheReport)),
             ("max_request_body_bytes", .int(maxRequestBodyBytes)),

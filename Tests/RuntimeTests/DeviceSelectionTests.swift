@@ -123,9 +123,38 @@ import Testing
         let greedyCalls = Atomic<Int>(0)
         let calls = Mutex<[DeviceSampling]>([])
         let hostRows = Atomic<Int>(0)
-        init(_ base: CausalLM, samples: Bool) {
+        /// With `ahead`, decode steps are "launched" like a GPU's: computed at once, read later by sequence number,
+        /// carried inputs taken from the previous launch's ids as `sgl_take_carried` does.
+        let ahead: Bool
+        let launches = Mutex<(count: Int, results: [Int: [Int32]], last: [Int32], carried: Int)>((0, [:], [], 0))
+        init(_ base: CausalLM, samples: Bool, ahead: Bool = false) {
             self.base = base
             self.samples = samples
+            self.ahead = ahead
+        }
+        var launchesAhead: Bool { ahead }
+        func launchDecode(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                          sampling: [DeviceSampling], carried: [Int32]) throws -> LaunchedDecode {
+            var batch = batch
+            let last = launches.withLock { $0.last }
+            for (i, c) in carried.enumerated() where c >= 0 {
+                guard Int(c) < last.count else { throw RuntimeError.invalidInput("carried row \(c) of \(last.count)") }
+                batch.inputIds[batch.extendStartLoc[i]] = last[Int(c)]
+            }
+            let ids = try forwardSample(batch, reqToToken: reqToToken, kvPool: kvPool, sampling: sampling).ids.compactMap { $0 }
+            return launches.withLock { l in
+                defer { l.count += 1 }
+                l.results[l.count] = ids
+                l.last = ids
+                l.carried += carried.filter { $0 >= 0 }.count
+                return LaunchedDecode(sequence: l.count, rows: ids.count)
+            }
+        }
+        func drawnIds(_ step: LaunchedDecode) throws -> [Int32] {
+            guard let ids = launches.withLock({ $0.results.removeValue(forKey: step.sequence) }) else {
+                throw RuntimeError.invalidInput("step \(step.sequence) read twice or never launched")
+            }
+            return ids
         }
         var config: ModelConfig { base.config }
         var deviceName: String { "test-device" }

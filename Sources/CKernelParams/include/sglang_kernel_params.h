@@ -293,6 +293,16 @@ typedef struct SGLRecordSlotsParams {
     sgl_i32 stride;
 } SGLRecordSlotsParams;
 
+/// Overlap scheduling: the input ids a decode step takes from the step before it, which the host has not seen yet.
+/// `input_ids[i] = previous_ids[carried[i]]` where `carried[i] >= 0`; other ids stay as uploaded.
+typedef struct SGLTakeCarriedParams {
+    SGL_PTR(sgl_i32) input_ids;
+    SGL_PTR(const sgl_i32) carried;
+    SGL_PTR(const sgl_i32) previous_ids;
+    sgl_i32 count;
+    sgl_i32 previous_count;
+} SGLTakeCarriedParams;
+
 /// `x[r, i] += bias[i]` for `rows` rows of `cols` (element type), the sum rounded to the element type.
 typedef struct SGLAddBiasParams {
     SGL_PTR(void) x;
@@ -449,6 +459,7 @@ SGL_ASSERT_SIZE(SGLLogitEdit, 20);
 SGL_ASSERT_SIZE(SGLLogitEditParams, 40);
 SGL_ASSERT_SIZE(SGLExtendAttentionParams, 112);
 SGL_ASSERT_SIZE(SGLRecordSlotsParams, 40);
+SGL_ASSERT_SIZE(SGLTakeCarriedParams, 32);
 SGL_ASSERT_SIZE(SGLAddBiasParams, 24);
 SGL_ASSERT_SIZE(SGLHeadRMSNormParams, 40);
 SGL_ASSERT_SIZE(SGLSoftcapParams, 24);

@@ -1,4 +1,5 @@
-// Small kernels a model forward needs around the big ones: the req-to-token record of new slots, bias add,
+// Small kernels a model forward needs around the big ones: the req-to-token record of new slots, the input ids
+// carried over from the previous decode step (overlap scheduling), bias add,
 // per-head q/k RMSNorm, final-logit soft-capping, and seeded uniform fill for dummy weights.
 #include "common.cuh"
 
@@ -9,6 +10,15 @@ extern "C" __global__ void sgl_record_slots(const __grid_constant__ SGLRecordSlo
         if (loc < 0) continue;
         p.req_to_token[(size_t)p.token_rows[t] * p.stride + p.positions[t]] = loc;
     }
+}
+
+extern "C" __global__ void sgl_take_carried(const __grid_constant__ SGLTakeCarriedParams p) {
+    sgl_pdl_begin();
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= p.count) return;
+    int c = p.carried[i];
+    // An index past the previous step's rows is the host's error; the id stays as uploaded rather than read wild.
+    if (c >= 0 && c < p.previous_count) p.input_ids[i] = p.previous_ids[c];
 }
 
 template <typename T> __device__ void add_bias(const SGLAddBiasParams &p) {
