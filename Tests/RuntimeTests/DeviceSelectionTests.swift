@@ -133,8 +133,17 @@ import Testing
             self.ahead = ahead
         }
         var launchesAhead: Bool { ahead }
+        /// When set, the launch with this sequence number signals `reached` and waits for `resume` (a test acts
+        /// while the scheduler is inside it).
+        let pauseAt = Mutex<Int?>(nil)
+        let reached = DispatchSemaphore(value: 0)
+        let resume = DispatchSemaphore(value: 0)
         func launchDecode(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                           sampling: [DeviceSampling], carried: [Int32]) throws -> LaunchedDecode {
+            if let at = pauseAt.withLock({ $0 }), launches.withLock({ $0.count }) == at {
+                reached.signal()
+                resume.wait()
+            }
             var batch = batch
             let last = launches.withLock { $0.last }
             for (i, c) in carried.enumerated() where c >= 0 {

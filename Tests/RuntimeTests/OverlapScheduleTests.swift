@@ -109,19 +109,23 @@ import Testing
         let long = SamplingParams(maxNewTokens: 200, temperature: 0, ignoreEOS: true)
         let neighbour = GenerateRequest(rid: "neighbour", prompt: .ids([5, 6, 7]),
                                         sampling: SamplingParams(maxNewTokens: 40, temperature: 0, ignoreEOS: true))
-        async let kept = EngineTests.final(engine, neighbour)
-        var seen = 0
-        for try await out in engine.generate(GenerateRequest(rid: "victim", prompt: .ids([1, 2, 3, 4]), sampling: long, stream: true)) {
-            seen = out.outputIds.count
-            if seen >= 10 && !out.isFinished { engine.abort(rid: "victim") }
-            if out.isFinished {
-                guard case .abort = out.finishReason else {
-                    Issue.record("victim finished with \(String(describing: out.finishReason))")
-                    break
-                }
-            }
+        // The abort arrives while the scheduler is inside the 10th launch: it is handled right after, with the
+        // victim's tokens of the 9th and 10th steps unread.
+        device.pauseAt.withLock { $0 = 10 }
+        let victim = Task {
+            try await EngineTests.run(engine, GenerateRequest(rid: "victim", prompt: .ids([1, 2, 3, 4]), sampling: long))
         }
-        #expect(seen >= 10 && seen < 200)
+        async let kept = EngineTests.final(engine, neighbour)
+        let paused = await Task.detached { device.reached.wait(timeout: .now() + 120) == .success }.value
+        #expect(paused, "the 10th launch never came")
+        engine.abort(rid: "victim")
+        device.resume.signal()
+        let chunks = try await victim.value
+        let seen = chunks.last?.outputIds.count ?? 0
+        if case .abort = chunks.last?.finishReason {} else {
+            Issue.record("victim finished with \(String(describing: chunks.last?.finishReason))")
+        }
+        #expect(seen >= 5 && seen < 200, "\(seen) tokens")
         let k = try await kept
         #expect(k.outputIds.count == 40)
         let (syncDevice, sync) = try Self.engine(ahead: false)
