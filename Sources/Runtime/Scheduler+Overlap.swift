@@ -11,7 +11,8 @@ struct PendingDecode {
 /// Overlap scheduling (SGLang's `event_loop_overlap`, spec §7.13): while the device runs decode step N, the
 /// scheduler reads step N−1's tokens (finish checks, detokenizing, streaming) and launches step N+1, whose inputs
 /// drawn by N are taken on the device. A request that ends at N (a stop token or string) has already been
-/// launched into N+1: that token is dropped and its slot freed. Requests whose next draw depends on the token in
+/// launched into N+1: the KV N+1 writes for its last token goes to the cache with it, and the token N+1 draws for
+/// it is dropped. An abort frees the slot of a token it never read. Requests whose next draw depends on the token in
 /// flight (grammar, logprobs, penalties) and memory pressure fall back to the synchronous step; so do prefills.
 extension Scheduler {
     /// One decode step launched ahead; reads the step launched before it afterwards.
