@@ -114,6 +114,32 @@ public final class CausalLM: CausalModel, @unchecked Sendable {
     /// tokens into `kvPool`, and returns the logits of the selected positions.
     public func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                         logits selection: LogitsSelection = .lastPerRequest) throws -> Logits {
+        lock.lock()
+        defer { lock.unlock() }
+        let rows = try runLayers(batch, reqToToken: reqToToken, kvPool: kvPool, selection: selection)
+        let vocab = config.vocabSize
+        let out = FloatBuffer(count: rows * vocab)
+        try backend.linear(workspace.normed, tokens: rows, weight: lmHead, output: out)
+        if let cap = config.finalLogitSoftcap {
+            backend.softcap(out, count: rows * vocab, cap: Float(cap))
+        }
+        return Logits(rows: rows, vocabSize: vocab, values: out.toArray())
+    }
+
+    /// Runs the batch as `forward` does and returns the final hidden state of each request's last new token
+    /// (after the last norm; the vocabulary projection is skipped).
+    public func forwardHidden(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> HiddenStates {
+        lock.lock()
+        defer { lock.unlock() }
+        let rows = try runLayers(batch, reqToToken: reqToToken, kvPool: kvPool, selection: .lastPerRequest)
+        let h = config.hiddenSize
+        return HiddenStates(rows: rows, hiddenSize: h, values: workspace.normed.toArray(offset: 0, count: rows * h))
+    }
+
+    /// Every layer over the batch, then the final norm of the selected rows into `workspace.normed`; returns
+    /// how many rows. The caller holds `lock`.
+    private func runLayers(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
+                           selection: LogitsSelection) throws -> Int {
         try batch.validate()
         guard kvPool.deviceStorage == nil else {
             throw ComputeError.shapeMismatch("this KV pool's storage belongs to a device model, not the CPU backend")
@@ -131,8 +157,6 @@ public final class CausalLM: CausalModel, @unchecked Sendable {
         }
         try reqToToken.record(batch)
 
-        lock.lock()
-        defer { lock.unlock() }
         let ws = workspace
         let tokens = batch.tokenCount
         let h = config.hiddenSize
@@ -177,7 +201,7 @@ public final class CausalLM: CausalModel, @unchecked Sendable {
         }
         backend.add(residual: ws.hidden, delta: ws.delta, count: tokens * h)
 
-        // Only the selected rows go through the final norm and the vocabulary projection.
+        // Only the selected rows go through the final norm (and the vocabulary projection).
         let rows: [Int]
         switch selection {
         case .all: rows = Array(0..<tokens)
@@ -191,13 +215,7 @@ public final class CausalLM: CausalModel, @unchecked Sendable {
         backend.gatherRows(ws.hidden, indices: rows, dim: h, output: ws.delta)
         backend.rmsNorm(ws.delta, rows: rows.count, dim: h, weight: finalNorm, eps: norm.eps, addOne: norm.addOne,
                         output: ws.normed)
-        let vocab = config.vocabSize
-        let out = FloatBuffer(count: rows.count * vocab)
-        try backend.linear(ws.normed, tokens: rows.count, weight: lmHead, output: out)
-        if let cap = config.finalLogitSoftcap {
-            backend.softcap(out, count: rows.count * vocab, cap: Float(cap))
-        }
-        return Logits(rows: rows.count, vocabSize: vocab, values: out.toArray())
+        return rows.count
     }
 
     /// The rotary table for this batch. Dynamic NTK and LongRoPE depend on the sequence length the way

@@ -23,6 +23,9 @@ public protocol CausalModel: AnyObject, Sendable {
     /// tokens into `kvPool`, and returns the logits of the selected positions.
     func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                  logits selection: LogitsSelection) throws -> Logits
+    /// Runs the batch as `forward` does and returns the final hidden state (after the last norm, before the
+    /// vocabulary projection) of each request's last new token: what embedding models pool (spec §9.3).
+    func forwardHidden(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> HiddenStates
     /// `forward` followed by the argmax of each request's last-token logits (the first index on ties); a
     /// device model computes it on the device and copies back only the ids.
     func forwardGreedy(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> [Int32]

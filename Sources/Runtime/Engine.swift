@@ -150,6 +150,10 @@ public final class Engine: Sendable {
     /// The server calls this first so it can answer 400 before it starts a response.
     /// - Throws: `RuntimeError.invalidInput` / `.invalidSamplingParams` naming the problem.
     public func prepare(_ request: GenerateRequest) throws -> PreparedRequest {
+        guard !isEmbedding else {
+            throw RuntimeError.invalidInput("this is an embedding model: it computes embeddings (/encode, /v1/embeddings) "
+                                            + "and does not generate")
+        }
         let ids = try promptIds(for: request)
         let multimodal = try multimodalPrompt(for: request, promptIds: ids)
         let matcher = try grammarMatcher(for: request.sampling)

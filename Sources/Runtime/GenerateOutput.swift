@@ -49,6 +49,8 @@ public struct GenerateOutput: Sendable, Hashable {
     public var outputTopLogprobs: [[LogprobEntry]?]?
     /// Mean logprob of the reported prompt tokens.
     public var normalizedPromptLogprob: Double?
+    /// An embedding model's result (final chunk): the last token's hidden state, L2-normalized.
+    public var embedding: [Float]?
 
     /// An output with nothing generated yet.
     public init(rid: String, promptTokens: Int) {

@@ -32,6 +32,8 @@ public struct GenerateRequest: Sendable, Hashable {
     public var timeout: Double?
     /// Images for the prompt's image tokens, in order (`image_data`; vision-language models only).
     public var imageData: [ImageData] = []
+    /// An embedding request's `dimensions` (set by `Engine.prepare(_: EmbeddingRequest)`).
+    var embeddingDimensions: Int?
 
     /// A request with SGLang's defaults.
     public init(rid: String, prompt: PromptInput, sampling: SamplingParams = SamplingParams(),

@@ -3,6 +3,8 @@ import Tokenizers
 extension LoadedModel {
     /// The same model with another tokenizer (`sglang serve --tokenizer-path`).
     public func replacingTokenizer(_ tokenizer: Tokenizer?) -> LoadedModel {
-        LoadedModel(config: config, model: model, generationConfig: generationConfig, tokenizer: tokenizer, vision: vision)
+        var copy = self
+        copy.tokenizer = tokenizer
+        return copy
     }
 }

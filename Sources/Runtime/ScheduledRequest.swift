@@ -58,6 +58,8 @@ final class ScheduledRequest {
     var inputLogprobStart: Int?
 
     var finish: FinishReason?
+    /// An embedding model's pooled result, set by the prefill that computes the last prompt token.
+    var embedding: [Float]?
     /// Outputs emitted to the stream so far (stream interval bookkeeping).
     var lastEmittedCount = -1
 

@@ -284,6 +284,7 @@ extension Scheduler {
         out.completionTokensWithoutJumpForward = req.sampledCount
         out.cachedTokens = req.cachedTokens
         out.retractions = req.retractions
+        out.embedding = req.embedding
         if req.request.returnLogprob {
             out.inputTokenLogprobs = req.inputTokenLogprobs
             out.inputTopLogprobs = req.inputTopLogprobs

@@ -166,8 +166,9 @@ extension Scheduler {
         return batch
     }
 
-    /// Runs an extend forward and processes each request's result.
-    func runExtend(_ batch: ExtendBatch) throws {
+    /// The forward of an extend batch, the logit rows it needs (every prompt row of a request that wants prompt
+    /// logprobs, else its last row) and where each entry's rows start among them.
+    func extendForward(_ batch: ExtendBatch) throws -> (forward: ForwardBatch, logitRows: [Int], firstRowOfEntry: [Int]) {
         var rows: [Int32] = []
         var prefixLens: [Int] = []
         var newTokens: [[Int32]] = []
@@ -192,6 +193,13 @@ extension Scheduler {
         }
         var forward = ForwardBatch(requests: rows, prefixLens: prefixLens, newTokens: newTokens, slots: slots)
         forward.embeddingOverrides = try imageOverrides(batch)
+        return (forward, logitRows, firstRowOfEntry)
+    }
+
+    /// Runs an extend forward and processes each request's result.
+    func runExtend(_ batch: ExtendBatch) throws {
+        if model.isEmbedding { return try runEmbeddingExtend(batch) }
+        let (forward, logitRows, firstRowOfEntry) = try extendForward(batch)
         // With device sampling the first tokens are drawn where the logits are too (unless a request wants its
         // prompt's logprobs, which needs every row back): only the rows of requests with logprobs or a grammar
         // come back. The chunk of an unfinished prompt and prefill-only requests draw nothing (their argmax is

@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run decode requests inside prefill batches.")
     var enableMixedChunk = false
 
+    @Flag(name: .long, help: "Serve the model as an embedding model: /encode and /v1/embeddings return the last token's final hidden state, L2-normalized; nothing is generated. Architectures such as MistralModel and LlamaEmbeddingModel are embedding models without it.")
+    var isEmbedding = false
+
     @Flag(name: .long, help: "Turn overlap scheduling off (on by default where the model launches decode steps ahead: CUDA on one GPU).")
     var disableOverlapSchedule = false
 
@@ -124,6 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
         a.disableRadixCache = disableRadixCache
         a.enableMixedChunk = enableMixedChunk
         a.disableOverlapSchedule = disableOverlapSchedule
+        a.isEmbedding = isEmbedding
         a.disableRegexJumpForward = disableRegexJumpForward
         a.disableGrammarTokenBudget = disableGrammarTokenBudget
         a.constrainedJSONWhitespacePattern = constrainedJsonWhitespacePattern

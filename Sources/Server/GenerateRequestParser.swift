@@ -30,41 +30,7 @@ enum GenerateRequestParser {
     static func parse(_ body: JSONValue, defaults: SamplingDefaults, defaultTimeout: Double?) throws -> NativeGenerateInput {
         let f = try FieldReader.body(body)
         try f.rejectUnsupported(["input_embeds", "lora_path", "session_params", "custom_logit_processor"])
-        let prompts: [PromptInput]
-        var batched = false
-        switch (f.value("text"), f.value("input_ids")) {
-        case (nil, nil):
-            throw ServerError.badRequest("give one of text or input_ids")
-        case (_?, _?):
-            throw ServerError.badRequest("give either text or input_ids, not both")
-        case (let text?, nil):
-            if let s = text.stringValue {
-                prompts = [.text(s)]
-            } else if let list = text.arrayValue {
-                batched = true
-                prompts = try list.map { item in
-                    guard let s = item.stringValue else { throw f.fail("text", "a string or a list of strings") }
-                    return .text(s)
-                }
-            } else {
-                throw f.fail("text", "a string or a list of strings")
-            }
-        case (nil, let ids?):
-            guard let list = ids.arrayValue else { throw f.fail("input_ids", "a list of integers or a list of lists") }
-            if let first = list.first, first.arrayValue != nil {
-                batched = true
-                prompts = try list.map { row in
-                    guard let r = row.arrayValue else { throw f.fail("input_ids", "a list of lists of integers") }
-                    return .ids(try r.map { try tokenId($0, f) })
-                }
-            } else {
-                prompts = [.ids(try list.map { try tokenId($0, f) })]
-            }
-        }
-        guard !prompts.isEmpty else { throw ServerError.badRequest("the batch is empty", param: batched ? "text" : "input_ids") }
-        guard prompts.count <= maxBatch else {
-            throw ServerError.badRequest("a batch holds at most \(maxBatch) prompts, found \(prompts.count)")
-        }
+        let (prompts, batched) = try prompts(f)
         let count = prompts.count
 
         let samplings: [JSONObject?] = try perItem(f, "sampling_params", count, batched, "an object") { $0.objectValue }
@@ -110,6 +76,47 @@ enum GenerateRequestParser {
             throw ServerError.badRequest("every prompt of a batch must use the same n")
         }
         return NativeGenerateInput(items: items, isBatch: batched || anyParallel, stream: stream)
+    }
+
+    /// The prompts of a native body: `text` (a string or a list) or `input_ids` (a list, or a list of lists), and
+    /// whether they form a batch (the answer is then a list).
+    static func prompts(_ f: FieldReader) throws -> (prompts: [PromptInput], batched: Bool) {
+        let prompts: [PromptInput]
+        var batched = false
+        switch (f.value("text"), f.value("input_ids")) {
+        case (nil, nil):
+            throw ServerError.badRequest("give one of text or input_ids")
+        case (_?, _?):
+            throw ServerError.badRequest("give either text or input_ids, not both")
+        case (let text?, nil):
+            if let s = text.stringValue {
+                prompts = [.text(s)]
+            } else if let list = text.arrayValue {
+                batched = true
+                prompts = try list.map { item in
+                    guard let s = item.stringValue else { throw f.fail("text", "a string or a list of strings") }
+                    return .text(s)
+                }
+            } else {
+                throw f.fail("text", "a string or a list of strings")
+            }
+        case (nil, let ids?):
+            guard let list = ids.arrayValue else { throw f.fail("input_ids", "a list of integers or a list of lists") }
+            if let first = list.first, first.arrayValue != nil {
+                batched = true
+                prompts = try list.map { row in
+                    guard let r = row.arrayValue else { throw f.fail("input_ids", "a list of lists of integers") }
+                    return .ids(try r.map { try tokenId($0, f) })
+                }
+            } else {
+                prompts = [.ids(try list.map { try tokenId($0, f) })]
+            }
+        }
+        guard !prompts.isEmpty else { throw ServerError.badRequest("the batch is empty", param: batched ? "text" : "input_ids") }
+        guard prompts.count <= maxBatch else {
+            throw ServerError.badRequest("a batch holds at most \(maxBatch) prompts, found \(prompts.count)")
+        }
+        return (prompts, batched)
     }
 
     static func tokenId(_ v: JSONValue, _ f: FieldReader) throws -> Int {

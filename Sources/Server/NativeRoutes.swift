@@ -87,6 +87,20 @@ extension SGLangServer {
     // MARK: health and info
 
     func healthGenerate() async throws -> Response {
+        if engine.isEmbedding {
+            let out: GenerateOutput
+            do {
+                out = try await engine.encode(EmbeddingRequest(
+                    rid: "HEALTH_CHECK_\(Int(Date().timeIntervalSince1970 * 1000))_\(GenerateRequestParser.newRid().prefix(8))",
+                    prompt: .ids([0]), timeout: 20))
+            } catch {
+                throw ServerError(status: 503, "health check embedding failed: \(error)")
+            }
+            if case .abort(let message, _)? = out.finishReason {
+                throw ServerError(status: 503, "health check embedding failed: \(message)")
+            }
+            return Response(status: .ok)
+        }
         let request = GenerateRequest(
             rid: "HEALTH_CHECK_\(Int(Date().timeIntervalSince1970 * 1000))_\(GenerateRequestParser.newRid().prefix(8))",
             prompt: .ids([0]), sampling: SamplingParams(maxNewTokens: 1, temperature: 0), timeout: 20)
@@ -106,7 +120,7 @@ extension SGLangServer {
         .object(JSONObject([
             ("model_path", .string(arguments.modelPath)),
             ("tokenizer_path", .string(arguments.tokenizerPath ?? arguments.modelPath)),
-            ("is_generation", .bool(true)),
+            ("is_generation", .bool(!engine.isEmbedding)),
             ("preferred_sampling_params", .null),
             ("weight_version", .string("default")),
             ("has_image_understanding", .bool(model.vision != nil)),

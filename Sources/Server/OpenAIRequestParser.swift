@@ -96,33 +96,7 @@ enum OpenAIRequestParser {
         options.logprobs = try f.int("logprobs", min: 0, max: maxTopLogprobs)
         _ = try f.int("best_of", min: 1)
         _ = try f.string("suffix")
-        guard let promptValue = f.value("prompt") else { throw ServerError.badRequest("prompt is required", param: "prompt") }
-        let expected = "a string, a list of strings, a list of token ids or a list of lists of token ids"
-        var prompts: [PromptInput] = []
-        if let s = promptValue.stringValue {
-            prompts = [.text(s)]
-        } else if let list = promptValue.arrayValue, !list.isEmpty {
-            if list.allSatisfy({ $0.stringValue != nil }) {
-                prompts = list.compactMap { $0.stringValue.map(PromptInput.text) }
-            } else if list.allSatisfy({ $0.boolValue == nil && $0.intValue != nil }) {
-                prompts = [.ids(list.compactMap(\.intValue))]
-            } else if list.allSatisfy({ $0.arrayValue != nil }) {
-                prompts = try list.map { row in
-                    let r = row.arrayValue ?? []
-                    guard r.allSatisfy({ $0.boolValue == nil && $0.intValue != nil }) else { throw f.fail("prompt", expected) }
-                    return .ids(r.compactMap(\.intValue))
-                }
-            } else {
-                throw f.fail("prompt", expected)
-            }
-        } else if promptValue.arrayValue != nil {
-            throw ServerError.badRequest("prompt must not be an empty list", param: "prompt")
-        } else {
-            throw f.fail("prompt", expected)
-        }
-        guard prompts.count <= GenerateRequestParser.maxBatch else {
-            throw ServerError.badRequest("at most \(GenerateRequestParser.maxBatch) prompts per request, found \(prompts.count)", param: "prompt")
-        }
+        let prompts = try promptList(f, key: "prompt")
         let base = rid ?? GenerateRequestParser.newRid()
         let items = prompts.enumerated().map { i, prompt in
             PromptItem(
@@ -135,6 +109,39 @@ enum OpenAIRequestParser {
         }
         _ = params
         return CompletionInput(items: items, prompts: prompts, options: options)
+    }
+
+    /// An OpenAI prompt list (`prompt` of completions, `input` of embeddings): a string, a list of strings, a list of
+    /// token ids, or a list of lists of token ids.
+    static func promptList(_ f: FieldReader, key: String) throws -> [PromptInput] {
+        guard let promptValue = f.value(key) else { throw ServerError.badRequest("\(key) is required", param: key) }
+        let expected = "a string, a list of strings, a list of token ids or a list of lists of token ids"
+        var prompts: [PromptInput] = []
+        if let s = promptValue.stringValue {
+            prompts = [.text(s)]
+        } else if let list = promptValue.arrayValue, !list.isEmpty {
+            if list.allSatisfy({ $0.stringValue != nil }) {
+                prompts = list.compactMap { $0.stringValue.map(PromptInput.text) }
+            } else if list.allSatisfy({ $0.boolValue == nil && $0.intValue != nil }) {
+                prompts = [.ids(list.compactMap(\.intValue))]
+            } else if list.allSatisfy({ $0.arrayValue != nil }) {
+                prompts = try list.map { row in
+                    let r = row.arrayValue ?? []
+                    guard r.allSatisfy({ $0.boolValue == nil && $0.intValue != nil }) else { throw f.fail(key, expected) }
+                    return .ids(r.compactMap(\.intValue))
+                }
+            } else {
+                throw f.fail(key, expected)
+            }
+        } else if promptValue.arrayValue != nil {
+            throw ServerError.badRequest("\(key) must not be an empty list", param: key)
+        } else {
+            throw f.fail(key, expected)
+        }
+        guard prompts.count <= GenerateRequestParser.maxBatch else {
+            throw ServerError.badRequest("at most \(GenerateRequestParser.maxBatch) prompts per request, found \(prompts.count)", param: key)
+        }
+        return prompts
     }
 
     static let roles: Set<String> = ["system", "user", "assistant", "tool", "developer", "function"]

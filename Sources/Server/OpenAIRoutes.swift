@@ -16,11 +16,6 @@ extension SGLangServer {
         }
         router.post("/v1/completions") { request, context in try await self.completions(request, context: context) }
         router.post("/v1/chat/completions") { request, context in try await self.chatCompletions(request, context: context) }
-        router.post("/v1/embeddings") { _, _ -> Response in
-            throw ServerError.badRequest(
-                "\(self.arguments.modelName) is a generation model; /v1/embeddings needs an embedding model "
-                    + "(none is loaded on this server)", param: "model")
-        }
     }
 
     func modelCard() -> JSONValue {

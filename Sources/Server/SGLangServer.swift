@@ -65,7 +65,7 @@ public final class SGLangServer: Sendable {
         let loaded: LoadedModel
         do {
             loaded = try ModelLoader.load(path: arguments.modelPath, loadFormat: try arguments.parsedLoadFormat(),
-                                          device: try arguments.deviceSelection())
+                                          device: try arguments.deviceSelection(), isEmbedding: arguments.isEmbedding)
             progress.stop(success: true)
         } catch {
             progress.stop(success: false)
@@ -146,9 +146,20 @@ public final class SGLangServer: Sendable {
         readyFlag.store(false, ordering: .releasing)
     }
 
-    /// One short greedy generation, so the first client does not pay for lazy initialization.
+    /// One short greedy generation (an embedding on an embedding model), so the first client does not pay for lazy
+    /// initialization.
     func warmUp() async throws {
         let prompt: PromptInput = model.tokenizer == nil ? .ids([0, 1]) : .text("The capital city of France is")
+        if engine.isEmbedding {
+            let began = Date()
+            let out = try await engine.encode(EmbeddingRequest(rid: "WARMUP_" + GenerateRequestParser.newRid(), prompt: prompt))
+            if case .abort(let message, _)? = out.finishReason {
+                throw ServerError(status: 500, "the warm-up embedding failed: \(message)")
+            }
+            log.info(String(format: "Warm-up done in %.2f s: an embedding of %d values", Date().timeIntervalSince(began),
+                            out.embedding?.count ?? 0))
+            return
+        }
         let request = GenerateRequest(
             rid: "WARMUP_" + GenerateRequestParser.newRid(), prompt: prompt,
             sampling: SamplingParams(maxNewTokens: 4, temperature: 0))
@@ -169,6 +180,7 @@ public final class SGLangServer: Sendable {
         if let key = arguments.apiKey { router.add(middleware: APIKeyMiddleware(key: key)) }
         addNativeRoutes(to: router)
         addOpenAIRoutes(to: router)
+        addEmbeddingRoutes(to: router)
         return router
     }
 

@@ -71,6 +71,8 @@ public struct ServerArguments: Sendable {
     public var tensorParallelSize = 1
     /// `--base-gpu-id`: the first GPU used (rank i of the group runs on GPU base + i).
     public var baseGPUId = 0
+    /// `--is-embedding`: serve the model as an embedding model (`/encode`, `/v1/embeddings`; no generation).
+    public var isEmbedding = false
     /// `--enable-metrics`: serve Prometheus metrics at `/metrics`.
     public var enableMetrics = false
     /// `--enable-cache-report`: add `prompt_tokens_details.cached_tokens` to OpenAI usage.
@@ -182,6 +184,7 @@ public struct ServerArguments: Sendable {
             ("enable_mixed_chunk", .bool(enableMixedChunk)),
             ("disable_overlap_schedule", .bool(disableOverlapSchedule)),
             ("enable_metrics", .bool(enableMetrics)),
+            ("is_embedding", .bool(isEmbedding)),
             ("enable_cache_report", .bool(enableCacheReport)),
             ("max_request_body_bytes", .int(maxRequestBodyBytes)),
             ("request_timeout", opt(requestTimeout) { .double($0) }),

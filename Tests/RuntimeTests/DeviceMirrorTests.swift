@@ -20,6 +20,16 @@ import Testing
 
         func forward(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool,
                      logits selection: LogitsSelection) throws -> Logits {
+            // The CPU model records the new slots in the mirror and attends through it.
+            try base.forward(batch, reqToToken: try syncMirror(batch, reqToToken), kvPool: kvPool, logits: selection)
+        }
+
+        func forwardHidden(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> HiddenStates {
+            try base.forwardHidden(batch, reqToToken: try syncMirror(batch, reqToToken), kvPool: kvPool)
+        }
+
+        /// Copies the host table's written rows into the "device" table, as a device model does.
+        private func syncMirror(_ batch: ForwardBatch, _ reqToToken: ReqToTokenPool) throws -> ReqToTokenPool {
             let mirror = (reqToToken.deviceMirror as? ReqToTokenPool)
                 ?? ReqToTokenPool(maxRequests: reqToToken.maxRequests, maxContext: reqToToken.maxContext)
             reqToToken.deviceMirror = mirror
@@ -28,8 +38,7 @@ import Testing
                 try mirror.write(row: row, start: positions.lowerBound, slots: Array(slots[positions]))
             }
             try reqToToken.record(batch)
-            // The CPU model records the new slots in the mirror and attends through it.
-            return try base.forward(batch, reqToToken: mirror, kvPool: kvPool, logits: selection)
+            return mirror
         }
     }
 

@@ -175,6 +175,9 @@ import Testing
                      logits selection: LogitsSelection) throws -> Logits {
             try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: selection)
         }
+        func forwardHidden(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> HiddenStates {
+            try base.forwardHidden(batch, reqToToken: reqToToken, kvPool: kvPool)
+        }
         func forwardGreedy(_ batch: ForwardBatch, reqToToken: ReqToTokenPool, kvPool: TokenToKVPool) throws -> [Int32] {
             greedyCalls.add(1, ordering: .relaxed)
             let logits = try base.forward(batch, reqToToken: reqToToken, kvPool: kvPool, logits: .lastPerRequest)
