@@ -62,12 +62,16 @@ public struct CUDAModelCheck {
     let relative: Bool
     /// Greedy ids must agree while our top-1/top-2 margin exceeds this.
     let marginBound: Float
+    /// The same weights on the CPU backend (small models): the final hidden states embedding models pool are
+    /// compared with its.
+    let cpu: (any CausalModel)?
 
     /// A check of `model` against `reference` with the bounds (fp32: 1e-3 absolute; bf16: 2e-2
-    /// relative, norm-wise per logits row; greedy ids while the margin > 0.1).
-    public init(model: CUDACausalLM, reference: Reference) {
+    /// relative, norm-wise per logits row; greedy ids while the margin > 0.1), and against `cpu` when given.
+    public init(model: CUDACausalLM, reference: Reference, cpu: (any CausalModel)? = nil) {
         self.model = model
         self.reference = reference
+        self.cpu = cpu
         relative = model.options.dtype == .bfloat16
         bound = relative ? 2e-2 : 1e-3
         marginBound = 0.1
@@ -134,6 +138,7 @@ public struct CUDAModelCheck {
             }
         }
         rows.append(row("extend over cached prefix = prefill", extendWorst))
+        if let cpu { rows.append(contentsOf: try hiddenChecks(cpu, context: context)) }
         // Greedy continuations through decode steps: one request alone, then all together (graph buckets).
         if !reference.greedy.isEmpty {
             var agreeing = 0, compared = 0
@@ -174,6 +179,35 @@ public struct CUDAModelCheck {
                             passed: same == total))
         }
         return rows
+    }
+
+    /// Final hidden states (what `--is-embedding` pools) against the CPU backend's: every sequence's last token in
+    /// one prefill batch, and the last token alone over the cached rest (a decode step, replayed from a graph).
+    func hiddenChecks(_ cpu: any CausalModel, context: Int) throws -> [Row] {
+        let seqs = reference.sequences.filter { $0.count >= 2 }
+        guard !seqs.isEmpty else { return [] }
+        func run(_ m: any CausalModel, lastAlone: Bool) throws -> HiddenStates {
+            let rows = (0..<seqs.count).map { Int32($0) }
+            let req = ReqToTokenPool(maxRequests: seqs.count + 1, maxContext: context)
+            let kv = try m.makeKVPool(size: seqs.count * context + 1)
+            let heads = lastAlone ? seqs.map { Array($0.dropLast()) } : seqs
+            let first = ForwardBatch(requests: rows, prefixLens: seqs.map { _ in 0 }, newTokens: heads,
+                                     slots: try kv.alloc(heads.reduce(0) { $0 + $1.count }))
+            guard lastAlone else { return try m.forwardHidden(first, reqToToken: req, kvPool: kv) }
+            _ = try m.forward(first, reqToToken: req, kvPool: kv, logits: .lastPerRequest)
+            let last = ForwardBatch(requests: rows, prefixLens: heads.map(\.count), newTokens: seqs.map { [$0[$0.count - 1]] },
+                                    slots: try kv.alloc(seqs.count))
+            return try m.forwardHidden(last, reqToToken: req, kvPool: kv)
+        }
+        let want = try run(cpu, lastAlone: false)
+        var checks: [Row] = []
+        for (label, lastAlone) in [("final hidden states (prefill) = CPU", false), ("final hidden states (decode) = CPU", true)] {
+            let got = try run(model, lastAlone: lastAlone)
+            var worst: Float = got.rows == want.rows && got.hiddenSize == want.hiddenSize ? 0 : .infinity
+            for r in 0..<min(got.rows, want.rows) { worst = max(worst, error(got.row(r), Array(want.row(r)))) }
+            checks.append(row(label, worst))
+        }
+        return checks
     }
 
     func pools(context: Int) throws -> (req: ReqToTokenPool, kv: TokenToKVPool) {

@@ -54,7 +54,11 @@ struct CUDACheckModelsCommand: ParsableCommand {
                     let model = try CUDACausalLM(
                         config: config, weights: try SafetensorsModel(folder: folder),
                         options: CUDAModelOptions(dtype: type, disableCUDAGraph: disableCudaGraph, tensorParallelSize: tpSize))
-                    for row in try CUDAModelCheck(model: model, reference: reference).run() {
+                    // Small models also run on the CPU backend, whose final hidden states the GPU's are checked against.
+                    let weights = try SafetensorsModel(folder: folder)
+                    let elements = try weights.names.reduce(0) { $0 + (try weights.info(named: $1).elementCount) }
+                    let cpu = elements <= 200_000_000 ? try CausalLM(config: config, weights: weights) : nil
+                    for row in try CUDAModelCheck(model: model, reference: reference, cpu: cpu).run() {
                         total += 1
                         if !row.passed { failed += 1 }
                         line(row.check, row.value, row.bound, row.passed ? "yes" : "NO")

@@ -136,6 +136,7 @@ extension SGLangServer {
         let leak = await engine.checkMemory()
         var o = arguments.json(seed: seed)
         o["port"] = .int(port ?? arguments.port)
+        o["is_embedding"] = .bool(engine.isEmbedding)
         o["context_length"] = .int(engine.contextLength)
         o["max_total_num_tokens"] = .int(engine.maxTotalTokens)
         o["max_running_requests"] = .int(engine.maxRunningRequests)
