@@ -13,21 +13,11 @@ extension ServerTests {
         }
 
         func withEmbeddingServer(_ body: (SGLangServer) async throws -> Void) async throws {
-            var args = ServerArguments(modelPath: ServerFixture.smolLM2Path)
-            args.port = 0
-            args.maxTotalTokens = 4096
-            args.logLevel = "warning"
-            args.servedModelName = "smollm2-embed"
-            args.isEmbedding = true
-            let server = try SGLangServer(arguments: args, model: try Self.embedder.get())
-            try await server.start()
-            do {
-                try await body(server)
-            } catch {
-                await server.stop()
-                throw error
-            }
-            await server.stop()
+            try await ServerFixture.withServer(loaded: try Self.embedder.get(), {
+                $0.maxTotalTokens = 4096
+                $0.servedModelName = "smollm2-embed"
+                $0.isEmbedding = true
+            }, body)
         }
 
         static func vector(_ v: JSONValue?) -> [Double] { (v?.arrayValue ?? []).compactMap(\.doubleValue) }

@@ -21,20 +21,10 @@ import Testing
     }
 
     static func withServer(_ body: (SGLangServer) async throws -> Void) async throws {
-        var args = ServerArguments(modelPath: folder)
-        args.port = 0
-        args.maxTotalTokens = 2048
-        args.contextLength = 512
-        args.logLevel = "warning"
-        let server = try SGLangServer(arguments: args, model: try llava.get())
-        try await server.start()
-        do {
-            try await body(server)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
+        try await ServerFixture.withServer(modelPath: folder, loaded: try llava.get(), {
+            $0.maxTotalTokens = 2048
+            $0.contextLength = 512
+        }, body)
     }
 
     static func generate(_ server: SGLangServer, image: JSONValue, maxTokens: Int = 4) async throws -> CurlResult {

@@ -34,14 +34,16 @@ enum ServerFixture {
     }
 
     /// Starts a server on 127.0.0.1 and a free port with a small KV cache; `configure` adjusts the arguments.
-    static func start(_ configure: (inout ServerArguments) -> Void = { _ in }) async throws -> SGLangServer {
-        var args = ServerArguments(modelPath: smolLM2Path)
+    /// `modelPath` and `loaded` serve another model than SmolLM2.
+    static func start(modelPath: String? = nil, loaded: LoadedModel? = nil,
+                      _ configure: (inout ServerArguments) -> Void = { _ in }) async throws -> SGLangServer {
+        var args = ServerArguments(modelPath: modelPath ?? smolLM2Path)
         args.port = 0
         args.maxTotalTokens = 8192
         args.randomSeed = 7
         args.logLevel = "warning"
         configure(&args)
-        let server = try SGLangServer(arguments: args, model: try model())
+        let server = try SGLangServer(arguments: args, model: try loaded ?? model())
         try await server.start()
         return server
     }
@@ -111,9 +113,10 @@ func sseEvents(_ body: [UInt8]) -> [String]? {
 
 extension ServerFixture {
     /// Runs `body` against a fresh server and always stops it.
-    static func withServer(_ configure: (inout ServerArguments) -> Void = { _ in },
+    static func withServer(modelPath: String? = nil, loaded: LoadedModel? = nil,
+                           _ configure: (inout ServerArguments) -> Void = { _ in },
                            _ body: (SGLangServer) async throws -> Void) async throws {
-        let server = try await start(configure)
+        let server = try await start(modelPath: modelPath, loaded: loaded, configure)
         do {
             try await body(server)
         } catch {

@@ -4,7 +4,7 @@
 #                                checkpoint our loader serves as an embedding model by its architecture) and writes
 #                                reference.json: token ids and the fp32 last hidden state of each, L2-normalized.
 #   compare URL OUT_DIR BOUND    our /v1/embeddings vectors for those ids against the reference: the worst
-#                                norm-wise relative error must be ≤ BOUND; also /encode = /v1/embeddings.
+#                                norm-wise relative error must be ≤ BOUND, and /encode of one alone as close to it.
 #   load URL N LEN               N inputs of LEN random ids, 32 per request, 8 requests at a time: input tokens/s.
 #   peer CONFIG_DIR N LEN        transformers (bf16, sdpa attention, batches of 64) embedding the same amount: tokens/s.
 import json, sys, time, random, urllib.request
@@ -47,10 +47,12 @@ def compare(url, out, bound):
         e = d["embedding"]
         diff = sum((a - b) ** 2 for a, b in zip(e, want)) ** 0.5
         worst = max(worst, diff / sum(b * b for b in want) ** 0.5 if len(e) == len(want) else float("inf"))
+    # One sequence alone through /encode: another batch composition, so bf16 GEMMs may round differently; it is held
+    # to the same bound (norm-wise relative; the vectors have unit norm).
     native = post(url, "/encode", {"input_ids": ref["sequences"][2]})["embedding"]
-    same = max(abs(a - b) for a, b in zip(native, got[2]["embedding"]))
-    ok = worst <= bound and same < 1e-6 and len(got) == len(ref["vectors"])
-    print("%-40s worst rel %.2e (bound %.0e), /encode vs /v1/embeddings %.1e  %s"
+    same = sum((a - b) ** 2 for a, b in zip(native, got[2]["embedding"])) ** 0.5
+    ok = worst <= bound and same <= bound and len(got) == len(ref["vectors"])
+    print("%-40s worst rel %.2e (bound %.0e), /encode alone vs in the batch %.1e  %s"
           % (url, worst, bound, same, "ok" if ok else "NO"))
     return ok
 
