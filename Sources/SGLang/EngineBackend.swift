@@ -61,6 +61,34 @@ public final class EngineBackend: Backend, PromptLogprobSource {
         return request
     }
 
+    /// Embeddings of `texts`, in order, from an engine that serves an embedding model (`ModelLoader.load(…,
+    /// isEmbedding: true)`): each the last token's final hidden state, L2-normalized. The requests run together.
+    /// - Throws: `SGLangError.backend` with the engine's refusal (a generation model) or an abort.
+    public func encode(_ texts: [String]) async throws -> [[Float]] {
+        let engine = self.engine
+        do {
+            let prepared = try texts.map { try engine.prepare(EmbeddingRequest(rid: Self.newRid(), prompt: .text($0))) }
+            return try await withThrowingTaskGroup(of: (Int, GenerateOutput).self) { group in
+                for (i, p) in prepared.enumerated() { group.addTask { (i, try await engine.encode(p)) } }
+                var vectors = [[Float]](repeating: [], count: texts.count)
+                for try await (i, out) in group {
+                    guard let e = out.embedding else {
+                        throw SGLangError.backend("the embedding of text \(i) was not computed: \(out.finishReason.map { "\($0)" } ?? "no result")")
+                    }
+                    vectors[i] = e
+                }
+                return vectors
+            }
+        } catch let e as SGLangError {
+            throw e
+        } catch {
+            throw SGLangError.backend("\(error)")
+        }
+    }
+
+    /// The embedding of one text (see `encode(_:)` for a batch).
+    public func encode(_ text: String) async throws -> [Float] { try await encode([text])[0] }
+
     /// Runs a request to its end.
     func final(_ request: GenerateRequest) async throws -> GenerateOutput {
         var last: GenerateOutput?

@@ -160,6 +160,27 @@ public final class RuntimeEndpoint: Backend, PromptLogprobSource {
 
     public func commitLazyOperations(_ context: ProgramContext) async throws { _ = try await prefill(context.text) }
 
+    /// Embeddings of `texts`, in order, from a server that serves an embedding model (`sglang serve --is-embedding`;
+    /// `POST /encode`): each the last token's final hidden state, L2-normalized.
+    /// - Throws: `SGLangError.backend` with the server's answer (a generation server answers 400).
+    public func encode(_ texts: [String]) async throws -> [[Float]] {
+        guard !texts.isEmpty else { return [] }
+        let v = try await Self.request(client, .POST, url.appending(path: "/encode"),
+                                       .object(JSONObject([("text", .array(texts.map(JSONValue.string)))])))
+        guard let items = v.arrayValue, items.count == texts.count else {
+            throw SGLangError.backend("/encode answered a batch of \(texts.count) with \(v.serialized().prefix(200))")
+        }
+        return try items.map { item in
+            guard let values = item["embedding"]?.arrayValue else {
+                throw SGLangError.backend("/encode answered without an embedding: \(item.serialized().prefix(200))")
+            }
+            return values.map { Float($0.doubleValue ?? .nan) }
+        }
+    }
+
+    /// The embedding of one text (see `encode(_:)` for a batch).
+    public func encode(_ text: String) async throws -> [Float] { try await encode([text])[0] }
+
     /// `GET /flush_cache`; false when the server refused (requests running).
     public func flushCache() async throws -> Bool {
         let (status, _) = try await client.fetch(method: .GET, url: url.appending(path: "/flush_cache"))
