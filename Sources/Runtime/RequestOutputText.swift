@@ -34,6 +34,12 @@ public struct RequestOutputText: Sendable {
     private var streamEnd = 0
     /// The first stop string found: its index in `matcher` and its byte offset in `visible`.
     private var match: (index: Int, start: Int)?
+    /// `stop_regex`: the automata, their states after `visible[..<regexScanned]` (committed text only), and the
+    /// first pattern that matched.
+    private let regexMatcher: StopRegexMatcher?
+    private var regexStates: [UInt32] = []
+    private var regexScanned = 0
+    private var regexMatch: Int?
 
     /// Number of prompt ids the detokenizer keeps as context (SGLang: `surr_offset = read_offset - 5`).
     static let contextLength = 5
@@ -46,6 +52,9 @@ public struct RequestOutputText: Sendable {
         self.tokenizer = tokenizer
         self.params = params
         matcher = StopStringMatcher(params.stop)
+        // `SamplingParams.validate` compiled these already; a pattern that failed there never gets here.
+        regexMatcher = params.stopRegex.isEmpty ? nil : try? StopRegexMatcher(params.stopRegex)
+        regexStates = regexMatcher?.startStates ?? []
         context = Array(promptIds.suffix(Self.contextLength))
         detokenizer = tokenizer.makeIncrementalDetokenizer(skipSpecialTokens: params.skipSpecialTokens, context: context)
     }
@@ -53,8 +62,11 @@ public struct RequestOutputText: Sendable {
     /// The output ids appended so far (after the last `reset`, the ids it was given).
     public var outputIds: ArraySlice<Int> { detokenizer.ids.dropFirst(context.count) }
 
-    /// The stop string found so far (the first one), if any.
-    public var matchedStop: String? { match.map { matcher.strings[$0.index] } }
+    /// The stop string found so far (the first one), if any; for a `stop_regex` match, its pattern.
+    public var matchedStop: String? {
+        if let match { return matcher.strings[match.index] }
+        return regexMatch.flatMap { regexMatcher?.patterns[$0] }
+    }
 
     /// Appends newly generated ids (usually one); returns the stop string that now appears in the output text
     /// (the earliest occurrence of any of `params.stop`), or nil. Must be cheap per step: search only the region
@@ -134,6 +146,9 @@ public struct RequestOutputText: Sendable {
         committedCount = 0
         pendingRaw = ""
         match = nil
+        regexMatch = nil
+        regexStates = regexMatcher?.startStates ?? []
+        regexScanned = 0
         updateVisible(committedDelta: fed.delta, holding: fed.holding)
         if visible.count < streamed.count || !visible.starts(with: streamed) { streamEnd = 0 }
         return afterTextChange(searchFrom: 0)
@@ -185,8 +200,30 @@ public struct RequestOutputText: Sendable {
         if match == nil, let found = matcher.firstMatch(in: visible, newFrom: searchFrom) {
             match = (found.index, found.start)
         }
+        if match == nil, regexMatch == nil { scanStopRegex() }
+        // After a regex match the stream stops where it was (the final text decides what is trimmed).
+        guard regexMatch == nil || match != nil else { return matchedStop }
         let end = match?.start ?? matcher.holdBackStart(in: visible)
         streamEnd = min(max(streamEnd, end), visible.count)
         return matchedStop
+    }
+
+    /// Advances the `stop_regex` automata over the newly committed text, and on copies over the stable pending
+    /// tail (which a later token may still change).
+    private mutating func scanStopRegex() {
+        guard let regexMatcher else { return }
+        let committed = min(committedCount, visible.count)
+        if regexScanned > committed {
+            // The committed text never shrinks except through `reset`, which rescans from the start.
+            regexStates = regexMatcher.startStates
+            regexScanned = 0
+        }
+        if let hit = regexMatcher.advance(&regexStates, over: visible[regexScanned..<committed]) {
+            regexMatch = hit
+        }
+        regexScanned = committed
+        guard regexMatch == nil, committed < visible.count else { return }
+        var tentative = regexStates
+        regexMatch = regexMatcher.advance(&tentative, over: visible[committed...])
     }
 }

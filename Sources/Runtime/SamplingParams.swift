@@ -6,6 +6,10 @@ public struct SamplingParams: Sendable, Hashable {
     public var minNewTokens: Int
     /// Strings that end generation; the first match is trimmed from the text unless `noStopTrim`.
     public var stop: [String]
+    /// Regular expressions (Python `re` syntax) that end generation when one matches somewhere in the output text
+    /// (`stop_regex`, SGLang HEAD). The finish reason carries the pattern, and as in SGLang the text is trimmed
+    /// only where the pattern's own characters occur in it.
+    public var stopRegex: [String] = []
     /// Ids that end generation like EOS.
     public var stopTokenIds: Set<Int>
     /// Softmax temperature; below `Sampler.greedyThreshold` decoding is greedy (argmax).
@@ -113,6 +117,10 @@ public struct SamplingParams: Sendable, Hashable {
             throw fail("regex and json_schema are mutually exclusive")
         }
         if stop.contains(where: \.isEmpty) { throw fail("stop strings must not be empty") }
+        if !stopRegex.isEmpty {
+            if stopRegex.contains(where: \.isEmpty) { throw fail("stop_regex patterns must not be empty") }
+            do { _ = try StopRegexMatcher(stopRegex) } catch { throw fail("stop_regex is invalid: \(error)") }
+        }
         if let interval = streamInterval, interval < 1 { throw fail("stream_interval must be ≥ 1, found \(interval)") }
         for (id, bias) in logitBias where !bias.isFinite && bias != -.infinity {
             throw fail("logit_bias for token \(id) must be a number, found \(bias)")

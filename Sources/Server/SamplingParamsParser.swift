@@ -33,6 +33,7 @@ enum SamplingParamsParser {
             if stop.contains(where: \.isEmpty) { throw ServerError.badRequest("\(f.name("stop")) must not contain empty strings", param: f.name("stop")) }
             p.stop = stop
         }
+        if let patterns = try f.strings("stop_regex") { p.stopRegex = patterns }
         if let ids = try f.ints("stop_token_ids") { p.stopTokenIds = Set(ids) }
         p.temperature = try f.double("temperature") ?? defaults.temperature
         p.topP = try f.double("top_p") ?? defaults.topP
@@ -49,7 +50,7 @@ enum SamplingParamsParser {
         p.jsonSchema = try f.string("json_schema")
         p.n = try f.int("n", min: 1, max: maxN) ?? 1
         if let bias = try f.object("logit_bias") { p.logitBias = try logitBias(bias, field: f.name("logit_bias")) }
-        try f.rejectUnsupported(["ebnf", "stop_regex", "structural_tag", "custom_params"])
+        try f.rejectUnsupported(["ebnf", "structural_tag", "custom_params"])
     }
 
     /// `{"token_id": bias}` with string keys, as both APIs send it.
