@@ -27,6 +27,16 @@ extension Engine {
         return last
     }
 
+    /// Embeds several prepared requests at once (the scheduler batches their prefills); outputs in request order.
+    public func encode(_ prepared: [PreparedRequest]) async throws -> [GenerateOutput] {
+        try await withThrowingTaskGroup(of: (Int, GenerateOutput).self) { group in
+            for (i, p) in prepared.enumerated() { group.addTask { (i, try await self.encode(p)) } }
+            var outputs = [GenerateOutput?](repeating: nil, count: prepared.count)
+            for try await (i, out) in group { outputs[i] = out }
+            return outputs.compactMap { $0 }
+        }
+    }
+
     /// `prepare` + `encode`.
     public func encode(_ request: EmbeddingRequest) async throws -> GenerateOutput {
         try await encode(try prepare(request))

@@ -59,9 +59,9 @@ public final class Anthropic: Backend {
     /// - Throws: `SGLangError.unsupported` for constrained gens, `.invalidProgram` for a system message that is
     ///   not the first.
     func body(_ context: ProgramContext, _ p: SamplingParameters, stream: Bool) throws -> JSONObject {
-        if p.regex != nil || p.dtype != nil || p.jsonSchema != nil {
-            throw SGLangError.unsupported("regex, dtype and jsonSchema on Anthropic (the Messages API has no "
-                                          + "constrained decoding)")
+        if p.regex != nil || p.dtype != nil || p.jsonSchema != nil || !p.stopRegex.isEmpty {
+            throw SGLangError.unsupported("regex, dtype, jsonSchema and stopRegex on Anthropic (the Messages API has no "
+                                          + "constrained decoding or stop patterns)")
         }
         var messages = context.messages.isEmpty ? [ChatMessage(role: "user", content: context.text)] : context.messages
         var system: String?

@@ -45,10 +45,11 @@ public final class EngineBackend: Backend, PromptLogprobSource {
     /// The runtime request for a gen.
     func request(_ context: ProgramContext, _ p: SamplingParameters, stream: Bool) throws -> GenerateRequest {
         let q = p.resolvingDType()
-        let sampling = SamplingParams(
+        var sampling = SamplingParams(
             maxNewTokens: q.maxNewTokens, stop: q.stop, stopTokenIds: Set(q.stopTokenIds), temperature: q.temperature,
             topP: q.topP, topK: q.topK, minP: q.minP, frequencyPenalty: q.frequencyPenalty,
             presencePenalty: q.presencePenalty, ignoreEOS: q.ignoreEOS, regex: q.regex, jsonSchema: q.jsonSchema)
+        sampling.stopRegex = q.stopRegex
         var request = GenerateRequest(
             rid: Self.newRid(), prompt: .text(context.text), sampling: sampling, returnLogprob: q.returnLogprob ?? false,
             logprobStartLen: q.logprobStartLen ?? -1, topLogprobsNum: q.topLogprobsNum ?? 0,
@@ -68,16 +69,11 @@ public final class EngineBackend: Backend, PromptLogprobSource {
         let engine = self.engine
         do {
             let prepared = try texts.map { try engine.prepare(EmbeddingRequest(rid: Self.newRid(), prompt: .text($0))) }
-            return try await withThrowingTaskGroup(of: (Int, GenerateOutput).self) { group in
-                for (i, p) in prepared.enumerated() { group.addTask { (i, try await engine.encode(p)) } }
-                var vectors = [[Float]](repeating: [], count: texts.count)
-                for try await (i, out) in group {
-                    guard let e = out.embedding else {
-                        throw SGLangError.backend("the embedding of text \(i) was not computed: \(out.finishReason.map { "\($0)" } ?? "no result")")
-                    }
-                    vectors[i] = e
+            return try await engine.encode(prepared).enumerated().map { i, out in
+                guard let e = out.embedding else {
+                    throw SGLangError.backend("the embedding of text \(i) was not computed: \(out.finishReason.map { "\($0)" } ?? "no result")")
                 }
-                return vectors
+                return e
             }
         } catch let e as SGLangError {
             throw e

@@ -42,6 +42,10 @@ extension OpenAI {
             }
             p.regex = nil
         }
+        if !p.stopRegex.isEmpty, !sglangExtensions {
+            throw SGLangError.unsupported("stopRegex on \(modelName): the OpenAI API has no stop patterns (an SGLang "
+                                          + "server's does: pass sglangExtensions: true)")
+        }
         if p.regex != nil, !sglangExtensions {
             throw SGLangError.unsupported("regex on \(modelName): the OpenAI API has no regex constraint (an SGLang "
                                           + "server's does: pass sglangExtensions: true)")
@@ -97,6 +101,7 @@ extension OpenAI {
         }
         if sglangExtensions {
             if let r = p.regex { body["regex"] = .string(r) }
+            if !p.stopRegex.isEmpty { body["stop_regex"] = .array(p.stopRegex.map(JSONValue.string)) }
             if p.topK > 0 { body["top_k"] = .int(p.topK) }
             if p.minP > 0 { body["min_p"] = .double(p.minP) }
             if p.ignoreEOS { body["ignore_eos"] = .bool(true) }

@@ -4,13 +4,15 @@ import JSON
 /// Generates text into variable `name` (SGLang's `gen`, spec §1.3). Every argument left nil inherits the
 /// run's default. With `choices` it is a `select`. `dtype` constrains the output to an int, float, bool or
 /// quoted string (read it back with `ProgramState.int(_:)` etc.); `regex` and `jsonSchema` constrain it too.
+/// `stopRegex` ends it where one of the patterns matches its text (SGLang HEAD's `stop_regex`).
 public func gen(
     _ name: String? = nil, maxTokens: Int? = nil, stop: [String]? = nil, stopTokenIds: [Int]? = nil,
     temperature: Double? = nil, topP: Double? = nil, topK: Int? = nil, minP: Double? = nil,
     frequencyPenalty: Double? = nil, presencePenalty: Double? = nil, ignoreEOS: Bool? = nil,
     returnLogprob: Bool? = nil, logprobStartLen: Int? = nil, topLogprobsNum: Int? = nil,
     returnTextInLogprobs: Bool? = nil, dtype: GenType? = nil, choices: [String]? = nil,
-    choicesMethod: ChoicesMethod? = nil, regex: String? = nil, jsonSchema: JSONSchema? = nil
+    choicesMethod: ChoicesMethod? = nil, regex: String? = nil, jsonSchema: JSONSchema? = nil,
+    stopRegex: [String]? = nil
 ) -> Expr {
     if let choices, !choices.isEmpty {
         return select(name, choices: choices, temperature: temperature ?? 0,
@@ -21,7 +23,7 @@ public func gen(
         topK: topK, minP: minP, frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty,
         ignoreEOS: ignoreEOS, returnLogprob: returnLogprob, logprobStartLen: logprobStartLen,
         topLogprobsNum: topLogprobsNum, returnTextInLogprobs: returnTextInLogprobs, jsonSchema: jsonSchema?.text,
-        dtype: dtype, regex: regex)
+        dtype: dtype, regex: regex, stopRegex: stopRegex)
     return Expr([.gen(GenNode(name: name, overrides: o))])
 }
 

@@ -77,6 +77,7 @@ public final class RuntimeEndpoint: Backend, PromptLogprobSource {
         sp["max_new_tokens"] = .int(q.maxNewTokens)
         sp["stop"] = .array(q.stop.map(JSONValue.string))
         sp["stop_token_ids"] = .array(q.stopTokenIds.map(JSONValue.int))
+        if !q.stopRegex.isEmpty { sp["stop_regex"] = .array(q.stopRegex.map(JSONValue.string)) }
         sp["temperature"] = .double(q.temperature)
         sp["top_p"] = .double(q.topP)
         sp["top_k"] = .int(q.topK)

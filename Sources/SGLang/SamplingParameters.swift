@@ -44,6 +44,9 @@ public struct SamplingParameters: Sendable, Hashable {
     public var dtype: GenType?
     /// A regular expression the output must match.
     public var regex: String?
+    /// Regular expressions that end the gen where one matches in its output (SGLang HEAD's `stop_regex`; the
+    /// in-process engine and SGLang servers).
+    public var stopRegex: [String] = []
 
     /// SGLang's defaults (`run(...)`'s keyword defaults).
     public init(maxNewTokens: Int = 128, stop: [String] = [], stopTokenIds: [Int] = [], temperature: Double = 1,
@@ -102,6 +105,7 @@ struct SamplingOverrides: Sendable, Hashable {
     var jsonSchema: String?
     var dtype: GenType?
     var regex: String?
+    var stopRegex: [String]?
 
     /// The run defaults with every set field replaced; the template's stop strings are appended (spec §1.4).
     func resolve(_ defaults: SamplingParameters, templateStops: [String]) -> SamplingParameters {
@@ -123,6 +127,7 @@ struct SamplingOverrides: Sendable, Hashable {
         if let v = jsonSchema { p.jsonSchema = v }
         if let v = dtype { p.dtype = v }
         if let v = regex { p.regex = v }
+        if let v = stopRegex { p.stopRegex = v }
         for s in templateStops where !p.stop.contains(s) { p.stop.append(s) }
         return p
     }

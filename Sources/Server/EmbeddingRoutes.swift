@@ -89,14 +89,7 @@ extension SGLangServer {
         } catch {
             throw ServerError.from(error)
         }
-        let outputs = try await withThrowingTaskGroup(of: (Int, GenerateOutput).self) { group in
-            for (i, p) in prepared.enumerated() {
-                group.addTask { (i, try await engine.encode(p)) }
-            }
-            var outputs = [GenerateOutput?](repeating: nil, count: prepared.count)
-            for try await (i, out) in group { outputs[i] = out }
-            return outputs.compactMap { $0 }
-        }
+        let outputs = try await engine.encode(prepared)
         record(outputs)
         logFinished(outputs)
         for out in outputs where out.embedding == nil {

@@ -47,6 +47,30 @@ import Testing
         }
     }
 
+    /// `gen(stopRegex:)` ends the gen at the first token after which a pattern matches its text, on the server and
+    /// in process alike; without it the same greedy gen runs longer.
+    @Test func stopRegexEndsTheGenOnBothBackends() async throws {
+        // SmolLM2's greedy answer lists "- 1 to 2: 1", "- 2 to 3: 2", …
+        let pattern = #"3 to \d"#
+        let counting = SGLFunction<[String]?> { s, stops in
+            s += "Count from 1 to 30: "
+            s += gen("rest", maxTokens: 40, stopRegex: stops)
+        }
+        let local = try SGLangFixtures.backend()
+        try await SGLangFixtures.withServer { _, endpoint in
+            let defaults = SamplingParameters(temperature: 0)
+            let a = try await counting.run([pattern], defaults: defaults, backend: local)
+            let b = try await counting.run([pattern], defaults: defaults, backend: endpoint)
+            let free = try await counting.run(nil, defaults: defaults, backend: local)
+            let stopped = try await a["rest"], whole = try await free["rest"]
+            #expect(try await b["rest"] == stopped)
+            let regex = try NSRegularExpression(pattern: pattern)
+            func matches(_ t: String) -> Bool { regex.firstMatch(in: t, range: NSRange(t.startIndex..<t.endIndex, in: t)) != nil }
+            #expect(matches(stopped), "\(stopped.debugDescription)")
+            #expect(whole.hasPrefix(stopped) && whole.count > stopped.count, "\(whole.debugDescription)")
+        }
+    }
+
     /// select over HTTP scores like transformers (the same checks as in process).
     @Test func selectScoresMatchTransformers() async throws {
         try await SGLangFixtures.withServer { _, endpoint in
