@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The `[maxRequests × maxContext]` table from (request slot, position) to KV slot (SGLang's
 /// `ReqToTokenPool`), with a free list of request slots.
 ///
@@ -13,6 +17,7 @@ public final class ReqToTokenPool: @unchecked Sendable {
     /// A device backend's copy of the table (kept in step by that backend), released with the pool.
     public var deviceMirror: (any AnyObject & Sendable)?
     private var freeRows: [Int]
+    private let fromCalloc: Bool
     /// Per row, the positions `write` changed since `takeWrittenRanges()` last ran (one merged range a row).
     private var written: [Int: Range<Int>] = [:]
 
@@ -20,12 +25,23 @@ public final class ReqToTokenPool: @unchecked Sendable {
     public init(maxRequests: Int, maxContext: Int) {
         self.maxRequests = max(1, maxRequests)
         self.maxContext = max(1, maxContext)
-        table = UnsafeMutablePointer<Int32>.allocate(capacity: self.maxRequests * self.maxContext)
-        table.initialize(repeating: 0, count: self.maxRequests * self.maxContext)
+        // calloc: a large table is mapped lazily and zero-filled by the OS, so only the pages of positions requests
+        // reach cost memory (a default 8B engine's table spans 2047 rows × 131k positions = 1 GiB).
+        let count = self.maxRequests * self.maxContext
+        if let zeroed = calloc(count, MemoryLayout<Int32>.stride) {
+            table = zeroed.bindMemory(to: Int32.self, capacity: count)
+            fromCalloc = true
+        } else {
+            table = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+            table.initialize(repeating: 0, count: count)
+            fromCalloc = false
+        }
         freeRows = Array((0..<self.maxRequests).reversed())
     }
 
-    deinit { table.deallocate() }
+    deinit {
+        if fromCalloc { Glibc.free(table) } else { table.deallocate() }
+    }
 
     /// Free request rows.
     public var available: Int { freeRows.count }

@@ -54,7 +54,10 @@ public final class Engine: Sendable {
                 "the KV cache would hold only \(tokens) tokens; raise --mem-fraction-static or --max-total-tokens")
         }
         maxTotalTokens = tokens
-        maxRunningRequests = max(1, options.maxRunningRequests ?? min(256, max(1, tokens / 2)))
+        // SGLang's default: the request pool has clamp(max_total_tokens / context_len · 512, 2048, 5120) rows, and
+        // min(max_total_tokens / 2, rows − 1) requests may run.
+        let poolRows = min(max(Int(Double(tokens) / Double(contextLength) * 512), 2048), 5120)
+        maxRunningRequests = max(1, options.maxRunningRequests ?? min(tokens / 2, poolRows - 1))
         maxRequestInputLength = min(contextLength, tokens) - 1
         guard options.streamInterval >= 1 else {
             throw RuntimeError.invalidInput("stream interval must be ≥ 1, found \(options.streamInterval)")
