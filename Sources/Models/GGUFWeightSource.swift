@@ -41,6 +41,20 @@ public final class GGUFWeightSource: QuantizedWeightSource {
         case subtractOne
     }
 
+    /// Whether the file is served as an embedding model: when asked (`--is-embedding`), or when llama.cpp's
+    /// `{arch}.pooling_type` says last-token pooling (3), SGLang's pooler.
+    /// - Throws: `ModelError.invalidField` for an embedding model pooled another way (mean 1, CLS 2, rank 4).
+    public func servesEmbeddings(asked: Bool) throws -> Bool {
+        let pooling = file.architectureValue("pooling_type")?.intValue ?? 0
+        guard asked || pooling == 3 else { return false }
+        guard pooling == 0 || pooling == 3 else {
+            let name = [1: "mean", 2: "CLS", 4: "rank"][pooling] ?? "type \(pooling)"
+            throw ModelError.invalidField(
+                "\(file.architecture ?? "").pooling_type", reason: "the model pools by \(name); only last-token pooling is supported")
+        }
+        return true
+    }
+
     /// Opens the GGUF file at `path`.
     public convenience init(path: String) throws {
         try self.init(file: GGUFFile(path: path))

@@ -97,10 +97,11 @@ public enum ModelLoader {
             throw RuntimeError.modelNotFound("\(path) is neither a model folder (config.json + safetensors) nor a .gguf file")
         }
         let source = try GGUFWeightSource(path: path)
+        let embedding = try source.servesEmbeddings(asked: isEmbedding)
         let model = try build(source.config, loadFormat == .dummy ? DummyWeightSource(config: source.config, seed: seed) : source)
         let tokenizer = try Tokenizer.load(from: path)
         var loaded = LoadedModel(config: source.config, model: model, generationConfig: GenerationConfig(), tokenizer: tokenizer)
-        loaded.isEmbedding = isEmbedding
+        loaded.isEmbedding = embedding
         return loaded
     }
 }

@@ -46,11 +46,33 @@ import Testing
     }
 }
 
+extension GGUFTinyModelTests {
+    /// llama.cpp's `pooling_type`: last-token pooling makes an embedding model, other pooling is refused when
+    /// embeddings are asked for, and a file without it embeds only when asked.
+    @Test func poolingTypeDecidesEmbedding() throws {
+        let folder = try Fixtures.shared("tiny/llama")
+        let config = try ModelConfig.load(from: folder)
+        let weights = try SafetensorsModel(folder: folder)
+        func source(pooling: UInt32?) throws -> GGUFWeightSource {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("pool-\(UUID()).gguf").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try TinyGGUFWriter.write(config: config, weights: weights, to: path,
+                                     extraMetadata: pooling.map { [("llama.pooling_type", .u32(Int($0)))] } ?? [])
+            return try GGUFWeightSource(path: path)
+        }
+        let last = try source(pooling: 3), mean = try source(pooling: 1), none = try source(pooling: nil)
+        #expect(try last.servesEmbeddings(asked: false))
+        #expect(try !none.servesEmbeddings(asked: false) && none.servesEmbeddings(asked: true))
+        #expect(try !mean.servesEmbeddings(asked: false))
+        #expect(throws: ModelError.self) { try mean.servesEmbeddings(asked: true) }
+    }
+}
+
 /// A minimal GGUF v3 writer (F32 tensors) for the round-trip test.
 enum TinyGGUFWriter {
     /// `extraTensors` (GGUF name, ggml dims, F32 values) are written after the model's own tensors.
     static func write(config c: ModelConfig, weights: SafetensorsModel, to path: String,
-                      extraTensors: [(String, [Int], [Float])] = []) throws {
+                      extraTensors: [(String, [Int], [Float])] = [], extraMetadata: [(String, Value)] = []) throws {
         let arch: String
         switch c.family {
         case .llama: arch = "llama"
@@ -72,6 +94,7 @@ enum TinyGGUFWriter {
             ("\(arch).attention.key_length", .u32(c.headDim)),
             ("\(arch).attention.value_length", .u32(c.headDim)),
         ]
+        kv += extraMetadata
         if let moe = c.moe {
             kv += [("\(arch).expert_count", .u32(moe.numExperts)),
                    ("\(arch).expert_used_count", .u32(moe.numExpertsPerToken)),
