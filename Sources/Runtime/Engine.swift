@@ -111,6 +111,9 @@ public final class Engine: Sendable {
         guard request.sampling.n == 1 else {
             throw RuntimeError.invalidSamplingParams("n > 1 is expanded by generateParallel; a single request has n = 1")
         }
+        if let bad = request.tokenIdsLogprob?.first(where: { $0 < 0 || $0 >= vocab }) {
+            throw RuntimeError.invalidInput("token_ids_logprob contains \(bad), outside the vocabulary 0..<\(vocab)")
+        }
         guard request.topLogprobsNum >= 0 else {
             throw RuntimeError.invalidInput("top_logprobs_num must be ≥ 0, found \(request.topLogprobsNum)")
         }

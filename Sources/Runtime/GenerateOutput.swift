@@ -47,6 +47,10 @@ public struct GenerateOutput: Sendable, Hashable {
     public var inputTopLogprobs: [[LogprobEntry]?]?
     /// Top alternatives per output position.
     public var outputTopLogprobs: [[LogprobEntry]?]?
+    /// The `token_ids_logprob` ids' entries per prompt position (nil entry where there is none).
+    public var inputTokenIdsLogprobs: [[LogprobEntry]?]?
+    /// The `token_ids_logprob` ids' entries per output position.
+    public var outputTokenIdsLogprobs: [[LogprobEntry]?]?
     /// Mean logprob of the reported prompt tokens.
     public var normalizedPromptLogprob: Double?
     /// An embedding model's result (final chunk): the last token's hidden state, L2-normalized.

@@ -30,6 +30,9 @@ public struct GenerateRequest: Sendable, Hashable {
     public var sampleIndex: Int
     /// Abort the request after this many seconds (nil: no limit).
     public var timeout: Double?
+    /// Ids whose logprobs are reported at every logprob position (`token_ids_logprob`, SGLang HEAD; with
+    /// `returnLogprob`), in `inputTokenIdsLogprobs` / `outputTokenIdsLogprobs`.
+    public var tokenIdsLogprob: [Int]?
     /// Images for the prompt's image tokens, in order (`image_data`; vision-language models only).
     public var imageData: [ImageData] = []
     /// An embedding request's `dimensions` (set by `Engine.prepare(_: EmbeddingRequest)`).

@@ -54,6 +54,9 @@ final class ScheduledRequest {
     var inputTopLogprobs: [[LogprobEntry]?] = []
     var outputTokenLogprobs: [LogprobEntry] = []
     var outputTopLogprobs: [[LogprobEntry]?] = []
+    /// `token_ids_logprob`: the listed ids' entries per position (nil where there is no distribution).
+    var inputTokenIdsLogprobs: [[LogprobEntry]?] = []
+    var outputTokenIdsLogprobs: [[LogprobEntry]?] = []
     /// First prompt position whose logprob is reported (resolved from `logprob_start_len`); nil: none.
     var inputLogprobStart: Int?
 

@@ -116,6 +116,7 @@ extension Scheduler {
         if start == 0 && req.inputTokenLogprobs.isEmpty, let first = req.originIds.first {
             req.inputTokenLogprobs.append(LogprobEntry(logprob: nil, id: Int(first), text: tokenText(req, Int(first))))
             req.inputTopLogprobs.append(nil)
+            req.inputTokenIdsLogprobs.append(nil)
         }
         for (k, p) in positions.enumerated() {
             let j = p + 1
@@ -127,6 +128,7 @@ extension Scheduler {
                 req.inputTokenLogprobs.append(
                     LogprobEntry(logprob: Double(row[token]) - logZ, id: token, text: tokenText(req, token)))
                 req.inputTopLogprobs.append(topK > 0 ? topEntries(req, row: row, k: topK, logZ: logZ) : nil)
+                req.inputTokenIdsLogprobs.append(idEntries(req, row: row, logZ: logZ))
             }
         }
     }
@@ -134,6 +136,13 @@ extension Scheduler {
     func topEntries(_ req: ScheduledRequest, row: UnsafeBufferPointer<Float>, k: Int, logZ: Double) -> [LogprobEntry] {
         Logprobs.top(row, k: k, logNormalizer: logZ).map {
             LogprobEntry(logprob: $0.logprob, id: $0.id, text: tokenText(req, $0.id))
+        }
+    }
+
+    /// The `token_ids_logprob` ids' entries of a row, nil when the request lists none.
+    func idEntries(_ req: ScheduledRequest, row: UnsafeBufferPointer<Float>, logZ: Double) -> [LogprobEntry]? {
+        req.request.tokenIdsLogprob.map { ids in
+            ids.map { LogprobEntry(logprob: Double(row[$0]) - logZ, id: $0, text: tokenText(req, $0)) }
         }
     }
 
@@ -154,6 +163,7 @@ extension Scheduler {
                 } else {
                     req.outputTopLogprobs.append(nil)
                 }
+                req.outputTokenIdsLogprobs.append(idEntries(req, row: raw, logZ: logZ))
             }
         }
         // The sampler rewrites its row in place: a scratch copy reused across requests and steps (the
@@ -244,6 +254,7 @@ extension Scheduler {
             let kept = min(keep, req.outputTokenLogprobs.count)
             req.outputTokenLogprobs.removeLast(req.outputTokenLogprobs.count - kept)
             req.outputTopLogprobs.removeLast(req.outputTopLogprobs.count - kept)
+            req.outputTokenIdsLogprobs.removeLast(req.outputTokenIdsLogprobs.count - kept)
         }
         req.outputText?.reset(outputIds: req.outputIds.map(Int.init))
         for t in jump.tokens { req.sampler.accept(t) }
@@ -290,6 +301,10 @@ extension Scheduler {
             out.inputTopLogprobs = req.inputTopLogprobs
             out.outputTokenLogprobs = req.outputTokenLogprobs
             out.outputTopLogprobs = req.outputTopLogprobs
+            if req.request.tokenIdsLogprob != nil {
+                out.inputTokenIdsLogprobs = req.inputTokenIdsLogprobs
+                out.outputTokenIdsLogprobs = req.outputTokenIdsLogprobs
+            }
             let values = req.inputTokenLogprobs.compactMap(\.logprob)
             out.normalizedPromptLogprob = values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
         }

@@ -42,6 +42,7 @@ enum GenerateRequestParser {
         let topNum: [Int?] = try perItem(f, "top_logprobs_num", count, batched, "an integer") {
             $0.boolValue == nil ? $0.intValue : nil
         }
+        let tokenIds = try tokenIdsLogprob(f, count, batched)
         let textInLogprobs = try f.bool("return_text_in_logprobs") ?? false
         let images = try ImageDataResolver.parse(f.value("image_data"), count: count, batched: batched)
         let stream = try f.bool("stream") ?? false
@@ -70,6 +71,7 @@ enum GenerateRequestParser {
                 topLogprobsNum: topNum[i] ?? 0, returnTextInLogprobs: textInLogprobs, stream: stream,
                 timeout: timeout)
             request.imageData = images[i]
+            request.tokenIdsLogprob = tokenIds[i]
             items.append(PromptItem(request: request, maxTokensExplicit: explicit))
         }
         if anyParallel && Set(items.map(\.request.sampling.n)).count > 1 {
@@ -117,6 +119,31 @@ enum GenerateRequestParser {
             throw ServerError.badRequest("a batch holds at most \(maxBatch) prompts, found \(prompts.count)")
         }
         return (prompts, batched)
+    }
+
+    /// `token_ids_logprob`: a list of ids for every prompt, or in a batch one list (or null) per prompt.
+    static func tokenIdsLogprob(_ f: FieldReader, _ count: Int, _ batched: Bool) throws -> [[Int]?] {
+        let key = "token_ids_logprob", expected = "a list of token ids, or one list per prompt"
+        guard let v = f.value(key), !v.isNull else { return Array(repeating: nil, count: count) }
+        guard let list = v.arrayValue else { throw f.fail(key, expected) }
+        func ids(_ items: [JSONValue]) throws -> [Int] {
+            try items.map { item in
+                guard item.boolValue == nil, let i = item.intValue else { throw f.fail(key, expected) }
+                return i
+            }
+        }
+        if batched, list.contains(where: { $0.arrayValue != nil || $0.isNull }) {
+            guard list.count == count else {
+                throw ServerError.badRequest("\(key) has \(list.count) lists for \(count) prompts", param: key)
+            }
+            return try list.map { item in
+                if item.isNull { return nil }
+                guard let inner = item.arrayValue else { throw f.fail(key, expected) }
+                return try ids(inner)
+            }
+        }
+        let shared = try ids(list)
+        return Array(repeating: shared, count: count)
     }
 
     static func tokenId(_ v: JSONValue, _ f: FieldReader) throws -> Int {

@@ -52,6 +52,10 @@ enum ResponseEncoding {
                 meta["input_top_logprobs"] = topEntries(out.inputTopLogprobs)
                 meta["output_top_logprobs"] = topEntries(out.outputTopLogprobs)
             }
+            if request.tokenIdsLogprob != nil {
+                meta["input_token_ids_logprobs"] = topEntries(out.inputTokenIdsLogprobs)
+                meta["output_token_ids_logprobs"] = topEntries(out.outputTokenIdsLogprobs)
+            }
             meta["normalized_prompt_logprob"] = out.normalizedPromptLogprob.map(JSONValue.double) ?? .null
         }
         var o = JSONObject()
