@@ -163,8 +163,14 @@ public final class Engine: Sendable {
         let ids = try promptIds(for: request)
         let multimodal = try multimodalPrompt(for: request, promptIds: ids)
         let matcher = try grammarMatcher(for: request.sampling)
+        var stopRegex: StopRegexMatcher?
+        if !request.sampling.stopRegex.isEmpty {
+            do { stopRegex = try StopRegexMatcher(request.sampling.stopRegex) } catch {
+                throw RuntimeError.invalidSamplingParams("stop_regex is invalid: \(error)")
+            }
+        }
         return PreparedRequest(request: request, promptIds: multimodal?.paddedIds ?? ids, matcher: matcher,
-                               multimodal: multimodal)
+                               multimodal: multimodal, stopRegex: stopRegex)
     }
 
     /// Submits a prepared request; the stream yields cumulative outputs (every `stream_interval` tokens when
@@ -173,7 +179,7 @@ public final class Engine: Sendable {
     public func generate(_ prepared: PreparedRequest) -> AsyncThrowingStream<GenerateOutput, any Error> {
         let (stream, continuation) = AsyncThrowingStream<GenerateOutput, any Error>.makeStream()
         submit(prepared.request, promptIds: prepared.promptIds, matcher: prepared.matcher,
-               multimodal: prepared.multimodal, continuation: continuation)
+               multimodal: prepared.multimodal, stopRegex: prepared.stopRegex, continuation: continuation)
         return stream
     }
 
@@ -190,7 +196,7 @@ public final class Engine: Sendable {
 
     /// Hands a validated request to the scheduler.
     private func submit(_ request: GenerateRequest, promptIds ids: [Int], matcher: GrammarMatcher?,
-                        multimodal: MultimodalPrompt? = nil,
+                        multimodal: MultimodalPrompt? = nil, stopRegex: StopRegexMatcher? = nil,
                 continuation: AsyncThrowingStream<GenerateOutput, any Error>.Continuation) {
         var params = request.sampling
         var stopIds = params.stopTokenIds
@@ -205,7 +211,9 @@ public final class Engine: Sendable {
         let textIds = multimodal?.originIds ?? ids
         let sampler = RequestSampler(params: params, promptIds: textIds, vocabSize: model.config.vocabSize,
                                      stopIds: stopIds, seed: params.seed ?? 0, sampleIndex: request.sampleIndex)
-        let text = model.tokenizer.map { RequestOutputText(tokenizer: $0, promptIds: textIds, params: params) }
+        let text = model.tokenizer.map {
+            RequestOutputText(tokenizer: $0, promptIds: textIds, params: params, stopRegex: stopRegex)
+        }
         let rid = request.rid
         let scheduler = self.scheduler
         continuation.onTermination = { reason in

@@ -10,6 +10,8 @@ public struct PreparedRequest: Sendable {
     /// The images and the unpadded prompt; nil without images (then `promptIds` are the tokenized prompt,
     /// otherwise the padded ids).
     var multimodal: MultimodalPrompt?
+    /// The compiled `stop_regex` patterns (nil without any).
+    var stopRegex: StopRegexMatcher? = nil
 }
 
 /// A request with `n` samples that passed `Engine.prepareParallel`.

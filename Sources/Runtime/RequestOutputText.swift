@@ -47,14 +47,20 @@ public struct RequestOutputText: Sendable {
     /// - Parameters:
     ///   - tokenizer: The model's tokenizer.
     ///   - promptIds: The prompt; only its last few ids are kept, as left context for the first output ids.
-    ///   - params: `stop`, `noStopTrim` and `skipSpecialTokens` are used.
+    ///   - params: `stop`, `stopRegex`, `noStopTrim` and `skipSpecialTokens` are used; `stopRegex` is compiled
+    ///     here (a pattern that does not compile is ignored: `Engine.prepare` refuses it).
     public init(tokenizer: Tokenizer, promptIds: [Int], params: SamplingParams) {
+        self.init(tokenizer: tokenizer, promptIds: promptIds, params: params,
+                  stopRegex: params.stopRegex.isEmpty ? nil : try? StopRegexMatcher(params.stopRegex))
+    }
+
+    /// The same with `params.stopRegex` already compiled (`Engine.prepare` does it once per request).
+    init(tokenizer: Tokenizer, promptIds: [Int], params: SamplingParams, stopRegex: StopRegexMatcher?) {
         self.tokenizer = tokenizer
         self.params = params
         matcher = StopStringMatcher(params.stop)
-        // `SamplingParams.validate` compiled these already; a pattern that failed there never gets here.
-        regexMatcher = params.stopRegex.isEmpty ? nil : try? StopRegexMatcher(params.stopRegex)
-        regexStates = regexMatcher?.startStates ?? []
+        regexMatcher = stopRegex
+        regexStates = stopRegex?.startStates ?? []
         context = Array(promptIds.suffix(Self.contextLength))
         detokenizer = tokenizer.makeIncrementalDetokenizer(skipSpecialTokens: params.skipSpecialTokens, context: context)
     }
@@ -212,12 +218,8 @@ public struct RequestOutputText: Sendable {
     /// tail (which a later token may still change).
     private mutating func scanStopRegex() {
         guard let regexMatcher else { return }
+        // The committed text only grows (`reset` starts the scan over).
         let committed = min(committedCount, visible.count)
-        if regexScanned > committed {
-            // The committed text never shrinks except through `reset`, which rescans from the start.
-            regexStates = regexMatcher.startStates
-            regexScanned = 0
-        }
         if let hit = regexMatcher.advance(&regexStates, over: visible[regexScanned..<committed]) {
             regexMatch = hit
         }

@@ -1,3 +1,4 @@
+import Grammar
 /// Per-request sampling settings: SGLang's `sampling_params` (spec §3), with its defaults and ranges.
 public struct SamplingParams: Sendable, Hashable {
     /// Most tokens to generate (≥ 0; 0 = prefill only, for caching and scoring).
@@ -119,7 +120,10 @@ public struct SamplingParams: Sendable, Hashable {
         if stop.contains(where: \.isEmpty) { throw fail("stop strings must not be empty") }
         if !stopRegex.isEmpty {
             if stopRegex.contains(where: \.isEmpty) { throw fail("stop_regex patterns must not be empty") }
-            do { _ = try StopRegexMatcher(stopRegex) } catch { throw fail("stop_regex is invalid: \(error)") }
+            // Syntax only: `Engine.prepare` builds the automata once, for the request that runs.
+            for p in stopRegex {
+                do { try RegexCompiler.validate(p) } catch { throw fail("stop_regex is invalid: \(error)") }
+            }
         }
         if let interval = streamInterval, interval < 1 { throw fail("stream_interval must be ≥ 1, found \(interval)") }
         for (id, bias) in logitBias where !bias.isFinite && bias != -.infinity {
